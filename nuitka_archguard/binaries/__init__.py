@@ -1,0 +1,66 @@
+"""Binary format readers: tell Mach-O, ELF and PE apart by their magic bytes and read the
+headers that matter for architecture checks. Nothing here judges a file."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from . import elf, macho, pe
+from .model import BinaryFormat, BinaryInfo, BinaryReadError, Slice
+from .source import HEADER_BUDGET, ByteSource, BytesSource, FileSource
+
+__all__ = [
+    "HEADER_BUDGET",
+    "BinaryFormat",
+    "BinaryInfo",
+    "BinaryReadError",
+    "ByteSource",
+    "BytesSource",
+    "FileSource",
+    "Slice",
+    "detect_format",
+    "inspect_file",
+    "read_binary",
+]
+
+MAGIC_LENGTH = 8
+"""Bytes :func:`detect_format` needs: four of magic, four more to tell Java from fat Mach-O."""
+
+_READERS: dict[BinaryFormat, Callable[[ByteSource], tuple[Slice, ...]]] = {
+    BinaryFormat.MACHO: macho.read_slices,
+    BinaryFormat.ELF: elf.read_slices,
+    BinaryFormat.PE: pe.read_slices,
+}
+
+
+def detect_format(head: bytes) -> BinaryFormat:
+    """The format the first bytes of a file announce; needs :data:`MAGIC_LENGTH` bytes."""
+    if macho.is_macho(head):
+        return BinaryFormat.MACHO
+    if elf.is_elf(head):
+        return BinaryFormat.ELF
+    if pe.is_pe(head):
+        return BinaryFormat.PE
+    return BinaryFormat.NOT_A_BINARY
+
+
+def read_binary(source: ByteSource, path: str) -> BinaryInfo:
+    """Read a binary from any byte source; raises :class:`BinaryReadError` if it is corrupt."""
+    head = source.head(MAGIC_LENGTH)
+    binary_format = detect_format(head)
+    reader = _READERS.get(binary_format)
+    if reader is None:
+        return BinaryInfo(path=path, format=BinaryFormat.NOT_A_BINARY)
+    return BinaryInfo(path=path, format=binary_format, slices=reader(source))
+
+
+def inspect_file(path: str | os.PathLike[str]) -> BinaryInfo:
+    """Describe the file at ``path``.
+
+    Returns a ``not-a-binary`` result for files that are not Mach-O, ELF or PE (Java class
+    files included). Raises :class:`BinaryReadError` when the file is missing, unreadable,
+    not a regular file, or a binary whose headers are truncated or corrupt.
+    """
+    with FileSource(path) as source:
+        return read_binary(source, os.fspath(path))

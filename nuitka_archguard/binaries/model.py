@@ -1,0 +1,112 @@
+"""The binary model every reader fills in and every later stage consumes.
+
+Readers describe *what a file is*; they never judge it. Judging is the policy's job.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+class BinaryReadError(Exception):
+    """A file looks like (or should be) a binary but cannot be read: missing, unreadable,
+    truncated or corrupt. The message is one line that names the problem, not the path."""
+
+
+class BinaryFormat(str, enum.Enum):
+    MACHO = "mach-o"
+    ELF = "elf"
+    PE = "pe"
+    NOT_A_BINARY = "not-a-binary"
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One architecture's code inside a binary: the only slice of an ELF or PE file, one of
+    possibly several in a fat Mach-O file.
+
+    ``arch`` uses the names of the platform's own tools: ``lipo -archs`` for Mach-O
+    (``x86_64``, ``arm64``), ``uname -m`` / manylinux tags for ELF (``x86_64``, ``aarch64``,
+    ``i686``), and Python's ``win_*`` tags for PE (``amd64``, ``x86``, ``arm64``).
+    """
+
+    arch: str
+    file_type: str
+    """``executable``, ``dylib``, ``bundle``, ``object`` (Mach-O); ``executable``,
+    ``shared-library``, ``object``, ``core`` (ELF); ``dll``, ``executable`` (PE)."""
+    platform: Optional[str] = None
+    """``macos``, ``ios``, ``maccatalyst``, ``ios-simulator``…, ``linux``, ``windows``;
+    ``None`` when the file does not say (old Mach-O without a version load command)."""
+    min_os: Optional[str] = None
+    sdk: Optional[str] = None
+    dependencies: tuple[str, ...] = ()
+    rpaths: tuple[str, ...] = ()
+    install_name: Optional[str] = None
+    """Mach-O ``LC_ID_DYLIB`` or ELF ``DT_SONAME``."""
+    libc: Optional[str] = None
+    """ELF only: ``glibc`` or ``musl`` when the file tells, else ``None``."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arch": self.arch,
+            "file_type": self.file_type,
+            "platform": self.platform,
+            "min_os": self.min_os,
+            "sdk": self.sdk,
+            "install_name": self.install_name,
+            "libc": self.libc,
+            "dependencies": list(self.dependencies),
+            "rpaths": list(self.rpaths),
+        }
+
+
+@dataclass(frozen=True)
+class BinaryInfo:
+    """What one file is. ``format`` is ``NOT_A_BINARY`` (with no slices) for anything that is
+    not a Mach-O, ELF or PE file, including Java class files."""
+
+    path: str
+    format: BinaryFormat
+    slices: tuple[Slice, ...] = ()
+    error: Optional[str] = None
+    """Set only by callers that turn a :class:`BinaryReadError` into a result (the CLI, the
+    scanner); :func:`inspect_file` raises instead."""
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def is_binary(self) -> bool:
+        return self.format is not BinaryFormat.NOT_A_BINARY
+
+    @property
+    def archs(self) -> tuple[str, ...]:
+        return tuple(s.arch for s in self.slices)
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        """Linked libraries of all slices, each once, in first-seen order."""
+        return _unique(d for s in self.slices for d in s.dependencies)
+
+    @property
+    def rpaths(self) -> tuple[str, ...]:
+        return _unique(r for s in self.slices for r in s.rpaths)
+
+    @property
+    def install_name(self) -> Optional[str]:
+        return next((s.install_name for s in self.slices if s.install_name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format.value,
+            "slices": [s.to_json() for s in self.slices],
+            "install_name": self.install_name,
+            "dependencies": list(self.dependencies),
+            "rpaths": list(self.rpaths),
+            "error": self.error,
+        }
+
+
+def _unique(items: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))

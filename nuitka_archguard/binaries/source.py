@@ -1,0 +1,166 @@
+"""Bounded random access to the bytes of a file, a zip member or a buffer.
+
+Readers only ever see a :class:`ByteSource`. It enforces the *header budget*: whatever a
+file's headers claim, a reader reads at most ``HEADER_BUDGET`` bytes in at most
+``MAX_READS`` reads per file, so a hostile or huge file costs a bounded amount of memory
+and time. Files are never read whole.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from typing import IO, Optional
+
+from .model import BinaryReadError
+
+HEADER_BUDGET = 1024 * 1024
+"""Bytes a reader may read from one file, all slices included (1 MiB)."""
+MAX_READS = 4096
+"""Separate reads a reader may make from one file."""
+FIRST_READ = 4096
+"""Bytes read up front: enough for every magic and nearly every header."""
+ZIP_SKIP_BUDGET = 256 * 1024 * 1024
+"""Decompressed bytes a zip member may be streamed through to reach a header deep inside it
+(the second slice of a fat file). Skipped bytes are discarded, never kept."""
+
+
+class ByteSource:
+    """Random access with a budget. Subclasses implement :meth:`_read`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._spent = 0
+        self._reads = 0
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Return exactly ``length`` bytes at ``offset`` or raise :class:`BinaryReadError`."""
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise BinaryReadError(
+                f"truncated: needs bytes {offset}..{offset + length} of a {self.size}-byte file"
+            )
+        self._spent += length
+        self._reads += 1
+        if self._spent > HEADER_BUDGET or self._reads > MAX_READS:
+            raise BinaryReadError(
+                f"headers exceed the {HEADER_BUDGET // 1024} KiB header budget"
+            )
+        data = self._read(offset, length)
+        if len(data) != length:
+            raise BinaryReadError(f"truncated: short read at offset {offset}")
+        return data
+
+    def head(self, length: int = FIRST_READ) -> bytes:
+        """The first bytes, fewer if the file is smaller."""
+        return self.read_at(0, min(length, self.size))
+
+    def _read(self, offset: int, length: int) -> bytes:
+        raise NotImplementedError
+
+
+class BytesSource(ByteSource):
+    """A buffer, for tests, fuzzing and headers already in memory."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(len(data))
+        self._data = data
+
+    def _read(self, offset: int, length: int) -> bytes:
+        return self._data[offset : offset + length]
+
+
+class FileSource(ByteSource):
+    """A regular file on disk, opened once; use as a context manager."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file: Optional[IO[bytes]] = None
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            raise BinaryReadError(_os_error_text(error)) from None
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise BinaryReadError(kind)
+        super().__init__(info.st_size)
+        try:
+            # O_NONBLOCK: should the file become a FIFO between stat and open, never block.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+            self._file = os.fdopen(fd, "rb", buffering=0)
+        except OSError as error:
+            raise BinaryReadError(_os_error_text(error)) from None
+        self._head = b""
+
+    def _read(self, offset: int, length: int) -> bytes:
+        assert self._file is not None
+        if offset + length <= len(self._head):
+            return self._head[offset : offset + length]
+        try:
+            self._file.seek(offset)
+            data = self._file.read(length) or b""
+        except OSError as error:
+            raise BinaryReadError(_os_error_text(error)) from None
+        if offset == 0 and length >= len(self._head):
+            self._head = data
+        return data
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> FileSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class ZipMemberSource(ByteSource):
+    """A member of a zip archive, read in place: never extracted, never held whole.
+
+    Deflated members cannot seek, so a read behind the current position reopens the member
+    and a read ahead of it streams forward, discarding bytes, up to ``ZIP_SKIP_BUDGET``. The
+    size is the one the central directory claims; a member that decompresses to less is
+    reported as truncated, and one that claims more is never read beyond what a header needs.
+    """
+
+    def __init__(self, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+        super().__init__(member.file_size)
+        self._archive = archive
+        self._member = member
+        self._stream: Optional[IO[bytes]] = None
+        self._position = 0
+        self._streamed = 0
+
+    def _read(self, offset: int, length: int) -> bytes:
+        try:
+            if self._stream is None or offset < self._position:
+                self.close()
+                self._stream = self._archive.open(self._member)
+                self._position = 0
+            while self._position < offset:
+                step = min(offset - self._position, 1024 * 1024)
+                self._streamed += step
+                if self._streamed > ZIP_SKIP_BUDGET:
+                    raise BinaryReadError("header lies too deep inside the compressed member")
+                skipped = self._stream.read(step)
+                if not skipped:
+                    return b""
+                self._position += len(skipped)
+            data = self._stream.read(length)
+            self._position += len(data)
+            return data
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            raise BinaryReadError(f"corrupt zip member: {error}") from None
+        except Exception as error:  # zlib.error and friends from a damaged stream
+            raise BinaryReadError(f"corrupt zip member: {error}") from None
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+def _os_error_text(error: OSError) -> str:
+    return error.strerror or str(error)

@@ -1,0 +1,159 @@
+"""The ``nuitka-archguard`` command: ``inspect``, ``scan``, ``nuitka`` and ``plugin-path``.
+
+A thin adapter: parse arguments, call the library, print, return an exit code. Never a
+traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Optional
+
+from . import __version__, plugin_path
+from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+PLUGIN_NAME = "archguard"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "nuitka":
+        # Everything after "nuitka" belongs to Nuitka, "--help" included.
+        return run_nuitka(argv[1:])
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_USAGE
+    code: int = args.run(args)
+    return code
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nuitka-archguard",
+        description="Check that every binary of a build matches its target architecture and OS.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    inspect = commands.add_parser(
+        "inspect", help="describe binaries: format, arch slices, minimum OS, linked libraries"
+    )
+    inspect.add_argument("files", nargs="+", metavar="FILE")
+    inspect.add_argument("--json", action="store_true", help="print a JSON list")
+    inspect.set_defaults(run=_run_inspect)
+
+    from .scan_cli import add_scan_parser
+
+    add_scan_parser(commands)
+
+    path = commands.add_parser("plugin-path", help="print the Nuitka plugin file's path")
+    path.set_defaults(run=lambda args: _print(plugin_path()))
+
+    commands.add_parser(
+        "nuitka",
+        help="run 'python -m nuitka' with the plugin enabled; '--user-plugin=archguard' works",
+        add_help=False,
+    )
+    return parser
+
+
+def _print(text: str) -> int:
+    print(text)
+    return EXIT_OK
+
+
+# -- inspect ---------------------------------------------------------------------------------
+
+
+def _run_inspect(args: argparse.Namespace) -> int:
+    results = [_inspect_one(path) for path in args.files]
+    if args.json:
+        print(json.dumps([info.to_json() for info in results], indent=2))
+    else:
+        print("\n\n".join(format_binary_info(info) for info in results))
+    return EXIT_USAGE if any(info.error for info in results) else EXIT_OK
+
+
+def _inspect_one(path: str) -> BinaryInfo:
+    try:
+        return inspect_file(path)
+    except BinaryReadError as error:
+        print(f"nuitka-archguard: {_display(path)}: {error}", file=sys.stderr)
+        return BinaryInfo(path=path, format=BinaryFormat.NOT_A_BINARY, error=str(error))
+
+
+def format_binary_info(info: BinaryInfo) -> str:
+    """One block per file, like ``lipo -detailed_info`` and ``otool -L`` together."""
+    lines = [f"{_display(info.path)}:"]
+    if info.error:
+        lines.append(f"    error: {info.error}")
+        return "\n".join(lines)
+    if not info.is_binary:
+        lines.append("    not a binary")
+        return "\n".join(lines)
+    kind = "fat " if info.format is BinaryFormat.MACHO and len(info.slices) > 1 else ""
+    lines.append(f"    format: {kind}{info.format.value}, archs: {' '.join(info.archs)}")
+    for item in info.slices:
+        lines.append(f"    arch {item.arch}")
+        lines.append(f"        file type: {item.file_type}")
+        if item.platform:
+            lines.append(f"        platform: {item.platform}")
+        if item.min_os:
+            lines.append(f"        minimum OS: {item.min_os}")
+        if item.sdk:
+            lines.append(f"        SDK: {item.sdk}")
+        if item.libc:
+            lines.append(f"        C library: {item.libc}")
+        if item.install_name:
+            lines.append(f"        install name: {item.install_name}")
+        for rpath in item.rpaths:
+            lines.append(f"        rpath: {rpath}")
+        for dependency in item.dependencies:
+            lines.append(f"        needs: {dependency}")
+    return "\n".join(lines)
+
+
+def _display(path: str) -> str:
+    """A path as text, whatever bytes its name holds."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+# -- nuitka ----------------------------------------------------------------------------------
+
+
+def nuitka_command(nuitka_args: Sequence[str]) -> list[str]:
+    """``python -m nuitka`` with the same interpreter and the plugin added exactly once.
+
+    ``--user-plugin=archguard`` (the plugin's name rather than a path) is replaced by the
+    plugin file's path, since Nuitka itself only accepts paths there.
+    """
+    plugin = plugin_path()
+    args: list[str] = []
+    has_plugin = False
+    for arg in nuitka_args:
+        if arg in (f"--user-plugin={PLUGIN_NAME}", f"--user-plugin={plugin}"):
+            if not has_plugin:
+                args.append(f"--user-plugin={plugin}")
+            has_plugin = True
+        else:
+            args.append(arg)
+    if not has_plugin:
+        args.insert(0, f"--user-plugin={plugin}")
+    return [sys.executable, "-m", "nuitka", *args]
+
+
+def run_nuitka(nuitka_args: Sequence[str]) -> int:
+    try:
+        return subprocess.call(nuitka_command(nuitka_args))
+    except KeyboardInterrupt:
+        return 130
