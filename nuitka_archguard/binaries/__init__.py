@@ -47,8 +47,7 @@ def detect_format(head: bytes) -> BinaryFormat:
 
 def read_binary(source: ByteSource, path: str) -> BinaryInfo:
     """Read a binary from any byte source; raises :class:`BinaryReadError` if it is corrupt."""
-    head = source.head(MAGIC_LENGTH)
-    binary_format = detect_format(head)
+    binary_format = detect_format(source.head())
     reader = _READERS.get(binary_format)
     if reader is None:
         return BinaryInfo(path=path, format=BinaryFormat.NOT_A_BINARY)

@@ -1,14 +1,499 @@
-"""macho reader (being written)."""
+"""Mach-O reader: the arch slices of thin and fat (universal) files, with each slice's
+file type, platform, minimum OS, SDK, linked libraries, install name and rpaths.
+
+Headers only: one read for the fat table, one per slice for its mach header and load
+commands (a second only when the load commands outgrow the first read). ``struct`` on those
+buffers, never macholib's ``MachO()`` (about 80x slower); macholib gives us the constants.
+
+Strictness follows LLVM's object reader, so a file we reject is one Apple's and LLVM's tools
+reject too: a load command whose ``cmdsize`` is below its structure or past ``sizeofcmds``,
+or a string (dylib name, rpath) whose offset lies outside its command or that has no NUL
+terminator inside it, makes the file corrupt. Names are decoded as UTF-8 with ``replace``,
+so what we return can always be printed.
+
+Reference: ``<mach-o/loader.h>``, ``<mach-o/fat.h>``, ``<mach/machine.h>``.
+"""
 
 from __future__ import annotations
 
-from .model import Slice
-from .source import ByteSource
+import enum
+import struct
+from typing import Optional
+
+from macholib.mach_o import (  # type: ignore[import-untyped]
+    FAT_MAGIC,
+    FAT_MAGIC_64,
+    LC_BUILD_VERSION,
+    LC_ID_DYLIB,
+    LC_LOAD_DYLIB,
+    LC_LOAD_UPWARD_DYLIB,
+    LC_LOAD_WEAK_DYLIB,
+    LC_REEXPORT_DYLIB,
+    LC_RPATH,
+    LC_VERSION_MIN_IPHONEOS,
+    LC_VERSION_MIN_MACOSX,
+    LC_VERSION_MIN_TVOS,
+    LC_VERSION_MIN_WATCHOS,
+    MH_CIGAM,
+    MH_CIGAM_64,
+    MH_MAGIC,
+    MH_MAGIC_64,
+)
+
+from .model import BinaryReadError, Slice
+from .source import FIRST_READ, ByteSource
+
+__all__ = ["JAVA_MIN_MAJOR", "MAX_FAT_ARCHS", "is_macho", "read_slices"]
+
+JAVA_MIN_MAJOR = 45
+"""A Java class file also starts with ``0xcafebabe``; its next four bytes (minor, major
+version, big-endian) read as ``nfat_arch`` are at least 45 (JDK 1.0.2). A fat header with 45
+or more architectures is therefore Java (or garbage), never Mach-O. Zero architectures is a
+corrupt Mach-O, reported by :func:`read_slices`."""
+MAX_FAT_ARCHS = JAVA_MIN_MAJOR - 1
+"""The most architectures a fat file may list (there are fewer than 40 ever named)."""
+
+CPU_SUBTYPE_MASK = 0xFF000000
+"""Capability bits of ``cpusubtype`` (``CPU_SUBTYPE_LIB64``, arm64e's pointer-auth ABI)."""
+
+
+class CpuType(enum.IntEnum):
+    VAX = 1
+    MC680X0 = 6
+    X86 = 7
+    X86_64 = 0x01000007
+    MC98000 = 10
+    HPPA = 11
+    ARM = 12
+    ARM64 = 0x0100000C
+    ARM64_32 = 0x0200000C
+    MC88000 = 13
+    SPARC = 14
+    I860 = 15
+    POWERPC = 18
+    POWERPC64 = 0x01000012
+
+
+_ARCH_NAMES: dict[tuple[int, int], str] = {
+    # llvm-lipo's names first (MachOObjectFile::getArchTriple), then Apple's lipo's
+    # (NXGetArchInfoFromCpuType) for the pairs LLVM does not know.
+    (CpuType.X86, 3): "i386",
+    (CpuType.X86, 4): "i486",
+    (CpuType.X86, 0x84): "i486SX",
+    (CpuType.X86, 5): "pentium",
+    (CpuType.X86, 0x16): "pentpro",
+    (CpuType.X86, 0x36): "pentIIm3",
+    (CpuType.X86, 0x56): "pentIIm5",
+    (CpuType.X86, 0x0A): "pentium4",
+    (CpuType.X86_64, 3): "x86_64",
+    (CpuType.X86_64, 8): "x86_64h",
+    (CpuType.ARM, 0): "arm",
+    (CpuType.ARM, 5): "armv4t",
+    (CpuType.ARM, 6): "armv6",
+    (CpuType.ARM, 7): "armv5e",
+    (CpuType.ARM, 8): "xscale",
+    (CpuType.ARM, 9): "armv7",
+    (CpuType.ARM, 10): "armv7f",
+    (CpuType.ARM, 11): "armv7s",
+    (CpuType.ARM, 12): "armv7k",
+    (CpuType.ARM, 13): "armv8",
+    (CpuType.ARM, 14): "armv6m",
+    (CpuType.ARM, 15): "armv7m",
+    (CpuType.ARM, 16): "armv7em",
+    (CpuType.ARM64, 0): "arm64",
+    (CpuType.ARM64, 1): "arm64v8",
+    (CpuType.ARM64, 2): "arm64e",
+    (CpuType.ARM64_32, 1): "arm64_32",
+    (CpuType.POWERPC, 0): "ppc",
+    (CpuType.POWERPC, 1): "ppc601",
+    (CpuType.POWERPC, 3): "ppc603",
+    (CpuType.POWERPC, 4): "ppc603e",
+    (CpuType.POWERPC, 5): "ppc603ev",
+    (CpuType.POWERPC, 6): "ppc604",
+    (CpuType.POWERPC, 7): "ppc604e",
+    (CpuType.POWERPC, 9): "ppc750",
+    (CpuType.POWERPC, 10): "ppc7400",
+    (CpuType.POWERPC, 11): "ppc7450",
+    (CpuType.POWERPC, 100): "ppc970",
+    (CpuType.POWERPC64, 0): "ppc64",
+    (CpuType.POWERPC64, 100): "ppc970-64",
+    (CpuType.MC680X0, 1): "m68k",
+    (CpuType.MC680X0, 2): "m68040",
+    (CpuType.MC680X0, 3): "m68030",
+    (CpuType.HPPA, 0): "hppa",
+    (CpuType.HPPA, 1): "hppa7100LC",
+    (CpuType.MC88000, 0): "m88k",
+    (CpuType.SPARC, 0): "sparc",
+    (CpuType.I860, 0): "i860",
+}
+
+
+class FileType(enum.IntEnum):
+    OBJECT = 1
+    EXECUTE = 2
+    FVMLIB = 3
+    CORE = 4
+    PRELOAD = 5
+    DYLIB = 6
+    DYLINKER = 7
+    BUNDLE = 8
+    DYLIB_STUB = 9
+    DSYM = 10
+    KEXT_BUNDLE = 11
+    FILESET = 12
+
+
+_FILE_TYPE_NAMES: dict[int, str] = {
+    FileType.OBJECT: "object",
+    FileType.EXECUTE: "executable",
+    FileType.FVMLIB: "fvmlib",
+    FileType.CORE: "core",
+    FileType.PRELOAD: "preload",
+    FileType.DYLIB: "dylib",
+    FileType.DYLINKER: "dylinker",
+    FileType.BUNDLE: "bundle",
+    FileType.DYLIB_STUB: "dylib-stub",
+    FileType.DSYM: "dsym",
+    FileType.KEXT_BUNDLE: "kext",
+    FileType.FILESET: "fileset",
+}
+
+
+class Platform(enum.IntEnum):
+    """``LC_BUILD_VERSION``'s platform (``PLATFORM_*`` in ``<mach-o/loader.h>``)."""
+
+    MACOS = 1
+    IOS = 2
+    TVOS = 3
+    WATCHOS = 4
+    BRIDGEOS = 5
+    MACCATALYST = 6
+    IOS_SIMULATOR = 7
+    TVOS_SIMULATOR = 8
+    WATCHOS_SIMULATOR = 9
+    DRIVERKIT = 10
+    VISIONOS = 11
+    VISIONOS_SIMULATOR = 12
+
+
+_PLATFORM_NAMES: dict[int, str] = {p: p.name.lower().replace("_", "-") for p in Platform}
+
+_VERSION_MIN_PLATFORMS = {
+    LC_VERSION_MIN_MACOSX: Platform.MACOS,
+    LC_VERSION_MIN_IPHONEOS: Platform.IOS,
+    LC_VERSION_MIN_TVOS: Platform.TVOS,
+    LC_VERSION_MIN_WATCHOS: Platform.WATCHOS,
+}
+_COMMAND_NAMES = {
+    LC_BUILD_VERSION: "LC_BUILD_VERSION",
+    LC_VERSION_MIN_MACOSX: "LC_VERSION_MIN_MACOSX",
+    LC_VERSION_MIN_IPHONEOS: "LC_VERSION_MIN_IPHONEOS",
+    LC_VERSION_MIN_TVOS: "LC_VERSION_MIN_TVOS",
+    LC_VERSION_MIN_WATCHOS: "LC_VERSION_MIN_WATCHOS",
+    LC_LOAD_DYLIB: "LC_LOAD_DYLIB",
+    LC_LOAD_WEAK_DYLIB: "LC_LOAD_WEAK_DYLIB",
+    LC_REEXPORT_DYLIB: "LC_REEXPORT_DYLIB",
+    LC_LOAD_UPWARD_DYLIB: "LC_LOAD_UPWARD_DYLIB",
+    LC_ID_DYLIB: "LC_ID_DYLIB",
+    LC_RPATH: "LC_RPATH",
+}
+# Smallest cmdsize of each command we read: the fixed part of its structure.
+_BUILD_VERSION_SIZE = 24  # cmd, cmdsize, platform, minos, sdk, ntools
+_VERSION_MIN_SIZE = 16  # cmd, cmdsize, version, sdk
+_DYLIB_SIZE = 24  # cmd, cmdsize, name offset, timestamp, current, compatibility version
+_RPATH_SIZE = 12  # cmd, cmdsize, path offset
+_LOAD_COMMAND_SIZE = 8
+
+
+class _Layout:
+    """Byte order and word size of one thin Mach-O header."""
+
+    __slots__ = ("command", "header", "header_size", "u32", "u32x2", "u32x3")
+
+    def __init__(self, order: str, bits: int) -> None:
+        # magic, cputype, cpusubtype, filetype, ncmds, sizeofcmds, flags (+ reserved)
+        self.header = struct.Struct(order + "IIIIIII")
+        self.header_size = 28 if bits == 32 else 32
+        self.command = struct.Struct(order + "II")
+        self.u32 = struct.Struct(order + "I")
+        self.u32x2 = struct.Struct(order + "II")
+        self.u32x3 = struct.Struct(order + "III")
+
+
+_LAYOUTS = {
+    MH_MAGIC: _Layout(">", 32),
+    MH_CIGAM: _Layout("<", 32),
+    MH_MAGIC_64: _Layout(">", 64),
+    MH_CIGAM_64: _Layout("<", 64),
+}
+"""Keyed by the magic read big-endian: ``MH_CIGAM`` read big-endian means little-endian."""
+_THIN_MAGIC_BYTES = frozenset(m.to_bytes(4, "big") for m in _LAYOUTS)
+_FAT_MAGIC_BYTES = FAT_MAGIC.to_bytes(4, "big")
+_FAT64_MAGIC_BYTES = FAT_MAGIC_64.to_bytes(4, "big")
+_U32_BE = struct.Struct(">I")
+_FAT_ARCH = struct.Struct(">IIIII")  # cputype, cpusubtype, offset, size, align
+_FAT_ARCH_64 = struct.Struct(">IIQQII")  # cputype, cpusubtype, offset, size, align, reserved
+_FAT_HEADER_SIZE = 8
 
 
 def is_macho(head: bytes) -> bool:
+    """Whether ``head`` (the first 8 bytes or more) starts a thin or fat Mach-O file.
+
+    Fat files and Java class files share the magic ``0xcafebabe``; see
+    :data:`JAVA_MIN_MAJOR`. A fat magic with fewer than 8 bytes behind it is taken for a
+    truncated Mach-O, so :func:`read_slices` reports it rather than letting it pass unseen.
+    """
+    magic = head[:4]
+    if magic in _THIN_MAGIC_BYTES or magic == _FAT64_MAGIC_BYTES:
+        return True
+    if magic == _FAT_MAGIC_BYTES:
+        return len(head) < 8 or int.from_bytes(head[4:8], "big") < JAVA_MIN_MAJOR
     return False
 
 
 def read_slices(source: ByteSource) -> tuple[Slice, ...]:
-    raise NotImplementedError
+    """The slices of a thin or fat Mach-O file, in the order of its fat table.
+
+    Raises :class:`BinaryReadError` for anything truncated or inconsistent.
+    """
+    head = source.read_at(0, min(source.size, FIRST_READ))
+    if len(head) < 4:
+        raise BinaryReadError(f"truncated: {len(head)}-byte file has no Mach-O magic")
+    (magic,) = _U32_BE.unpack_from(head)
+    if magic in _LAYOUTS:
+        return (_read_thin(source, head, 0, source.size, ""),)
+    if magic in (FAT_MAGIC, FAT_MAGIC_64):
+        return _read_fat(source, head, magic == FAT_MAGIC_64)
+    raise BinaryReadError(f"not a Mach-O file (magic {magic:#010x})")
+
+
+def arch_name(cputype: int, cpusubtype: int) -> str:
+    """``lipo -archs``' name for a CPU type and subtype (capability bits ignored)."""
+    subtype = cpusubtype & ~CPU_SUBTYPE_MASK
+    name = _ARCH_NAMES.get((cputype, subtype))
+    if name is None:
+        return f"cputype_{cputype:#x}_subtype_{subtype}"
+    return name
+
+
+def _read_fat(source: ByteSource, head: bytes, fat64: bool) -> tuple[Slice, ...]:
+    if len(head) < _FAT_HEADER_SIZE:
+        raise BinaryReadError(f"truncated: {len(head)}-byte file has no complete fat header")
+    (count,) = _U32_BE.unpack_from(head, 4)
+    if count == 0:
+        raise BinaryReadError("fat header lists no architectures")
+    if count > MAX_FAT_ARCHS:
+        raise BinaryReadError(f"fat header lists {count} architectures (at most {MAX_FAT_ARCHS})")
+    entry = _FAT_ARCH_64 if fat64 else _FAT_ARCH
+    table_end = _FAT_HEADER_SIZE + count * entry.size
+    if table_end > source.size:
+        raise BinaryReadError(
+            f"truncated: fat table of {count} architectures needs {table_end} bytes,"
+            f" file has {source.size}"
+        )
+    table = head if table_end <= len(head) else source.read_at(0, table_end)
+
+    entries: list[tuple[int, int, int, int, str]] = []
+    seen: dict[tuple[int, int], int] = {}
+    for index in range(count):
+        fields = entry.unpack_from(table, _FAT_HEADER_SIZE + index * entry.size)
+        cputype, cpusubtype, offset, size = fields[0], fields[1], fields[2], fields[3]
+        arch = arch_name(cputype, cpusubtype)
+        where = f"fat slice {index} ({arch})"
+        if offset < table_end:
+            raise BinaryReadError(f"{where} starts at {offset}, inside the fat header")
+        if offset + size > source.size:
+            raise BinaryReadError(
+                f"{where} ends at {offset + size}, past the end of the {source.size}-byte file"
+            )
+        key = (cputype, cpusubtype & ~CPU_SUBTYPE_MASK)
+        if key in seen:
+            raise BinaryReadError(f"fat slices {seen[key]} and {index} are both {arch}")
+        seen[key] = index
+        entries.append((offset, size, index, cputype, arch))
+
+    slices: list[Optional[Slice]] = [None] * count
+    end = 0
+    previous = -1
+    # In file order: a zip member then streams forward only, and overlaps show up.
+    for offset, size, index, cputype, arch in sorted(entries):
+        if offset < end:
+            raise BinaryReadError(f"fat slices {previous} and {index} overlap")
+        end, previous = offset + size, index
+        where = f"fat slice {index} ({arch}): "
+        if size < 4:
+            raise BinaryReadError(f"{where}truncated: {size}-byte slice has no Mach-O magic")
+        buffer = source.read_at(offset, min(size, FIRST_READ))
+        (magic,) = _U32_BE.unpack_from(buffer)
+        if magic not in _LAYOUTS:
+            raise BinaryReadError(f"{where}not a thin Mach-O header (magic {magic:#010x})")
+        slices[index] = _read_thin(source, buffer, offset, size, where, cputype)
+    return tuple(s for s in slices if s is not None)
+
+
+def _read_thin(
+    source: ByteSource,
+    buffer: bytes,
+    offset: int,
+    size: int,
+    where: str,
+    expected_cputype: Optional[int] = None,
+) -> Slice:
+    """One thin Mach-O image of ``size`` bytes at ``offset``; ``buffer`` holds its first
+    bytes (at least the magic)."""
+    (magic,) = _U32_BE.unpack_from(buffer)
+    layout = _LAYOUTS[magic]
+    header_size = layout.header_size
+    if size < header_size:
+        raise BinaryReadError(
+            f"{where}truncated: mach header needs {header_size} bytes, has {size}"
+        )
+    if len(buffer) < header_size:
+        buffer = source.read_at(offset, header_size)
+    _, cputype, cpusubtype, filetype, ncmds, sizeofcmds, _ = layout.header.unpack_from(buffer)
+    if expected_cputype is not None and cputype != expected_cputype:
+        raise BinaryReadError(
+            f"{where}mach header says {arch_name(cputype, cpusubtype)},"
+            f" the fat table says cputype {expected_cputype:#x}"
+        )
+    if header_size + sizeofcmds > size:
+        raise BinaryReadError(
+            f"{where}truncated: load commands ({sizeofcmds} bytes) run past the end"
+            f" of the {size}-byte image"
+        )
+    if ncmds * _LOAD_COMMAND_SIZE > sizeofcmds:
+        raise BinaryReadError(f"{where}{ncmds} load commands cannot fit in {sizeofcmds} bytes")
+    if header_size + sizeofcmds <= len(buffer):
+        commands, start = buffer, header_size
+    else:
+        commands, start = source.read_at(offset + header_size, sizeofcmds), 0
+    try:
+        fields = _read_commands(layout, commands, start, start + sizeofcmds, ncmds)
+    except BinaryReadError as error:
+        raise BinaryReadError(f"{where}{error}") from None
+    platform, min_os, sdk, dependencies, rpaths, install_name = fields
+    return Slice(
+        arch=arch_name(cputype, cpusubtype),
+        file_type=_FILE_TYPE_NAMES.get(filetype) or f"filetype_{filetype}",
+        platform=platform,
+        min_os=min_os,
+        sdk=sdk,
+        dependencies=tuple(dependencies),
+        rpaths=tuple(rpaths),
+        install_name=install_name,
+    )
+
+
+_Fields = tuple[
+    Optional[str], Optional[str], Optional[str], list[str], list[str], Optional[str]
+]
+
+
+_DEPENDENCY, _RPATH, _ID, _BUILD, _VERSION_MIN = range(5)
+_INTERESTING: dict[int, int] = {
+    LC_LOAD_DYLIB: _DEPENDENCY,
+    LC_LOAD_WEAK_DYLIB: _DEPENDENCY,
+    LC_REEXPORT_DYLIB: _DEPENDENCY,
+    LC_LOAD_UPWARD_DYLIB: _DEPENDENCY,
+    LC_RPATH: _RPATH,
+    LC_ID_DYLIB: _ID,
+    LC_BUILD_VERSION: _BUILD,
+    **dict.fromkeys(_VERSION_MIN_PLATFORMS, _VERSION_MIN),
+}
+"""The load commands we read; all others are only stepped over."""
+
+
+def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds: int) -> _Fields:
+    """Walk ``ncmds`` load commands in ``data[position:end]``."""
+    build: Optional[tuple[int, int, int]] = None
+    version_min: Optional[tuple[int, int, int]] = None
+    dependencies: list[str] = []
+    rpaths: list[str] = []
+    install_name: Optional[str] = None
+    unpack_command = layout.command.unpack_from
+    interesting = _INTERESTING.get
+    last = end - _LOAD_COMMAND_SIZE
+    for index in range(ncmds):
+        if position > last:
+            raise BinaryReadError(f"load command {index} starts past sizeofcmds")
+        cmd, cmdsize = unpack_command(data, position)
+        if cmdsize < _LOAD_COMMAND_SIZE or position + cmdsize > end:
+            raise _bad_cmdsize(index, cmd, cmdsize)
+        kind = interesting(cmd)
+        if kind is not None:
+            if kind == _DEPENDENCY:
+                name = _string(layout, data, position, cmdsize, cmd, index, _DYLIB_SIZE)
+                dependencies.append(name)
+            elif kind == _RPATH:
+                rpaths.append(_string(layout, data, position, cmdsize, cmd, index, _RPATH_SIZE))
+            elif kind == _ID:
+                install_name = _string(layout, data, position, cmdsize, cmd, index, _DYLIB_SIZE)
+            elif kind == _BUILD:
+                _check_size(cmdsize, _BUILD_VERSION_SIZE, cmd, index)
+                found = layout.u32x3.unpack_from(data, position + 8)
+                # A zippered binary carries macOS and Mac Catalyst: macOS is the one that counts.
+                if build is None or (found[0] == Platform.MACOS and build[0] != Platform.MACOS):
+                    build = found
+            else:
+                _check_size(cmdsize, _VERSION_MIN_SIZE, cmd, index)
+                if version_min is None:
+                    version, sdk = layout.u32x2.unpack_from(data, position + 8)
+                    version_min = (_VERSION_MIN_PLATFORMS[cmd], version, sdk)
+        position += cmdsize
+    chosen = build or version_min
+    if chosen is None:
+        return None, None, None, dependencies, rpaths, install_name
+    number, minos, sdk = chosen
+    return (
+        _PLATFORM_NAMES.get(number) or f"platform_{number}",
+        _version(minos),
+        _version(sdk) if sdk else None,  # otool prints "n/a"
+        dependencies,
+        rpaths,
+        install_name,
+    )
+
+
+def _bad_cmdsize(index: int, cmd: int, cmdsize: int) -> BinaryReadError:
+    if cmdsize < _LOAD_COMMAND_SIZE:
+        return BinaryReadError(f"load command {index} ({cmd:#x}) has cmdsize {cmdsize}")
+    return BinaryReadError(
+        f"load command {index} ({cmd:#x}) of {cmdsize} bytes runs past sizeofcmds"
+    )
+
+
+def _check_size(cmdsize: int, minimum: int, cmd: int, index: int) -> None:
+    if cmdsize < minimum:
+        raise BinaryReadError(
+            f"load command {index} ({_COMMAND_NAMES[cmd]}) has cmdsize {cmdsize},"
+            f" below its {minimum}-byte structure"
+        )
+
+
+def _string(
+    layout: _Layout, data: bytes, position: int, cmdsize: int, cmd: int, index: int, fixed: int
+) -> str:
+    """The ``lc_str`` right after the command's 8-byte head: an offset from the command's
+    start to a NUL-terminated string that must lie wholly inside the command."""
+    _check_size(cmdsize, fixed, cmd, index)
+    (offset,) = layout.u32.unpack_from(data, position + 8)
+    if offset < fixed or offset >= cmdsize:
+        raise BinaryReadError(
+            f"load command {index} ({_COMMAND_NAMES[cmd]}) string offset {offset}"
+            f" lies outside its {fixed}..{cmdsize} bytes"
+        )
+    start = position + offset
+    stop = data.find(b"\0", start, position + cmdsize)
+    if stop < 0:
+        raise BinaryReadError(
+            f"load command {index} ({_COMMAND_NAMES[cmd]}) string has no NUL terminator"
+        )
+    return data[start:stop].decode("utf-8", "replace")
+
+
+def _version(value: int) -> str:
+    """``xxxx.yy.zz`` nibbles as ``otool`` prints them, without a ``.0`` patch."""
+    major, minor, patch = value >> 16, (value >> 8) & 0xFF, value & 0xFF
+    if patch:
+        return f"{major}.{minor}.{patch}"
+    return f"{major}.{minor}"

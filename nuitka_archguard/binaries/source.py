@@ -71,49 +71,57 @@ class BytesSource(ByteSource):
 
 
 class FileSource(ByteSource):
-    """A regular file on disk, opened once; use as a context manager."""
+    """A regular file on disk, opened once; use as a context manager.
+
+    The first :data:`FIRST_READ` bytes are read once and served from memory, so a reader
+    whose headers fit there (nearly all) costs one ``read`` system call.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._file: Optional[IO[bytes]] = None
+        self._fd: Optional[int] = None
         try:
-            info = os.stat(path)
+            # O_NONBLOCK: a FIFO (or one swapped in after a stat) never blocks the open.
+            self._fd = os.open(path, _OPEN_FLAGS)
+            info = os.fstat(self._fd)
         except OSError as error:
+            self.close()
             raise BinaryReadError(_os_error_text(error)) from None
         if not stat.S_ISREG(info.st_mode):
+            self.close()
             kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
             raise BinaryReadError(kind)
         super().__init__(info.st_size)
-        try:
-            # O_NONBLOCK: should the file become a FIFO between stat and open, never block.
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-            self._file = os.fdopen(fd, "rb", buffering=0)
-        except OSError as error:
-            raise BinaryReadError(_os_error_text(error)) from None
-        self._head = b""
+        self._head = self._pread(0, min(FIRST_READ, info.st_size))
 
     def _read(self, offset: int, length: int) -> bytes:
-        assert self._file is not None
         if offset + length <= len(self._head):
             return self._head[offset : offset + length]
+        return self._pread(offset, length)
+
+    def _pread(self, offset: int, length: int) -> bytes:
+        assert self._fd is not None
         try:
-            self._file.seek(offset)
-            data = self._file.read(length) or b""
+            if _HAS_PREAD:
+                return os.pread(self._fd, length, offset)
+            os.lseek(self._fd, offset, os.SEEK_SET)
+            return os.read(self._fd, length)
         except OSError as error:
             raise BinaryReadError(_os_error_text(error)) from None
-        if offset == 0 and length >= len(self._head):
-            self._head = data
-        return data
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> FileSource:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_HAS_PREAD = hasattr(os, "pread")
 
 
 class ZipMemberSource(ByteSource):
