@@ -134,26 +134,61 @@ def _display(path: str) -> str:
 def nuitka_command(nuitka_args: Sequence[str]) -> list[str]:
     """``python -m nuitka`` with the same interpreter and the plugin added exactly once.
 
-    ``--user-plugin=archguard`` (the plugin's name rather than a path) is replaced by the
-    plugin file's path, since Nuitka itself only accepts paths there.
+    ``--user-plugin=archguard`` and ``--user-plugin archguard`` (the plugin's name rather
+    than a path) become the plugin file's path, since Nuitka itself only accepts paths
+    there; the path itself, given already, is kept once. Other user plugins pass through.
     """
     plugin = plugin_path()
     args: list[str] = []
     has_plugin = False
-    for arg in nuitka_args:
-        if arg in (f"--user-plugin={PLUGIN_NAME}", f"--user-plugin={plugin}"):
+    items = list(nuitka_args)
+    index = 0
+    while index < len(items):
+        arg = items[index]
+        value: Optional[str] = None
+        if arg.startswith("--user-plugin="):
+            value = arg.partition("=")[2]
+        elif arg == "--user-plugin" and index + 1 < len(items):
+            index += 1
+            value = items[index]
+        index += 1
+        if value is None:
+            args.append(arg)
+        elif _is_our_plugin(value, plugin):
             if not has_plugin:
                 args.append(f"--user-plugin={plugin}")
             has_plugin = True
         else:
-            args.append(arg)
+            args.append(f"--user-plugin={value}")
     if not has_plugin:
         args.insert(0, f"--user-plugin={plugin}")
     return [sys.executable, "-m", "nuitka", *args]
 
 
+def _is_our_plugin(value: str, plugin: str) -> bool:
+    if value == PLUGIN_NAME:
+        return True
+    try:
+        return os.path.realpath(value) == os.path.realpath(plugin)
+    except (OSError, ValueError):
+        return False
+
+
 def run_nuitka(nuitka_args: Sequence[str]) -> int:
+    """Run Nuitka with the plugin; its exit code is ours (Nuitka prints its own errors)."""
+    import importlib.util
+
+    if importlib.util.find_spec("nuitka") is None:
+        print(
+            f"nuitka-archguard: Nuitka is not installed for {sys.executable}; "
+            "install it with: python -m pip install nuitka",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         return subprocess.call(nuitka_command(nuitka_args))
     except KeyboardInterrupt:
         return 130
+    except OSError as error:
+        print(f"nuitka-archguard: cannot run Nuitka: {error}", file=sys.stderr)
+        return EXIT_USAGE

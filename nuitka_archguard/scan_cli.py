@@ -1,9 +1,161 @@
-"""`nuitka-archguard scan` (being written)."""
+"""``nuitka-archguard scan [PATH...]``: the scanner as a command.
+
+Exit codes: 0 no error findings (warnings are fine), 1 error findings, 2 a usage error, a
+bad ``pyproject.toml`` or a PATH that cannot be read. Never a traceback.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import json
+import sys
+from typing import Any, Optional, TextIO
+
+from .config import Config, ConfigError, load_config
+from .policy import display_path
+from .report import render_github, render_text
+from .scan import ScanError, ScanReport, scan
+from .target import Target, TargetError, host_target, parse_target
+
+__all__ = ["add_scan_parser", "run_scan"]
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+FORMATS = ("text", "json", "github")
 
 
-def add_scan_parser(commands: Any) -> None:
-    commands.add_parser("scan", help="check environments, folders and wheels against a target")
+def add_scan_parser(commands: Any) -> argparse.ArgumentParser:
+    """Register ``scan`` on the CLI's subparsers; ``args.run(args)`` returns the exit code."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "scan",
+        help="check environments, folders and wheels against a target",
+        description=(
+            "Check every binary in virtualenvs, prefixes, site-packages, Nuitka .dist "
+            "folders, .app bundles, directories or .whl files against a target platform. "
+            "Reads [tool.archguard] from ./pyproject.toml; flags override it."
+        ),
+        epilog="exit status: 0 no errors, 1 error findings, 2 usage error or unreadable PATH",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="what to scan (default: the running interpreter's site-packages)",
+    )
+    parser.add_argument(
+        "--target",
+        metavar="T",
+        help="macos-x86_64, macos-arm64, macos-universal2, linux-<arch>, linux-musl-<arch>, "
+        "windows-amd64/x86/arm64 or a wheel platform tag (default: this interpreter)",
+    )
+    parser.add_argument(
+        "--min-os", metavar="V", help="oldest macOS the build must run on, e.g. 10.13"
+    )
+    parser.add_argument(
+        "--strict-min-os",
+        action="store_true",
+        default=None,
+        help="a binary needing a newer macOS than --min-os is an error, not a warning",
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="PATTERN[:REASON]",
+        help="accept findings of a distribution, module or path glob (repeatable)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    parser.set_defaults(run=run_scan)
+    return parser
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # no traceback ever; say what broke so it can be reported
+        _error(f"internal error ({type(error).__name__}: {error}); please report this")
+        return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config()
+    except ConfigError as error:
+        _error(str(error))
+        return EXIT_USAGE
+    try:
+        target = resolve_target(args.target, args.min_os, config)
+    except TargetError as error:
+        _error(str(error))
+        return EXIT_USAGE
+    strict = args.strict_min_os if args.strict_min_os is not None else config.strict_min_os
+    allow = [*config.allow, *args.allow]
+    try:
+        report = scan(
+            args.paths or None, target, strict_min_os=bool(strict), allow=allow
+        )
+    except ScanError as error:
+        _error(str(error))
+        return EXIT_USAGE
+    _emit(report, args.format)
+    return report.exit_code
+
+
+def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -> Target:
+    """``--target``/``--min-os`` over ``[tool.archguard]`` over this interpreter.
+
+    The file's ``min-os`` applies to macOS targets only, and not when the command line
+    names a target that carries its own minimum (``macosx_10_13_x86_64``)."""
+    from_cli = text is not None
+    text = text if text is not None else config.target
+    target = parse_target(text) if text is not None else host_target()
+    if min_os is not None:
+        return parse_target(text, min_os) if text is not None else _with_min_os(target, min_os)
+    own_minimum = from_cli and target.min_os is not None
+    if config.min_os is not None and target.platform == "macos" and not own_minimum:
+        return _with_min_os(target, config.min_os)
+    return target
+
+
+def _with_min_os(target: Target, min_os: str) -> Target:
+    if target.platform != "macos":
+        raise TargetError(f"--min-os applies to macOS targets only, not to {target.name!r}")
+    return parse_target(target.name, min_os)
+
+
+def _emit(report: ScanReport, fmt: str) -> None:
+    if fmt == "json":
+        text = json.dumps(report.to_json(), indent=2)
+    elif fmt == "github":
+        text = render_github(report)
+    else:
+        text = render_text(report)
+    if text:
+        _write(sys.stdout, text + "\n")
+    for note in report.notes:
+        _write(sys.stderr, f"nuitka-archguard: note: {display_path(note)}\n")
+
+
+def _error(message: str) -> None:
+    _write(sys.stderr, f"nuitka-archguard: error: {display_path(message)}\n")
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Write whatever the stream's encoding (a C locale must not turn é into a traceback)."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        data = text.encode(encoding, "backslashreplace")
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            buffer.write(data)
+            buffer.flush()
+        else:
+            stream.write(data.decode(encoding, "replace"))
+    except BrokenPipeError:
+        pass

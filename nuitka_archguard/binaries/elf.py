@@ -1,14 +1,438 @@
-"""elf reader (being written)."""
+"""ELF reader: architecture, file type, OS, libc and dynamic linking of one ELF file.
+
+Reads the ELF header and program headers (usually inside the first 4 KiB), then the
+``PT_DYNAMIC`` segment and the part of the dynamic string table its entries point into:
+three or four reads per file. Section headers are read only when ``DT_STRTAB`` maps to no
+``PT_LOAD`` segment (stripped or hand-made files).
+
+ELF header: https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.eheader.html
+"""
 
 from __future__ import annotations
 
-from .model import Slice
-from .source import ByteSource
+import enum
+import struct
+from typing import Optional
+
+from .model import BinaryReadError, Slice
+from .source import FIRST_READ, ByteSource
+
+ELF_MAGIC = b"\x7fELF"
+
+MAX_PROGRAM_HEADERS = 4096
+"""Real files have about a dozen; more than this is a lie (core files are not walked)."""
+MAX_SECTION_HEADERS = 4096
+MAX_DYNAMIC_ENTRIES = 4096
+"""Real dynamic sections have a few dozen entries; read at most this many."""
+MAX_STRING = 4096
+"""Longest name or path read from a string table (PATH_MAX)."""
+MAX_INTERP = 4096
+
+
+class EIClass(enum.IntEnum):
+    C32 = 1
+    C64 = 2
+
+
+class EIData(enum.IntEnum):
+    LSB = 1
+    MSB = 2
+
+
+class EType(enum.IntEnum):
+    REL = 1
+    EXEC = 2
+    DYN = 3
+    CORE = 4
+
+
+class EMachine(enum.IntEnum):
+    SPARC = 2
+    I386 = 3
+    M68K = 4
+    MIPS = 8
+    PARISC = 15
+    SPARC32PLUS = 18
+    PPC = 20
+    PPC64 = 21
+    S390 = 22
+    ARM = 40
+    SH = 42
+    SPARCV9 = 43
+    IA_64 = 50
+    X86_64 = 62
+    AARCH64 = 183
+    RISCV = 243
+    LOONGARCH = 258
+    ALPHA = 0x9026
+
+
+class PType(enum.IntEnum):
+    LOAD = 1
+    DYNAMIC = 2
+    INTERP = 3
+
+
+class ShType(enum.IntEnum):
+    STRTAB = 3
+    DYNAMIC = 6
+
+
+class DTag(enum.IntEnum):
+    NULL = 0
+    NEEDED = 1
+    STRTAB = 5
+    STRSZ = 10
+    SONAME = 14
+    RPATH = 15
+    RUNPATH = 29
+    FLAGS_1 = 0x6FFFFFFB
+
+
+DF_1_PIE = 0x08000000
+# Plain ints for the per-entry loop: enum member lookups cost more than the parsing itself.
+_DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_SONAME, _DT_FLAGS_1 = (
+    int(t) for t in (DTag.NEEDED, DTag.STRTAB, DTag.STRSZ, DTag.SONAME, DTag.FLAGS_1)
+)
+_STRING_TAGS = frozenset(int(t) for t in (DTag.NEEDED, DTag.SONAME, DTag.RPATH, DTag.RUNPATH))
+_PT_LOAD, _PT_DYNAMIC, _PT_INTERP = int(PType.LOAD), int(PType.DYNAMIC), int(PType.INTERP)
+_ET_REL, _ET_EXEC, _ET_DYN, _ET_CORE = (int(t) for t in EType)
+
+
+class OSABI(enum.IntEnum):
+    SYSV = 0
+    HPUX = 1
+    NETBSD = 2
+    GNU = 3
+    HURD = 4
+    SOLARIS = 6
+    AIX = 7
+    IRIX = 8
+    FREEBSD = 9
+    TRU64 = 10
+    MODESTO = 11
+    OPENBSD = 12
+    OPENVMS = 13
+    NSK = 14
+    AROS = 15
+    FENIXOS = 16
+    CLOUDABI = 17
+    OPENVOS = 18
+    STANDALONE = 255
+
+
+# SYSV (0) is what every Linux toolchain writes; GNU (3) appears with GNU_IFUNC/unique symbols.
+_PLATFORMS: dict[int, str] = {
+    OSABI.SYSV: "linux",
+    OSABI.GNU: "linux",
+    OSABI.HPUX: "hpux",
+    OSABI.NETBSD: "netbsd",
+    OSABI.HURD: "hurd",
+    OSABI.SOLARIS: "solaris",
+    OSABI.AIX: "aix",
+    OSABI.IRIX: "irix",
+    OSABI.FREEBSD: "freebsd",
+    OSABI.TRU64: "tru64",
+    OSABI.MODESTO: "modesto",
+    OSABI.OPENBSD: "openbsd",
+    OSABI.OPENVMS: "openvms",
+    OSABI.NSK: "nsk",
+    OSABI.AROS: "aros",
+    OSABI.FENIXOS: "fenixos",
+    OSABI.CLOUDABI: "cloudabi",
+    OSABI.OPENVOS: "openvos",
+    OSABI.STANDALONE: "standalone",
+}
+
+# (machine, class, data) -> uname -m name; None in a key matches either value.
+_ARCHS: dict[tuple[int, Optional[int], Optional[int]], str] = {
+    (EMachine.X86_64, EIClass.C64, None): "x86_64",
+    (EMachine.X86_64, EIClass.C32, None): "x32",  # the x32 ABI: no x86_64 process loads it
+    (EMachine.I386, None, None): "i686",
+    (EMachine.AARCH64, EIClass.C64, EIData.LSB): "aarch64",
+    (EMachine.AARCH64, EIClass.C64, EIData.MSB): "aarch64_be",
+    (EMachine.AARCH64, EIClass.C32, None): "aarch64_ilp32",
+    (EMachine.ARM, None, EIData.LSB): "armv7l",
+    (EMachine.ARM, None, EIData.MSB): "armv7b",
+    (EMachine.PPC64, None, EIData.LSB): "ppc64le",
+    (EMachine.PPC64, None, EIData.MSB): "ppc64",
+    (EMachine.PPC, None, EIData.MSB): "ppc",
+    (EMachine.PPC, None, EIData.LSB): "ppcle",
+    (EMachine.S390, EIClass.C64, None): "s390x",
+    (EMachine.S390, EIClass.C32, None): "s390",
+    (EMachine.RISCV, EIClass.C64, None): "riscv64",
+    (EMachine.RISCV, EIClass.C32, None): "riscv32",
+    (EMachine.LOONGARCH, EIClass.C64, None): "loongarch64",
+    (EMachine.LOONGARCH, EIClass.C32, None): "loongarch32",
+    (EMachine.MIPS, EIClass.C64, EIData.LSB): "mips64el",
+    (EMachine.MIPS, EIClass.C64, EIData.MSB): "mips64",
+    (EMachine.MIPS, EIClass.C32, EIData.LSB): "mipsel",
+    (EMachine.MIPS, EIClass.C32, EIData.MSB): "mips",
+    (EMachine.SPARCV9, None, None): "sparc64",
+    (EMachine.SPARC, None, None): "sparc",
+    (EMachine.SPARC32PLUS, None, None): "sparc",
+    (EMachine.M68K, None, None): "m68k",
+    (EMachine.PARISC, None, None): "parisc",
+    (EMachine.SH, None, None): "sh4",
+    (EMachine.IA_64, None, None): "ia64",
+    (EMachine.ALPHA, None, None): "alpha",
+}
+
+# Sonames only glibc ships (musl has a single libc.so and names it libc.musl-<arch>.so.1).
+_GLIBC_SONAMES = frozenset(
+    {"libc.so.6", "libc.so.6.1", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1"}
+)
+_GLIBC_PREFIXES = ("ld-linux", "ld64.so.")
+_MUSL_PREFIXES = ("ld-musl-", "libc.musl-")
+
+# class -> (ELF header format after e_ident, program header size, section header size)
+_HEADER: dict[int, tuple[str, int, int]] = {
+    EIClass.C32: ("HHIIIIIHHHHHH", 32, 40),
+    EIClass.C64: ("HHIQQQIHHHHHH", 56, 64),
+}
+_C64 = int(EIClass.C64)
+_ENDIAN: dict[int, str] = {EIData.LSB: "<", EIData.MSB: ">"}
 
 
 def is_elf(head: bytes) -> bool:
-    return False
+    return head[:4] == ELF_MAGIC
+
+
+def arch_name(machine: int, elf_class: int, data: int) -> str:
+    """The ``uname -m`` name of an ``e_machine``; ``em_<n>`` for machines not listed."""
+    for key in ((machine, elf_class, data), (machine, elf_class, None), (machine, None, data),
+                (machine, None, None)):
+        name = _ARCHS.get(key)
+        if name is not None:
+            return name
+    return f"em_{machine}"
 
 
 def read_slices(source: ByteSource) -> tuple[Slice, ...]:
-    raise NotImplementedError
+    return (_read(source),)
+
+
+def _read(source: ByteSource) -> Slice:
+    head = source.head(FIRST_READ)
+    if len(head) < 16 or head[:4] != ELF_MAGIC:
+        raise BinaryReadError("truncated ELF identification")
+    elf_class, data, osabi = head[4], head[5], head[7]
+    layout = _HEADER.get(elf_class)
+    endian = _ENDIAN.get(data)
+    if layout is None or endian is None:
+        raise BinaryReadError(f"bad ELF class ({elf_class}) or byte order ({data})")
+    fmt, phentsize_expected, shentsize_expected = layout
+    if len(head) < (64 if elf_class == _C64 else 52):
+        raise BinaryReadError("truncated ELF header")
+    (e_type, machine, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum,
+     _) = struct.unpack_from(endian + fmt, head, 16)
+
+    arch = arch_name(machine, elf_class, data)
+    platform = _PLATFORMS.get(osabi) or f"osabi_{osabi}"
+    if e_type == _ET_REL:
+        return Slice(arch=arch, file_type="object", platform=platform)
+    if e_type == _ET_CORE:
+        # Core files may hold 65535+ segments (PN_XNUM) and link nothing: stop here.
+        return Slice(arch=arch, file_type="core", platform=platform)
+    if e_type != _ET_EXEC and e_type != _ET_DYN:
+        raise BinaryReadError(f"unknown ELF file type {e_type}")
+
+    file = _File(source, head, endian, elf_class == _C64)
+    loads, dynamic, interp_at = file.program_headers(phoff, phentsize, phnum, phentsize_expected)
+    interp = file.interpreter(*interp_at) if interp_at else None
+    dyn = file.dynamic(*dynamic, loads, (shoff, shentsize, shnum, shentsize_expected)) \
+        if dynamic else _Dynamic()
+
+    if e_type == _ET_EXEC:
+        file_type = "executable"
+    elif dyn.flags_1 & DF_1_PIE or (interp is not None and dyn.soname is None):
+        # A PIE. glibc's libc.so.6 has PT_INTERP too (it runs), but is a library: its soname.
+        file_type = "executable"
+    else:
+        file_type = "shared-library"
+    return Slice(
+        arch=arch,
+        file_type=file_type,
+        platform=platform,
+        dependencies=tuple(dyn.needed),
+        rpaths=tuple(dyn.rpaths),
+        install_name=dyn.soname,
+        libc=_libc(interp, dyn.needed, dyn.soname),
+    )
+
+
+def _libc(interp: Optional[str], needed: list[str], soname: Optional[str]) -> Optional[str]:
+    """Which libc the file was linked against, when it says so.
+
+    Extension modules have no PT_INTERP; manylinux ones need ``libc.so.6``, musllinux ones
+    ``libc.musl-<arch>.so.1``. The loader's name (``ld-linux-*.so.2``, ``ld64.so.*``,
+    ``ld-musl-*.so.1``) tells too, as PT_INTERP, a DT_NEEDED or glibc's own soname. A file
+    that names neither (static, or no libc calls) is None.
+    """
+    libc = None
+    for name in (*needed, interp.rsplit("/", 1)[-1] if interp else "", soname or ""):
+        if name.startswith(_MUSL_PREFIXES):
+            return "musl"
+        if name in _GLIBC_SONAMES or name.startswith(_GLIBC_PREFIXES):
+            libc = "glibc"
+    return libc
+
+
+class _Dynamic:
+    __slots__ = ("flags_1", "needed", "rpaths", "soname")
+
+    def __init__(self) -> None:
+        self.needed: list[str] = []
+        self.rpaths: list[str] = []
+        self.soname: Optional[str] = None
+        self.flags_1 = 0
+
+
+class _File:
+    """One ELF file's byte order and word size, and reads that prefer the first 4 KiB."""
+
+    def __init__(self, source: ByteSource, head: bytes, endian: str, is64: bool) -> None:
+        self.source = source
+        self.head = head
+        self.endian = endian
+        self.is64 = is64
+        self.word = "Q" if is64 else "I"
+
+    def read(self, offset: int, length: int) -> bytes:
+        if offset >= 0 and offset + length <= len(self.head):
+            return self.head[offset : offset + length]
+        return self.source.read_at(offset, length)
+
+    def program_headers(
+        self, phoff: int, phentsize: int, phnum: int, expected: int
+    ) -> tuple[list[tuple[int, int, int]], Optional[tuple[int, int]], Optional[tuple[int, int]]]:
+        """PT_LOAD (vaddr, offset, filesz) list, PT_DYNAMIC and PT_INTERP (offset, filesz)."""
+        if phnum == 0:
+            return [], None, None
+        if phentsize != expected:
+            raise BinaryReadError(f"bad program header size {phentsize}")
+        if phnum > MAX_PROGRAM_HEADERS:
+            raise BinaryReadError(f"too many program headers ({phnum})")
+        buf = self.read(phoff, phnum * phentsize)
+        if self.is64:  # p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
+            values = struct.unpack_from(self.endian + "IIQQQQQQ" * phnum, buf)
+            types, offsets, vaddrs, sizes = values[::8], values[2::8], values[3::8], values[5::8]
+        else:  # p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align
+            values = struct.unpack_from(f"{self.endian}{phnum * 8}I", buf)
+            types, offsets, vaddrs, sizes = values[::8], values[1::8], values[2::8], values[4::8]
+        loads = [
+            (vaddr, offset, size)
+            for p_type, offset, vaddr, size in zip(types, offsets, vaddrs, sizes)
+            if p_type == _PT_LOAD
+        ]
+        dynamic = interp = None
+        if _PT_DYNAMIC in types:
+            i = types.index(_PT_DYNAMIC)
+            dynamic = (offsets[i], sizes[i])
+        if _PT_INTERP in types:
+            i = types.index(_PT_INTERP)
+            interp = (offsets[i], sizes[i])
+        return loads, dynamic, interp
+
+    def interpreter(self, offset: int, size: int) -> str:
+        if size > MAX_INTERP:
+            raise BinaryReadError(f"PT_INTERP too long ({size} bytes)")
+        return _decode(self.read(offset, size).split(b"\0", 1)[0])
+
+    def dynamic(
+        self,
+        offset: int,
+        size: int,
+        loads: list[tuple[int, int, int]],
+        sections: tuple[int, int, int, int],
+    ) -> _Dynamic:
+        entry = 16 if self.is64 else 8
+        count = min(size // entry, MAX_DYNAMIC_ENTRIES)
+        result = _Dynamic()
+        if count == 0:
+            return result
+        raw = struct.unpack_from(
+            f"{self.endian}{count * 2}{self.word}", self.read(offset, count * entry)
+        )
+        tags, values = raw[::2], raw[1::2]
+        if 0 in tags:  # DT_NULL ends the array
+            end = tags.index(0)
+            tags, values = tags[:end], values[:end]
+        strings = [(tag, value) for tag, value in zip(tags, values) if tag in _STRING_TAGS]
+        single = dict(zip(tags, values))
+        strtab, strsz = single.get(_DT_STRTAB), single.get(_DT_STRSZ)
+        result.flags_1 = single.get(_DT_FLAGS_1, 0)
+        if not strings:
+            return result
+        if strtab is None:
+            raise BinaryReadError("dynamic section has names but no DT_STRTAB")
+        table_offset, table_size = self._locate_strtab(strtab, loads, sections)
+        if strsz is not None:
+            table_size = min(table_size, strsz)
+        names = self._strings([value for _, value in strings], table_offset, table_size)
+        for (tag, _), name in zip(strings, names):
+            if tag == _DT_NEEDED:
+                result.needed.append(name)
+            elif tag == _DT_SONAME:
+                if result.soname is None:
+                    result.soname = name
+            else:  # RUNPATH and RPATH: ld.so ignores RPATH when RUNPATH exists; list both.
+                result.rpaths.extend(p for p in name.split(":") if p)
+        return result
+
+    def _locate_strtab(
+        self, vaddr: int, loads: list[tuple[int, int, int]], sections: tuple[int, int, int, int]
+    ) -> tuple[int, int]:
+        """File offset of DT_STRTAB and the bytes the file holds from there."""
+        for seg_vaddr, seg_offset, seg_size in loads:
+            if seg_vaddr <= vaddr < seg_vaddr + seg_size:
+                return seg_offset + (vaddr - seg_vaddr), seg_size - (vaddr - seg_vaddr)
+        found = self._strtab_from_sections(vaddr, *sections)
+        if found is None:
+            raise BinaryReadError("DT_STRTAB address maps to no segment or section")
+        return found
+
+    def _strtab_from_sections(
+        self, vaddr: int, shoff: int, shentsize: int, shnum: int, expected: int
+    ) -> Optional[tuple[int, int]]:
+        """The string table by section headers: the one at ``vaddr``, else SHT_DYNAMIC's link."""
+        if shnum == 0 or shoff == 0:
+            return None
+        if shentsize != expected:
+            raise BinaryReadError(f"bad section header size {shentsize}")
+        if shnum > MAX_SECTION_HEADERS:
+            raise BinaryReadError(f"too many section headers ({shnum})")
+        buf = self.read(shoff, shnum * shentsize)
+        fmt = self.endian + ("IIQQQQIIQQ" if self.is64 else "IIIIIIIIII")
+        headers = [struct.unpack_from(fmt, buf, i * shentsize) for i in range(shnum)]
+        # fields: name, type, flags, addr, offset, size, link, info, addralign, entsize
+        for header in headers:
+            if header[1] == ShType.STRTAB and header[3] == vaddr and vaddr:
+                return header[4], header[5]
+        for header in headers:
+            if header[1] == ShType.DYNAMIC and header[6] < shnum:
+                linked = headers[header[6]]
+                if linked[1] == ShType.STRTAB:
+                    return linked[4], linked[5]
+        return None
+
+    def _strings(self, offsets: list[int], table_offset: int, table_size: int) -> list[str]:
+        """NUL-terminated strings at ``offsets`` into the table, from one bounded read."""
+        first, last = min(offsets), max(offsets)
+        if last >= table_size:
+            raise BinaryReadError(f"string offset {last} outside the {table_size}-byte strtab")
+        end = min(table_size, last + MAX_STRING)
+        window = self.read(table_offset + first, end - first)
+        names = []
+        for offset in offsets:
+            start = offset - first
+            stop = window.find(b"\0", start)
+            if stop < 0:
+                raise BinaryReadError("unterminated string in the dynamic string table")
+            names.append(_decode(window[start:stop]))
+        return names
+
+
+def _decode(raw: bytes) -> str:
+    """Names are bytes; undecodable ones stay readable and printable, and never raise."""
+    return raw.decode("utf-8", "backslashreplace")
