@@ -20,7 +20,7 @@ import enum
 import struct
 from typing import Optional
 
-from macholib.mach_o import (  # type: ignore[import-untyped]
+from macholib.mach_o import (
     FAT_MAGIC,
     FAT_MAGIC_64,
     LC_BUILD_VERSION,
