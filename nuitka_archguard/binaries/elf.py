@@ -27,6 +27,9 @@ MAX_DYNAMIC_ENTRIES = 4096
 MAX_STRING = 4096
 """Longest name or path read from a string table (PATH_MAX)."""
 MAX_INTERP = 4096
+MAX_NAMES_TOTAL = 256 * 1024
+"""Bytes of all DT_NEEDED/DT_SONAME/DT_RPATH/DT_RUNPATH names together: a few offsets into
+one long string must not multiply it into gigabytes."""
 
 
 class EIClass(enum.IntEnum):
@@ -424,11 +427,15 @@ class _File:
         end = min(table_size, last + MAX_STRING)
         window = self.read(table_offset + first, end - first)
         names = []
+        total = 0
         for offset in offsets:
             start = offset - first
-            stop = window.find(b"\0", start)
+            stop = window.find(b"\0", start, start + MAX_STRING)
             if stop < 0:
-                raise BinaryReadError("unterminated string in the dynamic string table")
+                raise BinaryReadError("unterminated or overlong string in the dynamic string table")
+            total += stop - start
+            if total > MAX_NAMES_TOTAL:
+                raise BinaryReadError(f"dynamic names exceed {MAX_NAMES_TOTAL // 1024} KiB")
             names.append(_decode(window[start:stop]))
         return names
 

@@ -16,6 +16,7 @@ PE format: https://learn.microsoft.com/en-us/windows/win32/debug/pe-format
 
 from __future__ import annotations
 
+import bisect
 import enum
 import struct
 from typing import Optional
@@ -137,8 +138,20 @@ class _Image:
         if sections > MAX_SECTIONS:
             raise BinaryReadError(f"too many PE sections ({sections})")
         table = self.read(optional_offset + optional_size, sections * 40)
-        # VirtualSize, VirtualAddress, SizeOfRawData, PointerToRawData after the 8-byte name
-        self.sections = [struct.unpack_from("<IIII", table, i * 40 + 8) for i in range(sections)]
+        # VirtualSize, VirtualAddress, SizeOfRawData, PointerToRawData after the 8-byte name;
+        # kept as (VirtualAddress, bytes in the file, PointerToRawData), sorted for bisection:
+        # a hostile image may pair thousands of sections with thousands of names.
+        spans = []
+        for i in range(sections):
+            virtual_size, address, raw_size, raw_offset = struct.unpack_from(
+                "<IIII", table, i * 40 + 8
+            )
+            size = min(raw_size, virtual_size) if virtual_size else raw_size
+            if size:
+                spans.append((address, size, raw_offset))
+        spans.sort()
+        self.spans = spans
+        self.starts = [address for address, _, _ in spans]
 
     def read(self, offset: int, length: int) -> bytes:
         if offset + length <= len(self.head):
@@ -163,12 +176,12 @@ class _Image:
 
     def map(self, rva: int) -> tuple[int, int]:
         """File offset of an RVA and the bytes the file holds from there."""
-        for virtual_size, address, raw_size, raw_offset in self.sections:
-            size = min(raw_size, virtual_size) if virtual_size else raw_size
-            if address <= rva < address + size:
-                delta = rva - address
-                return raw_offset + delta, size - delta
-        if rva < self.headers_size and not any(s[1] <= rva for s in self.sections):
+        index = bisect.bisect_right(self.starts, rva) - 1
+        if index >= 0:
+            address, size, raw_offset = self.spans[index]
+            if rva < address + size:
+                return raw_offset + rva - address, size - (rva - address)
+        elif rva < self.headers_size:  # before the first section: the headers themselves
             return rva, self.headers_size - rva
         raise BinaryReadError(f"RVA 0x{rva:x} maps to no section")
 

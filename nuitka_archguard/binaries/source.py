@@ -159,10 +159,10 @@ class ZipMemberSource(ByteSource):
             data = self._stream.read(length)
             self._position += len(data)
             return data
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-            raise BinaryReadError(f"corrupt zip member: {error}") from None
-        except Exception as error:  # zlib.error and friends from a damaged stream
-            raise BinaryReadError(f"corrupt zip member: {error}") from None
+        except EOFError:
+            raise BinaryReadError("truncated: member data ends before its claimed size") from None
+        except Exception as error:  # BadZipFile, zlib.error, OSError... from a damaged archive
+            raise BinaryReadError(f"corrupt zip member: {error or type(error).__name__}") from None
 
     def close(self) -> None:
         if self._stream is not None:
