@@ -1,0 +1,469 @@
+"""The exact fix for a finding, as commands a user can paste.
+
+Why a module of its own: the right fix depends on *how* the file got there (a published
+wheel, a local source build, conda, Homebrew, a bare folder), on where it lives (a
+virtualenv or a ``pip --target`` directory) and on the machine doing the build (an arm64
+Mac building for Intel needs a Rosetta environment; Nuitka does not cross-compile on Linux
+or Windows). The policy decides *what* is wrong; this module only says what to type.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable
+from typing import Optional
+
+from .ownership import Distribution, OwnerKind
+from .target import Platform, Target, TargetError, format_version, host_target
+
+# Finding codes (policy.Code values); compared as strings so a str-Enum member works too.
+ARCH_MISSING = "arch-missing"
+PLATFORM_MISMATCH = "platform-mismatch"
+EXECUTABLE_ARCH = "executable-arch"
+MIN_OS_TOO_NEW = "min-os-too-new"
+WHEEL_TAG_MISMATCH = "wheel-tag-mismatch"
+UNREADABLE_BINARY = "unreadable-binary"
+FOREIGN_EXTENSION_ONLY = "foreign-extension-only"
+
+NUITKA_ARGS = "<your Nuitka options>"
+
+_CONDA_SUBDIRS = {
+    ("macos", "x86_64"): "osx-64",
+    ("macos", "arm64"): "osx-arm64",
+    ("linux", "x86_64"): "linux-64",
+    ("linux", "aarch64"): "linux-aarch64",
+    ("linux", "ppc64le"): "linux-ppc64le",
+    ("linux", "s390x"): "linux-s390x",
+    ("linux", "i686"): "linux-32",
+    ("windows", "amd64"): "win-64",
+    ("windows", "x86"): "win-32",
+    ("windows", "arm64"): "win-arm64",
+}
+_DOCKER_PLATFORMS = {
+    "x86_64": "linux/amd64",
+    "aarch64": "linux/arm64",
+    "armv7l": "linux/arm/v7",
+    "i686": "linux/386",
+    "ppc64le": "linux/ppc64le",
+    "s390x": "linux/s390x",
+    "riscv64": "linux/riscv64",
+}
+_PY_LAUNCHER = {"amd64": "64", "x86": "32", "arm64": "arm64"}
+_CPYTHON_TAG = re.compile(r"^cp(\d)(\d+)-cp\d+")
+
+
+def fix_for(
+    code: str,
+    distribution: Optional[Distribution],
+    target: Target,
+    *,
+    path: Optional[str] = None,
+    archs: Iterable[str] = (),
+    host: Optional[Target] = None,
+    min_os: Optional[str] = None,
+    python: Optional[str] = None,
+    nuitka_args: str = NUITKA_ARGS,
+) -> str:
+    """One short paragraph: a sentence, then commands indented by two spaces.
+
+    ``code``: the finding's code (``policy.Code`` or its value). ``archs``: what the file
+    has. ``host``: the building machine (default: this interpreter). ``min_os``: for
+    ``min-os-too-new``, what the slice needs. ``python``: the interpreter to run pip with
+    when it cannot be told from the environment. Never raises.
+    """
+    code = str(getattr(code, "value", code))
+    if host is None:
+        try:
+            host = host_target()
+        except TargetError:
+            host = None
+    ctx = _Context(distribution, target, host, path, tuple(archs), python, nuitka_args)
+    if code == MIN_OS_TOO_NEW:
+        return _min_os_fix(ctx, min_os)
+    if code == UNREADABLE_BINARY:
+        return _unreadable_fix(ctx)
+    fix = _arch_fix(ctx)
+    if code == WHEEL_TAG_MISMATCH and distribution is not None and distribution.wheel_tag:
+        return (
+            f"the {distribution} wheel is tagged {distribution.wheel_tag} but this file "
+            f"lacks {_needed(ctx)}: report it to the project; meanwhile {fix}"
+        )
+    return fix
+
+
+class _Context:
+    """Everything the fixes need, worked out once."""
+
+    def __init__(
+        self,
+        dist: Optional[Distribution],
+        target: Target,
+        host: Optional[Target],
+        path: Optional[str],
+        archs: tuple[str, ...],
+        python: Optional[str],
+        nuitka_args: str,
+    ) -> None:
+        self.dist = dist
+        self.target = target
+        self.host = host
+        self.path = path
+        self.archs = archs
+        self.nuitka_args = nuitka_args
+        self.site: Optional[str] = None  # the directory holding the .dist-info
+        self.env_python: Optional[str] = None  # the environment's own interpreter
+        if dist is not None and dist.kind == OwnerKind.PIP and dist.location:
+            self.site = os.path.dirname(dist.location)
+            self.env_python = _env_python(self.site)
+        self.python = python or self.env_python or _default_python(target)
+        self.py_version = _python_version(dist)
+
+    @property
+    def in_target_dir(self) -> bool:
+        """Installed with ``pip --target`` (no interpreter of its own)."""
+        return self.site is not None and self.env_python is None
+
+    @property
+    def host_arch(self) -> Optional[str]:
+        if self.host is None or self.host.platform != self.target.platform:
+            return None
+        return next(iter(self.host.archs)) if len(self.host.archs) == 1 else None
+
+    def file_name(self) -> str:
+        return os.path.basename(self.path) if self.path else "this file"
+
+
+def _arch_fix(ctx: _Context) -> str:
+    dist, target = ctx.dist, ctx.target
+    if dist is None or dist.kind == OwnerKind.DIRECTORY:
+        return _generic_fix(ctx)
+    if dist.kind == OwnerKind.CONDA:
+        return _conda_fix(ctx, dist)
+    if dist.kind == OwnerKind.HOMEBREW:
+        return _homebrew_fix(ctx, dist)
+    if target.platform == Platform.MACOS:
+        return _macos_pip_fix(ctx, dist)
+    if target.platform == Platform.LINUX:
+        return _linux_pip_fix(ctx, dist)
+    return _windows_pip_fix(ctx, dist)
+
+
+def _macos_pip_fix(ctx: _Context, dist: Distribution) -> str:
+    target, name = ctx.target, dist.name
+    if dist.built_from_source:
+        return _archflags_fix(ctx, dist)
+    arch = next(iter(target.archs)) if len(target.archs) == 1 else None
+    wants_universal2 = target.is_universal2 or (arch == "arm64" and ctx.host_arch == "x86_64")
+    if wants_universal2 and not ctx.in_target_dir:
+        wheel = f"wheelhouse/{_wheel_stem(dist)}-*universal2.whl"
+        return "\n".join(
+            [
+                f"install a universal2 wheel of {name}, where the project publishes one:",
+                f"  {_universal2_download(ctx, dist)}",
+                f"  {ctx.python} -m pip install --force-reinstall --no-deps {wheel}",
+                "if there is none, build it for both architectures:",
+                "  " + _archflags_command(ctx, dist, frozenset({"arm64", "x86_64"})),
+            ]
+        )
+    if arch == "x86_64" and ctx.host_arch != "x86_64":
+        # an arm64 Mac (or a scan from elsewhere, for a build on one): Rosetta 2 environment
+        rosetta = _rosetta_lines(ctx, dist)
+        if ctx.in_target_dir:
+            return "\n".join([_pip_target_dir_fix(ctx, dist), "or " + rosetta[0], *rosetta[1:]])
+        return "\n".join(
+            [
+                *rosetta,
+                f"or, where {name} publishes a universal2 wheel, check with:",
+                f"  {_universal2_download(ctx, dist)}",
+            ]
+        )
+    if ctx.host_arch is not None and ctx.host_arch == arch and not ctx.in_target_dir:
+        return (
+            f"reinstall {name} for this Mac's architecture:\n"
+            f"  {ctx.python} -m pip install --force-reinstall --no-deps {dist.requirement}"
+        )
+    return _pip_target_dir_fix(ctx, dist, site=ctx.site or "DIR")
+
+
+def _rosetta_lines(ctx: _Context, dist: Distribution) -> list[str]:
+    py = f"python{ctx.py_version}"
+    venv = "~/venv-x86_64"
+    on = " on an arm64 Mac" if ctx.host_arch is None else ""
+    return [
+        f"build in a dedicated x86_64 environment{on} ({py} must be a universal2 or x86_64 "
+        "build, e.g. from python.org):",
+        f"  arch -x86_64 {py} -m venv {venv}",
+        f"  arch -x86_64 {venv}/bin/python -m pip install {dist.requirement}",
+        f"  arch -x86_64 {venv}/bin/python -m nuitka {ctx.nuitka_args}",
+    ]
+
+
+def _universal2_download(ctx: _Context, dist: Distribution) -> str:
+    return (
+        f"{ctx.python} -m pip download --no-deps --only-binary=:all: "
+        f"--platform {_universal2_tag(ctx.target)} -d wheelhouse {dist.requirement}"
+    )
+
+
+def _linux_pip_fix(ctx: _Context, dist: Distribution) -> str:
+    target = ctx.target
+    if ctx.in_target_dir:
+        return _pip_target_dir_fix(ctx, dist)
+    same = ctx.host is not None and ctx.host.platform == target.platform
+    same = same and ctx.host is not None and ctx.host.archs == target.archs
+    same = same and ctx.host is not None and ctx.host.libc == target.libc
+    no_cache = " --no-cache-dir" if dist.built_from_source else ""
+    if same:
+        return (
+            f"reinstall {dist.name} with the target's interpreter:\n"
+            f"  {ctx.python} -m pip install --force-reinstall --no-deps{no_cache} "
+            f"{dist.requirement}"
+        )
+    arch = next(iter(target.archs))
+    image = f"python:{ctx.py_version}" + ("-alpine" if target.libc == "musl" else "")
+    docker = _DOCKER_PLATFORMS.get(arch, f"linux/{arch}")
+    return "\n".join(
+        [
+            f"Nuitka builds for the Python it runs on: build with a {target.name} Python, "
+            f"e.g. in a container, and install {dist.name} there:",
+            f'  docker run --rm -it --platform {docker} -v "$PWD":/src -w /src {image} sh',
+            f"  python -m pip install --force-reinstall --no-deps{no_cache} {dist.requirement}",
+            f"  python -m nuitka {ctx.nuitka_args}",
+        ]
+    )
+
+
+def _windows_pip_fix(ctx: _Context, dist: Distribution) -> str:
+    target = ctx.target
+    if ctx.in_target_dir:
+        return _pip_target_dir_fix(ctx, dist)
+    arch = next(iter(target.archs))
+    launcher = f"py -{ctx.py_version}-{_PY_LAUNCHER.get(arch, arch)}"
+    bits = {"x86": "a 32-bit", "amd64": "a 64-bit", "arm64": "an ARM64"}.get(arch, "a")
+    no_cache = " --no-cache-dir" if dist.built_from_source else ""
+    return "\n".join(
+        [
+            f"{target.name} needs {bits} Python: install {dist.name} into it and build with it:",
+            f"  {launcher} -m pip install --force-reinstall --no-deps{no_cache} {dist.requirement}",
+            f"  {launcher} -m nuitka {ctx.nuitka_args}",
+        ]
+    )
+
+
+def _pip_target_dir_fix(
+    ctx: _Context, dist: Distribution, *, site: Optional[str] = None, tag: Optional[str] = None
+) -> str:
+    """``pip --platform`` works for ``--target`` directories, whatever the host."""
+    platforms = (tag,) if tag else ctx.target.pip_platforms()
+    if not platforms:
+        return _generic_fix(ctx)
+    where = site or ctx.site or "DIR"
+    flags = " ".join(f"--platform {p}" for p in platforms)
+    command = (
+        f"{ctx.python} -m pip install --upgrade --no-deps --only-binary=:all: {flags} "
+        f"--python-version {ctx.py_version} --target {_quote(where)} {dist.requirement}"
+    )
+    lines = [f"install the {ctx.target.name} wheel of {dist.name}:", f"  {command}"]
+    if ctx.target.is_universal2:
+        lines += [
+            f"if {dist.name} publishes no universal2 wheel, build it for both architectures:",
+            "  " + _archflags_command(ctx, dist, ctx.target.archs),
+        ]
+    return "\n".join(lines)
+
+
+def _archflags_fix(ctx: _Context, dist: Distribution) -> str:
+    return (
+        f"{dist.name} was built from source: rebuild it for {_archs_text(ctx.target.archs)}:\n"
+        f"  {_archflags_command(ctx, dist, ctx.target.archs)}"
+    )
+
+
+def _archflags_command(ctx: _Context, dist: Distribution, archs: Iterable[str]) -> str:
+    flags = " ".join(f"-arch {a}" for a in sorted(archs))
+    env = f'ARCHFLAGS="{flags}"'
+    if ctx.target.min_os is not None:
+        env += f" MACOSX_DEPLOYMENT_TARGET={format_version(ctx.target.min_os)}"
+    where = f" --target {_quote(ctx.site)} --upgrade" if ctx.in_target_dir and ctx.site else ""
+    return (
+        f"{env} {ctx.python} -m pip install --force-reinstall --no-deps --no-cache-dir "
+        f"--no-binary {dist.name}{where} {dist.requirement}"
+    )
+
+
+def _conda_fix(ctx: _Context, dist: Distribution) -> str:
+    target = ctx.target
+    pin = f"{dist.name}={dist.version}" if dist.version else dist.name
+    channel = f" -c {dist.channel}" if dist.channel else ""
+    if target.is_universal2 or len(target.archs) != 1:
+        return (
+            f"conda packages hold one architecture ({dist.name} is from "
+            f"{dist.subdir or 'one subdir'}): build once per architecture (CONDA_SUBDIR=osx-64 "
+            "and CONDA_SUBDIR=osx-arm64 environments) or use pip's universal2 wheels"
+        )
+    arch = next(iter(target.archs))
+    subdir = _CONDA_SUBDIRS.get((target.platform, arch), f"{target.platform}-{arch}")
+    env_name = f"build-{subdir}"
+    create = f"conda create -n {env_name}{channel} python={ctx.py_version} {pin}"
+    if target.platform == Platform.WINDOWS:
+        create_lines = [f"  set CONDA_SUBDIR={subdir}", f"  {create}"]
+    else:
+        create_lines = [f"  CONDA_SUBDIR={subdir} {create}"]
+    return "\n".join(
+        [
+            f"{dist} comes from conda subdir {dist.subdir or '(unknown)'}; build in a "
+            f"conda environment for {subdir}:",
+            *create_lines,
+            f"  conda activate {env_name}",
+            f"  conda config --env --set subdir {subdir}",
+            f"  python -m nuitka {ctx.nuitka_args}",
+        ]
+    )
+
+
+def _homebrew_fix(ctx: _Context, dist: Distribution) -> str:
+    target, formula = ctx.target, dist.name
+    if target.platform != Platform.MACOS:
+        return _generic_fix(ctx)
+    intel = f"arch -x86_64 /usr/local/bin/brew install {formula}"
+    arm = f"/opt/homebrew/bin/brew install {formula}"
+    if target.is_universal2:
+        name = ctx.file_name()
+        return "\n".join(
+            [
+                "Homebrew bottles hold one architecture: install both and merge them:",
+                f"  {arm}",
+                f"  {intel}",
+                f"  lipo -create /opt/homebrew/opt/{formula}/lib/{name} "
+                f"/usr/local/opt/{formula}/lib/{name} -output {name}",
+            ]
+        )
+    if "x86_64" in target.archs:
+        return f"install the Intel build of {formula} (Homebrew in /usr/local):\n  {intel}"
+    return f"install the Apple silicon build of {formula} (Homebrew in /opt/homebrew):\n  {arm}"
+
+
+def _generic_fix(ctx: _Context) -> str:
+    """No package metadata: say what to replace, and where it probably came from."""
+    what = ctx.file_name()
+    has = _archs_text(ctx.archs) if ctx.archs else "other architectures"
+    origin = ""
+    if ctx.dist is not None and ctx.dist.kind == OwnerKind.DIRECTORY:
+        origin = (
+            f" ({ctx.dist.name} was copied without metadata: fix {ctx.dist.name} in the "
+            f"environment it came from, e.g. `nuitka-archguard scan --target "
+            f"{ctx.target.name} <that venv>`, and rebuild)"
+        )
+    return f"{what} has {has}; replace it with a build for {ctx.target.describe()}{origin}"
+
+
+def _min_os_fix(ctx: _Context, needed: Optional[str]) -> str:
+    target, dist = ctx.target, ctx.dist
+    current = format_version(target.min_os) if target.min_os is not None else "the target's"
+    raise_it = (
+        f"raise the target to macOS {needed}: --min-os {needed} "
+        f"(and MACOSX_DEPLOYMENT_TARGET={needed} for the build)"
+        if needed
+        else "raise --min-os (and MACOSX_DEPLOYMENT_TARGET) to what the file needs"
+    )
+    if dist is None or dist.kind == OwnerKind.DIRECTORY:
+        return f"{raise_it}, or replace {ctx.file_name()} with a build for macOS {current}"
+    if dist.kind == OwnerKind.PIP:
+        if dist.built_from_source:
+            return (
+                f"{raise_it}, or rebuild {dist.name} for macOS {current}:\n"
+                f"  MACOSX_DEPLOYMENT_TARGET={current} {ctx.python} -m pip install "
+                f"--force-reinstall --no-deps --no-cache-dir --no-binary {dist.name} "
+                f"{dist.requirement}"
+            )
+        tag = _first(target.pip_platforms()) or f"macosx_10_9_{next(iter(target.archs))}"
+        return (
+            f"{raise_it}, or pin a {dist.name} release built for macOS {current}; find it "
+            f"with:\n  {ctx.python} -m pip download --no-deps --only-binary=:all: "
+            f"--platform {tag} -d wheelhouse {dist.name}"
+        )
+    if dist.kind == OwnerKind.HOMEBREW:
+        return (
+            f"{raise_it}; Homebrew bottles target the macOS they were built for, so "
+            f"otherwise build {dist.name} on macOS {current} "
+            f"(MACOSX_DEPLOYMENT_TARGET={current} brew install --build-from-source "
+            f"{dist.name})"
+        )
+    return f"{raise_it}, or install a {dist.name} build for macOS {current}"
+
+
+def _unreadable_fix(ctx: _Context) -> str:
+    dist = ctx.dist
+    allow = f"--allow '{ctx.path}'" if ctx.path else "--allow PATH"
+    if dist is not None and dist.kind == OwnerKind.PIP:
+        return (
+            f"reinstall {dist.name} (the file looks truncated or corrupt):\n"
+            f"  {ctx.python} -m pip install --force-reinstall --no-deps {dist.requirement}\n"
+            f"if it is not a binary after all, skip it with {allow}"
+        )
+    return f"check {ctx.file_name()}: it looks truncated or corrupt; skip it with {allow}"
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def _needed(ctx: _Context) -> str:
+    missing = sorted(set(ctx.target.archs) - set(ctx.archs)) or sorted(ctx.target.archs)
+    return _archs_text(missing)
+
+
+def _archs_text(archs: Iterable[str]) -> str:
+    return " + ".join(sorted(archs))
+
+
+def _first(items: tuple[str, ...]) -> Optional[str]:
+    return items[0] if items else None
+
+
+def _universal2_tag(target: Target) -> str:
+    universal = Target("macos", frozenset({"arm64", "x86_64"}), target.min_os)
+    return _first(universal.pip_platforms()) or "macosx_10_9_universal2"
+
+
+def _wheel_stem(dist: Distribution) -> str:
+    name = re.sub(r"[-_.]+", "_", dist.name).lower()
+    return f"{name}-{dist.version}" if dist.version else name
+
+
+def _python_version(dist: Optional[Distribution]) -> str:
+    """``3.11`` from a ``cp311-cp311-…`` tag (abi3 tags only give a minimum), else ours."""
+    for tag in dist.wheel_tags if dist is not None else ():
+        match = _CPYTHON_TAG.match(tag)
+        if match and "-abi3-" not in tag:
+            return f"{match.group(1)}.{match.group(2)}"
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _env_python(site: str) -> Optional[str]:
+    """The interpreter of the environment a site directory belongs to, if it has one."""
+    if os.path.basename(site) not in {"site-packages", "dist-packages"}:
+        return None
+    parts = site.split(os.sep)
+    up = 3 if len(parts) >= 2 and parts[-2].lower().startswith("python") else 2
+    prefix = os.sep.join(parts[:-up]) or os.sep
+    for candidate in (
+        os.path.join(prefix, "bin", "python"),
+        os.path.join(prefix, "bin", "python3"),
+        os.path.join(prefix, "Scripts", "python.exe"),
+        os.path.join(prefix, "python.exe"),
+    ):
+        if os.path.isfile(candidate):
+            return _quote(candidate)
+    return "python"
+
+
+def _default_python(target: Target) -> str:
+    return "python" if target.platform == Platform.WINDOWS else "python3"
+
+
+def _quote(path: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_@%+=:,./~\\-]+", path):
+        return path
+    return "'" + path.replace("'", "'\"'\"'") + "'"

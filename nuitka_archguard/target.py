@@ -1,0 +1,419 @@
+"""What a build must run on: a platform, the architectures every loaded binary needs, and
+for macOS the oldest OS version it must start on.
+
+Targets are parsed from our own short names (``macos-universal2``, ``linux-musl-aarch64``)
+and from wheel platform tags (``macosx_10_13_x86_64``, ``manylinux_2_28_aarch64``), because
+users copy both from wherever they are: a CI matrix, a wheel file name, ``pip debug``.
+Architecture names follow the binary readers (``lipo`` / ``uname -m`` / ``win_*`` names) so
+that checking a slice is a plain set lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import platform as _platform
+import re
+import sys
+import sysconfig
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from packaging.tags import Tag, parse_tag, platform_tags
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import Version
+
+
+class TargetError(ValueError):
+    """A target or minimum OS version that cannot be understood. The message says what is
+    accepted, so the CLI can print it as is."""
+
+
+class Platform(str, enum.Enum):
+    MACOS = "macos"
+    LINUX = "linux"
+    WINDOWS = "windows"
+
+
+class Libc(str, enum.Enum):
+    GLIBC = "glibc"
+    MUSL = "musl"
+
+
+# Architecture names per platform, as the readers report them.
+MACOS_ARCHS = frozenset({"x86_64", "x86_64h", "arm64", "arm64e", "i386", "ppc", "ppc64"})
+LINUX_ARCHS = frozenset(
+    {
+        "x86_64", "i686", "aarch64", "armv7l", "armv6l", "ppc64le", "ppc64", "s390x",
+        "riscv64", "loongarch64", "mips64", "mips64el", "mips", "mipsel", "sparc64", "ppc",
+    }
+)  # fmt: skip
+WINDOWS_ARCHS = frozenset({"amd64", "x86", "arm64", "arm"})
+_KNOWN = {Platform.MACOS: MACOS_ARCHS, Platform.LINUX: LINUX_ARCHS, Platform.WINDOWS: WINDOWS_ARCHS}
+
+_ALIASES: dict[Platform, dict[str, str]] = {
+    Platform.MACOS: {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64"},
+    Platform.LINUX: {
+        "amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i386": "i686",
+        "i486": "i686", "i586": "i686", "x86": "i686", "armv7": "armv7l", "armhf": "armv7l",
+        "armv8l": "armv7l", "ppc64el": "ppc64le",
+    },
+    Platform.WINDOWS: {
+        "x86_64": "amd64", "x64": "amd64", "win_amd64": "amd64", "i386": "x86",
+        "i686": "x86", "win32": "x86", "aarch64": "arm64", "arm32": "arm",
+    },
+}  # fmt: skip
+
+# macOS multi-architecture wheel "binary formats" (CPython's _osx_support.get_platform_osx).
+MACOS_FORMATS: dict[str, frozenset[str]] = {
+    "universal2": frozenset({"arm64", "x86_64"}),
+    "intel": frozenset({"i386", "x86_64"}),
+    "fat": frozenset({"i386", "ppc"}),
+    "fat32": frozenset({"i386", "ppc"}),
+    "fat3": frozenset({"i386", "ppc", "x86_64"}),
+    "fat64": frozenset({"ppc64", "x86_64"}),
+    "universal": frozenset({"i386", "ppc", "ppc64", "x86_64"}),
+}
+UNIVERSAL2 = MACOS_FORMATS["universal2"]
+
+# arm64 Macs start at macOS 11: a lower minimum cannot apply to an arm64 slice.
+MACOS_ARM64_FIRST = Version("11.0")
+_ARM64_MAC = frozenset({"arm64", "arm64e"})
+_MANYLINUX2014_ARCHS = frozenset({"x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x"})
+_WINDOWS_TAGS = {"amd64": "win_amd64", "x86": "win32", "arm64": "win_arm64", "arm": "win_arm32"}
+
+_ACCEPTED = (
+    "accepted: macos-x86_64, macos-arm64, macos-universal2, linux-<arch>, "
+    "linux-musl-<arch>, windows-amd64, windows-x86, windows-arm64, or a wheel platform tag "
+    "such as macosx_10_13_x86_64, macosx_11_0_universal2, manylinux_2_28_aarch64, "
+    "manylinux2014_x86_64, musllinux_1_2_x86_64, linux_x86_64, win_amd64, win32, win_arm64"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The platform a build must run on.
+
+    ``archs`` are all required: a ``macos-universal2`` build needs both slices in every
+    binary the Python process loads. ``min_os`` (macOS only) is the oldest macOS the build
+    must start on; ``None`` means "not checked". ``name`` is filled in when left empty.
+    """
+
+    platform: str
+    archs: frozenset[str]
+    min_os: Optional[Version] = None
+    libc: Optional[str] = None
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.platform not in {p.value for p in Platform}:
+            raise TargetError(f"unknown platform {self.platform!r}; {_ACCEPTED}")
+        if not isinstance(self.archs, frozenset):
+            object.__setattr__(self, "archs", frozenset(self.archs))
+        if not self.archs:
+            raise TargetError("a target needs at least one architecture")
+        if isinstance(self.min_os, str):
+            object.__setattr__(self, "min_os", parse_min_os(self.min_os))
+        if self.min_os is not None and self.platform != Platform.MACOS:
+            raise TargetError("a minimum OS version applies to macOS targets only")
+        if self.libc is not None and self.platform != Platform.LINUX:
+            raise TargetError("a C library (glibc/musl) applies to Linux targets only")
+        if not self.name:
+            object.__setattr__(self, "name", _canonical_name(self))
+
+    @property
+    def is_universal2(self) -> bool:
+        return self.platform == Platform.MACOS and self.archs == UNIVERSAL2
+
+    def min_os_for(self, arch: str) -> Optional[Version]:
+        """The minimum macOS that matters for one slice: arm64 code never runs before 11.0,
+        so an arm64 slice needing 11.0 is fine for a universal2 target with minimum 10.13."""
+        if self.min_os is None:
+            return None
+        if arch in _ARM64_MAC and self.min_os < MACOS_ARM64_FIRST:
+            return MACOS_ARM64_FIRST
+        return self.min_os
+
+    def describe(self) -> str:
+        """For messages: ``macos-x86_64 (macOS 10.13 or newer)``."""
+        if self.platform == Platform.MACOS:
+            if self.min_os is None:
+                return self.name
+            return f"{self.name} (macOS {format_version(self.min_os)} or newer)"
+        if self.platform == Platform.LINUX:
+            return f"{self.name} (glibc)" if self.libc == Libc.GLIBC else self.name
+        bits = {"x86": "32-bit", "amd64": "64-bit", "arm64": "64-bit", "arm": "32-bit"}
+        arch = next(iter(self.archs))
+        return f"{self.name} ({bits[arch]} Python)" if len(self.archs) == 1 else self.name
+
+    def pip_platforms(self) -> tuple[str, ...]:
+        """Wheel platform tags for ``pip --platform`` that fetch wheels for this target;
+        empty when pip has no such tag (e.g. a macOS i386+ppc target)."""
+        arch = next(iter(self.archs)) if len(self.archs) == 1 else ""
+        if self.platform == Platform.MACOS:
+            if self.archs == UNIVERSAL2:
+                return (f"macosx_{_tag_version(self.min_os, Version('10.9'))}_universal2",)
+            if arch in {"x86_64", "i386", "ppc", "ppc64"}:
+                return (f"macosx_{_tag_version(self.min_os, Version('10.9'))}_{arch}",)
+            if arch in _ARM64_MAC:
+                return (f"macosx_{_tag_version(self.min_os_for(arch), MACOS_ARM64_FIRST)}_arm64",)
+            return ()
+        if self.platform == Platform.LINUX:
+            if not arch:
+                return ()
+            if self.libc == Libc.MUSL:
+                return (f"musllinux_1_2_{arch}", f"musllinux_1_1_{arch}")
+            if arch in _MANYLINUX2014_ARCHS:
+                return (f"manylinux2014_{arch}", f"manylinux_2_28_{arch}")
+            return (f"linux_{arch}",)
+        return (_WINDOWS_TAGS[arch],) if arch in _WINDOWS_TAGS else ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "archs": sorted(self.archs),
+            "min_os": format_version(self.min_os) if self.min_os is not None else None,
+            "libc": self.libc,
+            "name": self.name,
+        }
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def format_version(version: Version) -> str:
+    """``10.13``, ``11.0``, ``10.15.4``: the way ``otool`` and the readers print them."""
+    major, minor, micro = (*version.release, 0, 0)[:3]
+    return f"{major}.{minor}.{micro}" if micro else f"{major}.{minor}"
+
+
+def parse_min_os(text: Union[str, Version]) -> Version:
+    """A macOS version such as ``10.13`` or ``11``; underscores (``10_13``) also work."""
+    if isinstance(text, Version):
+        version = text
+    else:
+        cleaned = str(text).strip().replace("_", ".")
+        if not re.fullmatch(r"\d+(\.\d+){0,2}", cleaned):
+            raise TargetError(
+                f"invalid minimum macOS version {text!r}; expected e.g. 10.13, 11.0 or 14"
+            )
+        version = Version(cleaned)
+    if not 10 <= version.release[0] <= 99 or len(version.release) > 3:
+        raise TargetError(f"invalid minimum macOS version {text!r}: macOS versions are 10.x, 11+")
+    return Version(format_version(version))
+
+
+def macos_target(archs: Iterable[str], min_os: Optional[str] = None) -> Target:
+    """A macOS target from lipo-style names (aliases and formats like ``universal2`` work)."""
+    wanted: set[str] = set()
+    for arch in archs:
+        wanted |= _macos_archs(str(arch).strip().lower(), str(arch))
+    if not wanted:
+        raise TargetError("a macOS target needs at least one architecture")
+    return Target(
+        Platform.MACOS.value,
+        frozenset(wanted),
+        parse_min_os(min_os) if min_os is not None else None,
+    )
+
+
+def parse_target(text: str, min_os: Optional[str] = None) -> Target:
+    """Parse ``--target``. ``min_os`` (macOS only) overrides a version from a wheel tag."""
+    if not isinstance(text, str) or not text.strip():
+        raise TargetError(f"empty target; {_ACCEPTED}")
+    low = text.strip().lower()
+    target = _parse_name(low, text)
+    if target is None:
+        target = _parse_platform_tag(low.replace("-", "_").replace(".", "_"), text)
+    if target is None:
+        target = _parse_full_tag(text.strip())
+    if target is None:
+        if any(low in known or low in _ALIASES[p] for p, known in _KNOWN.items()):
+            raise TargetError(
+                f"target {text!r} names no platform: say macos-{low}, linux-{low} or "
+                f"windows-{low}; {_ACCEPTED}"
+            )
+        raise TargetError(f"unknown target {text!r}; {_ACCEPTED}")
+    if min_os is not None:
+        if target.platform != Platform.MACOS:
+            raise TargetError(f"--min-os applies to macOS targets only, not to {target.name!r}")
+        target = Target(target.platform, target.archs, parse_min_os(min_os), target.libc)
+    return target
+
+
+def host_target() -> Target:
+    """The platform the running interpreter builds for.
+
+    macOS: the interpreter's own architecture (``platform.machine()``: a universal2 Python
+    runs as one architecture, and under Rosetta 2 reports x86_64) and the deployment target
+    of its build (``MACOSX_DEPLOYMENT_TARGET`` in the environment wins, as for the compiler).
+    Linux: the architecture and C library from ``packaging.tags`` (a 32-bit Python on a
+    64-bit kernel gives i686). Windows: ``sysconfig.get_platform()``, which says ``win32``
+    for a 32-bit Python on 64-bit Windows.
+    """
+    if sys.platform == "darwin":
+        min_os: Optional[Version] = None
+        for value in (
+            os.environ.get("MACOSX_DEPLOYMENT_TARGET"),
+            sysconfig.get_config_var("MACOSX_DEPLOYMENT_TARGET"),
+        ):
+            if value:
+                try:
+                    min_os = parse_min_os(str(value))
+                    break
+                except TargetError:
+                    continue
+        machine = _platform.machine().lower() or "x86_64"
+        return Target(Platform.MACOS.value, frozenset(_macos_archs(machine, machine)), min_os)
+    if sys.platform.startswith("linux"):
+        return _host_linux()
+    if sys.platform in {"win32", "cygwin"}:
+        found = _parse_platform_tag(sysconfig.get_platform().lower().replace("-", "_"), "")
+        if found is not None and found.platform == Platform.WINDOWS:
+            return found
+        machine = _platform.machine().lower()
+        return Target(Platform.WINDOWS.value, frozenset({_arch(Platform.WINDOWS, machine)}))
+    raise TargetError(
+        f"nuitka-archguard does not know the platform {sys.platform!r}; pass --target"
+    )
+
+
+# -- internals ----------------------------------------------------------------------------
+
+
+def _host_linux() -> Target:
+    arch: Optional[str] = None
+    libc = Libc.GLIBC.value
+    try:
+        for tag in platform_tags():
+            if tag.startswith("musllinux_"):
+                libc = Libc.MUSL.value
+            elif tag.startswith("linux_"):
+                arch = tag[len("linux_") :]
+    except Exception:  # packaging probes the interpreter's ELF header; never fail on it
+        arch = None
+    if not arch:
+        arch = _platform.machine().lower() or "x86_64"
+    with contextlib.suppress(TargetError):  # an exotic machine: keep the kernel's name
+        arch = _arch(Platform.LINUX, arch)
+    return Target(Platform.LINUX.value, frozenset({arch}), None, libc)
+
+
+def _arch(plat: Platform, raw: str, original: str = "") -> str:
+    known = _KNOWN[plat]
+    arch = _ALIASES[plat].get(raw, raw)
+    if arch not in known:
+        where = f" in {original!r}" if original and original.strip().lower() != raw else ""
+        raise TargetError(
+            f"unknown {plat.value} architecture {raw!r}{where}; "
+            f"expected one of: {', '.join(sorted(known))}"
+        )
+    return arch
+
+
+def _macos_archs(raw: str, original: str) -> set[str]:
+    result: set[str] = set()
+    for part in raw.split("+"):
+        if part in MACOS_FORMATS:
+            result |= MACOS_FORMATS[part]
+        else:
+            result.add(_arch(Platform.MACOS, part, original))
+    return result
+
+
+def _parse_name(low: str, original: str) -> Optional[Target]:
+    plat_name, sep, rest = low.partition("-")
+    if not sep or not rest:
+        return None
+    if plat_name == "macos":
+        archs = frozenset(_macos_archs(rest, original))
+        return Target(Platform.MACOS.value, archs)
+    if plat_name == "linux":
+        libc = Libc.GLIBC.value
+        for prefix, value in (("musl-", Libc.MUSL.value), ("glibc-", Libc.GLIBC.value)):
+            if rest.startswith(prefix):
+                libc, rest = value, rest[len(prefix) :]
+        arch = _arch(Platform.LINUX, rest, original)
+        return Target(Platform.LINUX.value, frozenset({arch}), None, libc)
+    if plat_name == "windows":
+        return Target(Platform.WINDOWS.value, frozenset({_arch(Platform.WINDOWS, rest, original)}))
+    return None
+
+
+_MACOSX_TAG = re.compile(r"macosx_(\d+)_(\d+)_([a-z0-9_]+)")
+_MANYLINUX_TAG = re.compile(r"manylinux_(\d+)_(\d+)_([a-z0-9_]+)")
+_LEGACY_MANYLINUX_TAG = re.compile(r"manylinux(?:1|2010|2014)_([a-z0-9_]+)")
+_MUSLLINUX_TAG = re.compile(r"musllinux_(\d+)_(\d+)_([a-z0-9_]+)")
+_LINUX_TAG = re.compile(r"linux_([a-z0-9_]+)")
+_WIN_TAG = re.compile(r"win_([a-z0-9]+)")
+
+
+def _parse_platform_tag(tag: str, original: str) -> Optional[Target]:
+    """One wheel platform tag (or sysconfig platform with ``-``/``.`` turned into ``_``)."""
+    linux = Platform.LINUX
+    match = _MACOSX_TAG.fullmatch(tag)
+    if match:
+        archs = frozenset(_macos_archs(match.group(3), original or tag))
+        version = parse_min_os(f"{match.group(1)}.{match.group(2)}")
+        return Target(Platform.MACOS.value, archs, version)
+    for pattern, libc in (
+        (_MANYLINUX_TAG, Libc.GLIBC),
+        (_LEGACY_MANYLINUX_TAG, Libc.GLIBC),
+        (_MUSLLINUX_TAG, Libc.MUSL),
+        (_LINUX_TAG, Libc.GLIBC),
+    ):
+        match = pattern.fullmatch(tag)
+        if match:
+            arch = _arch(linux, match.group(match.lastindex or 1), original or tag)
+            return Target(linux.value, frozenset({arch}), None, libc.value)
+    if tag == "win32":
+        return Target(Platform.WINDOWS.value, frozenset({"x86"}))
+    match = _WIN_TAG.fullmatch(tag)
+    if match:
+        arch = _arch(Platform.WINDOWS, match.group(1), original or tag)
+        return Target(Platform.WINDOWS.value, frozenset({arch}))
+    return None
+
+
+def _parse_full_tag(text: str) -> Optional[Target]:
+    """A full tag (``cp311-cp311-macosx_11_0_arm64``) or a wheel file name."""
+    tags: frozenset[Tag]
+    try:
+        if text.lower().endswith(".whl"):
+            tags = parse_wheel_filename(os.path.basename(text))[3]
+        elif text.count("-") == 2:
+            tags = parse_tag(text)
+        else:
+            return None
+    except (InvalidWheelFilename, ValueError):
+        return None
+    found = {_parse_platform_tag(tag.platform, text) for tag in tags}
+    found.discard(None)
+    if not found:
+        if any(tag.platform == "any" for tag in tags):
+            raise TargetError(f"{text!r} is platform independent ('any'): it names no target")
+        return None
+    if len({(t.platform, t.archs, t.libc) for t in found if t is not None}) > 1:
+        names = ", ".join(sorted(t.name for t in found if t is not None))
+        raise TargetError(f"{text!r} names several targets ({names}); pass one of them")
+    # several manylinux aliases of one target: any will do; for macOS keep the lowest minimum
+    return min((t for t in found if t is not None), key=lambda t: t.min_os or Version("0"))
+
+
+def _tag_version(version: Optional[Version], default: Version) -> str:
+    major, minor = (*(version or default).release, 0)[:2]
+    return f"{major}_{minor}"
+
+
+def _canonical_name(target: Target) -> str:
+    archs = target.archs
+    if target.platform == Platform.MACOS:
+        if archs == UNIVERSAL2:
+            return "macos-universal2"
+        return "macos-" + "+".join(sorted(archs))
+    joined = "+".join(sorted(archs))
+    if target.platform == Platform.LINUX and target.libc == Libc.MUSL:
+        return f"linux-musl-{joined}"
+    return f"{target.platform}-{joined}"
