@@ -1,0 +1,107 @@
+"""``[tool.archguard]`` in the ``pyproject.toml`` of the current directory.
+
+A project writes its accepted exceptions and its target once, next to its build settings,
+instead of in every CI step::
+
+    [tool.archguard]
+    target = "macos-universal2"
+    min-os = "10.13"
+    strict-min-os = false
+    allow = ["pyobjc-core:ships its own loader", "vendor/*.dylib"]
+
+Command-line flags override ``target``, ``min-os`` and ``strict-min-os``; ``--allow``
+patterns are added to the file's. TOML is read with :mod:`tomllib` on Python 3.11+ and the
+``tomli`` package before that.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+__all__ = ["Config", "ConfigError", "load_config"]
+
+KEYS = ("allow", "target", "min-os", "strict-min-os")
+
+
+class ConfigError(Exception):
+    """``pyproject.toml`` exists but its ``[tool.archguard]`` cannot be used; one line."""
+
+
+@dataclass(frozen=True)
+class Config:
+    allow: tuple[str, ...] = ()
+    target: Optional[str] = None
+    min_os: Optional[str] = None
+    strict_min_os: Optional[bool] = None
+    source: Optional[str] = None
+    """The file the settings came from, None when there was none."""
+
+
+def _toml_loads() -> Callable[[str], dict[str, Any]]:
+    name = "tomllib" if sys.version_info >= (3, 11) else "tomli"
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        raise ConfigError(
+            "reading pyproject.toml needs the 'tomli' package on Python < 3.11"
+        ) from None
+    loads: Callable[[str], dict[str, Any]] = module.loads
+    return loads
+
+
+def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
+    """Settings from ``directory``/pyproject.toml (default: the current directory); empty
+    settings when the file or the table is absent. Raises :class:`ConfigError`."""
+    base = os.fspath(directory) if directory is not None else os.getcwd()
+    path = os.path.join(base, "pyproject.toml")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(16 * 1024 * 1024)
+    except FileNotFoundError:
+        return Config()
+    except OSError as error:
+        raise ConfigError(f"{path}: {error.strerror or error}") from None
+    try:
+        document = _toml_loads()(data.decode("utf-8"))
+    except ConfigError:
+        raise
+    except (UnicodeDecodeError, ValueError) as error:  # TOMLDecodeError is a ValueError
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    tool = document.get("tool")
+    table = tool.get("archguard") if isinstance(tool, dict) else None
+    if table is None:
+        return Config(source=None)
+    where = f"{path}: [tool.archguard]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(table) - set(KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {', '.join(unknown)}; known keys: {', '.join(KEYS)}"
+        )
+    allow = table.get("allow", [])
+    if isinstance(allow, str):
+        allow = [allow]
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        raise ConfigError(f"{where}: allow must be a list of strings")
+    target = table.get("target")
+    if target is not None and not isinstance(target, str):
+        raise ConfigError(f"{where}: target must be a string such as \"macos-x86_64\"")
+    min_os = table.get("min-os")
+    if isinstance(min_os, bool) or (min_os is not None and not isinstance(min_os, (str, int))):
+        # A TOML float would turn 10.10 into 10.1: insist on a string.
+        raise ConfigError(f"{where}: min-os must be a string such as \"10.13\"")
+    strict = table.get("strict-min-os")
+    if strict is not None and not isinstance(strict, bool):
+        raise ConfigError(f"{where}: strict-min-os must be true or false")
+    return Config(
+        allow=tuple(allow),
+        target=target,
+        min_os=str(min_os) if min_os is not None else None,
+        strict_min_os=strict,
+        source=path,
+    )

@@ -1,0 +1,502 @@
+"""Find the binaries in what a user points at: a virtualenv or prefix, a site-packages
+directory, a Nuitka ``.dist`` folder, an ``.app`` bundle, any directory, or ``.whl`` files.
+
+Walking, not parsing, dominates a scan (see NOTES.md), so the walk is as cheap as it can be:
+``os.scandir`` recursion using the directory entry's own type (no ``stat`` per file), one
+``open`` + 8-byte read per candidate file, and the format reader only for files whose magic
+says Mach-O, ELF or PE, on the same open file descriptor.
+
+What is skipped without being opened (documented in the README):
+
+* files whose suffix says they are text or Python source, never loaded as binaries:
+  :data:`SKIP_SUFFIXES` (``.py``, ``.pyc``, ``.pyi``, ``.txt``, ``.json``, ``.h``, ``.c``...);
+* directories that only hold metadata or bytecode: ``__pycache__``, ``*.dist-info``,
+  ``*.egg-info`` (for wheels, the same members);
+* anything that is not a regular file (FIFOs, sockets, devices: never opened, a note);
+* a directory already visited (by ``(st_dev, st_ino)``), so symlink loops end.
+
+Wheels are read in place with :mod:`zipfile` through ``ZipMemberSource``: never extracted,
+member names are only names (``..`` and absolute paths included), and every member costs at
+most the source's header budget whatever sizes the archive claims.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import enum
+import os
+import stat
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Optional
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, ByteSource, read_binary
+from .binaries import detect_format as _detect_format
+from .binaries.source import ZipMemberSource
+from .policy import display_path, looks_loaded
+
+__all__ = [
+    "SKIP_DIRS",
+    "SKIP_SUFFIXES",
+    "Discovery",
+    "Found",
+    "PathError",
+    "Root",
+    "RootKind",
+    "WheelMeta",
+    "module_name",
+    "read_wheel_meta",
+    "resolve",
+]
+
+MAGIC_LENGTH = 8
+SKIP_SUFFIXES = frozenset(
+    {
+        ".py", ".pyc", ".pyo", ".pyi", ".pyx", ".pxd", ".pxi", ".txt", ".json", ".md", ".rst",
+        ".h", ".hpp", ".hh", ".c", ".cc", ".cpp", ".cxx", ".rs", ".toml", ".cfg", ".ini",
+        ".yaml", ".yml", ".html", ".css", ".js", ".csv", ".typed", ".in", ".sh", ".bat",
+    }
+)  # fmt: skip
+"""Suffixes of files that are never loaded or run as Mach-O/ELF/PE binaries."""
+SKIP_DIRS = frozenset({"__pycache__"})
+_SKIP_DIR_SUFFIXES = (".dist-info", ".egg-info")
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+"""O_NONBLOCK: a file that turned into a FIFO between listing and opening never blocks."""
+_META_LIMIT = 1024 * 1024
+"""Bytes read at most from a wheel's WHEEL or METADATA member."""
+
+
+class PathError(Exception):
+    """A PATH given to the scan cannot be read at all: missing, not readable, not a wheel.
+    One line naming the path."""
+
+
+class RootKind(str, enum.Enum):
+    PREFIX = "prefix"
+    SITE_PACKAGES = "site-packages"
+    DIST = "dist"
+    APP = "app"
+    DIRECTORY = "directory"
+    WHEEL = "wheel"
+    FILE = "file"
+
+
+@dataclass(frozen=True)
+class Root:
+    """One PATH as understood: what it is and which directories of it hold the build."""
+
+    path: str
+    kind: RootKind
+    walk: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WheelMeta:
+    """What a ``.whl`` file says about itself (its dist-info, else its file name)."""
+
+    name: str
+    version: str
+    tags: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file whose magic says binary. ``info.error`` is set when its headers are corrupt or
+    it cannot be read. ``rel`` is its POSIX path inside the walked directory (or wheel)."""
+
+    path: str
+    rel: str
+    info: BinaryInfo
+    wheel: Optional[str] = None
+    wheel_meta: Optional[WheelMeta] = None
+
+
+@dataclass
+class Discovery:
+    """One scan's walk: counts files, remembers visited directories and binaries (so a
+    symlink loop or an aliased file is seen once) and collects notes about what it could
+    not look at."""
+
+    files_seen: int = 0
+    notes: list[str] = field(default_factory=list)
+    _dirs: set[tuple[int, int]] = field(default_factory=set)
+    _files: set[tuple[int, int]] = field(default_factory=set)
+
+    def binaries(self, root: Root) -> Iterator[Found]:
+        if root.kind is RootKind.WHEEL:
+            yield from self._wheel(root.path)
+            return
+        if root.kind is RootKind.FILE:
+            found = self._file(root.path, os.path.basename(root.path))
+            if found is not None:
+                yield found
+            return
+        for top in root.walk:
+            yield from self._walk(top)
+
+    def _note(self, path: str, text: str) -> None:
+        self.notes.append(f"{display_path(path)}: {text}")
+
+    # -- directories ----------------------------------------------------------------------
+
+    def _walk(self, top: str) -> Iterator[Found]:
+        try:
+            st = os.stat(top)
+        except OSError as error:
+            self._note(top, _os_text(error))
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in self._dirs:
+            return
+        self._dirs.add(key)
+        stack: list[tuple[str, str]] = [(top, "")]
+        while stack:
+            directory, rel = stack.pop()
+            try:
+                entries = os.scandir(directory)
+            except OSError as error:
+                self._note(directory, f"not scanned: {_os_text(error)}")
+                continue
+            links: list[os.DirEntry[str]] = []
+            subdirs: list[tuple[str, str]] = []
+            with entries:
+                while True:
+                    try:
+                        entry = next(entries)
+                    except StopIteration:
+                        break
+                    except OSError as error:
+                        self._note(directory, f"listing stopped: {_os_text(error)}")
+                        break
+                    name = entry.name
+                    try:
+                        if entry.is_symlink():
+                            links.append(entry)
+                        elif entry.is_file(follow_symlinks=False):
+                            if os.path.splitext(name)[1].lower() in SKIP_SUFFIXES:
+                                self.files_seen += 1
+                                continue
+                            found = self._file(entry.path, rel + name)
+                            if found is not None:
+                                yield found
+                        elif entry.is_dir(follow_symlinks=False):
+                            if name in SKIP_DIRS or name.endswith(_SKIP_DIR_SUFFIXES):
+                                continue
+                            dst = entry.stat(follow_symlinks=False)
+                            key = (dst.st_dev, dst.st_ino)
+                            if key not in self._dirs:
+                                self._dirs.add(key)
+                                subdirs.append((entry.path, rel + name + "/"))
+                        else:
+                            self._note(entry.path, "skipped: not a regular file")
+                    except OSError as error:
+                        self._note(entry.path, f"skipped: {_os_text(error)}")
+            # Symlinks last, so the file they point to in the same directory is seen first.
+            for entry in links:
+                yield from self._link(entry, rel, subdirs)
+            stack.extend(reversed(subdirs))
+
+    def _link(
+        self, entry: os.DirEntry[str], rel: str, subdirs: list[tuple[str, str]]
+    ) -> Iterator[Found]:
+        name = entry.name
+        try:
+            st = os.stat(entry.path)
+        except OSError as error:
+            text = "dangling symlink" if not os.path.exists(entry.path) else _os_text(error)
+            if looks_loaded(name):
+                yield _unreadable(entry.path, rel + name, text)
+            else:
+                self._note(entry.path, f"skipped: {text}")
+            return
+        if stat.S_ISDIR(st.st_mode):
+            if name in SKIP_DIRS or name.endswith(_SKIP_DIR_SUFFIXES):
+                return
+            key = (st.st_dev, st.st_ino)
+            if key not in self._dirs:
+                self._dirs.add(key)
+                subdirs.append((entry.path, rel + name + "/"))
+            return
+        if not stat.S_ISREG(st.st_mode):
+            self._note(entry.path, "skipped: not a regular file")
+            return
+        if os.path.splitext(name)[1].lower() in SKIP_SUFFIXES:
+            self.files_seen += 1
+            return
+        found = self._file(entry.path, rel + name)
+        if found is not None:
+            yield found
+
+    def _file(self, path: str, rel: str) -> Optional[Found]:
+        """Open once, read the magic, and run the reader on the same descriptor if binary."""
+        self.files_seen += 1
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except OSError as error:
+            if looks_loaded(path):
+                return _unreadable(path, rel, _os_text(error))
+            self._note(path, f"skipped: {_os_text(error)}")
+            return None
+        try:
+            try:
+                head = os.read(fd, MAGIC_LENGTH)
+            except OSError as error:
+                if looks_loaded(path):
+                    return _unreadable(path, rel, _os_text(error))
+                self._note(path, f"skipped: {_os_text(error)}")
+                return None
+            binary_format = _detect_format(head)
+            if binary_format is BinaryFormat.NOT_A_BINARY:
+                return None
+            try:
+                st = os.fstat(fd)
+            except OSError as error:
+                return _unreadable(path, rel, _os_text(error), binary_format)
+            if not stat.S_ISREG(st.st_mode):
+                self._note(path, "skipped: not a regular file")
+                return None
+            key = (st.st_dev, st.st_ino)
+            if st.st_ino and key in self._files:
+                return None
+            self._files.add(key)
+            try:
+                info = read_binary(_FdSource(fd, st.st_size), path)
+            except BinaryReadError as error:
+                return _unreadable(path, rel, str(error), binary_format)
+            return Found(path=path, rel=rel, info=info)
+        finally:
+            os.close(fd)
+
+    # -- wheels ---------------------------------------------------------------------------
+
+    def _wheel(self, path: str) -> Iterator[Found]:
+        try:
+            archive = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile, ValueError, EOFError) as error:
+            raise PathError(f"{display_path(path)}: not a readable wheel: {error}") from None
+        with archive:
+            meta = _wheel_meta(archive, path, self.notes)
+            seen: set[str] = set()
+            for member in archive.infolist():
+                name = member.filename
+                if name.endswith("/"):
+                    continue
+                if name in seen:
+                    self._note(f"{path}/{name}", "duplicate member name; each copy is checked")
+                seen.add(name)
+                first = name.split("/", 1)[0]
+                if first.endswith(_SKIP_DIR_SUFFIXES) or "/__pycache__/" in f"/{name}":
+                    continue
+                self.files_seen += 1
+                if os.path.splitext(name)[1].lower() in SKIP_SUFFIXES or member.file_size == 0:
+                    continue
+                found = self._member(archive, member, path, meta)
+                if found is not None:
+                    yield found
+
+    def _member(
+        self, archive: zipfile.ZipFile, member: zipfile.ZipInfo, wheel: str, meta: WheelMeta
+    ) -> Optional[Found]:
+        name = member.filename
+        shown = f"{wheel}/{name}"
+        source = ZipMemberSource(archive, member)
+        try:
+            try:
+                head = source.head(MAGIC_LENGTH)
+            except BinaryReadError as error:
+                if looks_loaded(name):
+                    return _unreadable(shown, name, str(error), wheel=wheel, meta=meta)
+                self._note(shown, f"skipped: {error}")
+                return None
+            binary_format = _detect_format(head)
+            if binary_format is BinaryFormat.NOT_A_BINARY:
+                return None
+            try:
+                info = read_binary(source, shown)
+            except BinaryReadError as error:
+                return _unreadable(shown, name, str(error), binary_format, wheel, meta)
+            return Found(path=shown, rel=name, info=info, wheel=wheel, wheel_meta=meta)
+        finally:
+            source.close()
+
+
+def _unreadable(
+    path: str,
+    rel: str,
+    text: str,
+    binary_format: BinaryFormat = BinaryFormat.NOT_A_BINARY,
+    wheel: Optional[str] = None,
+    meta: Optional[WheelMeta] = None,
+) -> Found:
+    info = BinaryInfo(path=path, format=binary_format, error=text)
+    return Found(path=path, rel=rel, info=info, wheel=wheel, wheel_meta=meta)
+
+
+class _FdSource(ByteSource):
+    """An already open descriptor (the walk's), read with ``pread``: no second open."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        super().__init__(size)
+        self._fd = fd
+
+    def _read(self, offset: int, length: int) -> bytes:
+        try:
+            if hasattr(os, "pread"):
+                return os.pread(self._fd, length, offset)
+            os.lseek(self._fd, offset, os.SEEK_SET)
+            return os.read(self._fd, length)
+        except OSError as error:
+            raise BinaryReadError(_os_text(error)) from None
+
+
+def _os_text(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def read_wheel_meta(path: str) -> WheelMeta:
+    """:class:`WheelMeta` of a ``.whl`` file; raises :class:`PathError` if it is no zip."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _wheel_meta(archive, path, [])
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as error:
+        raise PathError(f"{display_path(path)}: not a readable wheel: {error}") from None
+
+
+def _wheel_meta(archive: zipfile.ZipFile, path: str, notes: list[str]) -> WheelMeta:
+    """Name, version, tags and requirements from the wheel's dist-info; the file name fills
+    whatever is missing. Bounded reads; a broken dist-info is a note, not an error."""
+    name = version = ""
+    tags: tuple[str, ...] = ()
+    try:
+        parsed_name, parsed_version, _, parsed_tags = parse_wheel_filename(os.path.basename(path))
+        name, version = str(parsed_name), str(parsed_version)
+        tags = tuple(sorted(str(t) for t in parsed_tags))
+    except (InvalidWheelFilename, ValueError):
+        pass
+    requires: tuple[str, ...] = ()
+    parser = email.parser.HeaderParser()
+    for member in archive.infolist():
+        parts = member.filename.split("/")
+        if len(parts) != 2 or not parts[0].endswith(".dist-info"):
+            continue
+        if parts[1] not in ("WHEEL", "METADATA"):
+            continue
+        try:
+            with archive.open(member) as stream:
+                text = stream.read(_META_LIMIT).decode("utf-8", "replace")
+        except Exception as error:  # zlib.error, BadZipFile, NotImplementedError...
+            notes.append(f"{display_path(path)}/{member.filename}: unreadable metadata: {error}")
+            continue
+        headers = parser.parsestr(text)
+        if parts[1] == "WHEEL":
+            found = tuple(str(v) for v in headers.get_all("Tag") or ())
+            if found:
+                tags = found
+        else:
+            name = str(headers.get("Name") or name)
+            version = str(headers.get("Version") or version)
+            requires = tuple(str(v) for v in headers.get_all("Requires-Dist") or ())
+    if not name:
+        name = os.path.basename(path).split("-", 1)[0]
+    return WheelMeta(name=name, version=version, tags=tags, requires=requires)
+
+
+# -- roots ---------------------------------------------------------------------------------
+
+
+def resolve(path: str) -> Root:
+    """What a PATH is and where its binaries are; raises :class:`PathError` when it cannot
+    be read at all (missing, permission denied, a ``.whl`` that is not a zip)."""
+    shown = display_path(path)
+    try:
+        st = os.stat(path)
+    except OSError as error:
+        raise PathError(f"{shown}: {_os_text(error)}") from None
+    if stat.S_ISREG(st.st_mode):
+        if path.lower().endswith(".whl"):
+            try:
+                with zipfile.ZipFile(path):
+                    pass
+            except (OSError, zipfile.BadZipFile, ValueError, EOFError) as error:
+                raise PathError(f"{shown}: not a readable wheel: {error}") from None
+            return Root(path, RootKind.WHEEL, (path,))
+        if not os.access(path, os.R_OK):
+            raise PathError(f"{shown}: permission denied")
+        return Root(path, RootKind.FILE, (path,))
+    if not stat.S_ISDIR(st.st_mode):
+        raise PathError(f"{shown}: not a file or directory")
+    try:
+        with os.scandir(path) as entries:
+            names = {entry.name for entry in entries}
+    except OSError as error:
+        raise PathError(f"{shown}: {_os_text(error)}") from None
+    stripped = path.rstrip("/\\")
+    if stripped.endswith(".app"):
+        return Root(path, RootKind.APP, (path,))
+    if stripped.endswith(".dist"):
+        return Root(path, RootKind.DIST, (path,))
+    if "conda-meta" in names:
+        # conda: lib/ holds site-packages, lib-dynload and the shared libraries they load.
+        subdirs = ("lib", "Lib", "DLLs", os.path.join("Library", "bin"))
+        dirs = [os.path.join(path, d) for d in subdirs]
+        found = tuple(d for d in dirs if os.path.isdir(d))
+        return Root(path, RootKind.PREFIX, found or (path,))
+    site = _site_packages(path, names)
+    if site and ("pyvenv.cfg" in names or "bin" in names or "Scripts" in names or "lib" in names):
+        return Root(path, RootKind.PREFIX, site)
+    kind = RootKind.SITE_PACKAGES if _is_site(stripped, names) else RootKind.DIRECTORY
+    return Root(path, kind, (path,))
+
+
+def _site_packages(prefix: str, names: set[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    for lib in ("lib", "lib64", "Lib"):
+        if lib not in names:
+            continue
+        base = os.path.join(prefix, lib)
+        direct = os.path.join(base, "site-packages")
+        if os.path.isdir(direct):
+            found.append(direct)
+        try:
+            with os.scandir(base) as entries:
+                pythons = sorted(e.name for e in entries if e.name.startswith(("python", "pypy")))
+        except OSError:
+            continue
+        for python in pythons:
+            for sub in ("site-packages", "dist-packages"):
+                candidate = os.path.join(base, python, sub)
+                if os.path.isdir(candidate):
+                    found.append(candidate)
+    return tuple(found)
+
+
+def _is_site(path: str, names: set[str]) -> bool:
+    base = os.path.basename(path)
+    return base in ("site-packages", "dist-packages") or any(
+        n.endswith(".dist-info") for n in names
+    )
+
+
+_APP_PREFIXES = ("Contents/MacOS/", "Contents/Frameworks/", "Contents/Resources/")
+
+
+def module_name(rel: str) -> str:
+    """The dotted import name of an extension module from its path inside the scanned
+    tree: ``cryptography/hazmat/bindings/_rust.abi3.so`` -> ``cryptography.hazmat.bindings._rust``.
+    Paths through ``site-packages``/``lib-dynload`` or an app bundle's folders start after them."""
+    rel = rel.replace("\\", "/")
+    for marker in ("/site-packages/", "/dist-packages/", "/lib-dynload/"):
+        index = rel.rfind(marker)
+        if index >= 0:
+            rel = rel[index + len(marker) :]
+    for prefix in _APP_PREFIXES:
+        if rel.startswith(prefix):
+            rel = rel[len(prefix) :]
+    directory, _, base = rel.rpartition("/")
+    stem = base.split(".", 1)[0]
+    parts = [p for p in directory.split("/") if p] + [stem]
+    return ".".join(parts)

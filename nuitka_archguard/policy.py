@@ -1,0 +1,612 @@
+"""Judge a binary against a target: which findings, with which code and severity.
+
+The readers only describe files; this module is the one place that decides what is wrong.
+It knows nothing about who installed a file or how to fix it (ownership.py, advice.py):
+a :class:`Finding` leaves here with an empty ``fix`` and no distribution, and the scanner
+fills those in.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+from packaging.version import InvalidVersion, Version
+
+from .binaries import BinaryFormat, BinaryInfo, Slice
+
+if TYPE_CHECKING:
+    from .ownership import Distribution
+    from .target import Target
+
+__all__ = [
+    "Code",
+    "Finding",
+    "Role",
+    "Severity",
+    "check_binary",
+    "check_wheel_tags",
+    "display_path",
+    "role_for",
+    "wheel_tag_archs",
+]
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Code(str, enum.Enum):
+    ARCH_MISSING = "arch-missing"
+    PLATFORM_MISMATCH = "platform-mismatch"
+    EXECUTABLE_ARCH = "executable-arch"
+    MIN_OS_TOO_NEW = "min-os-too-new"
+    WHEEL_TAG_MISMATCH = "wheel-tag-mismatch"
+    UNREADABLE_BINARY = "unreadable-binary"
+    FOREIGN_EXTENSION_ONLY = "foreign-extension-only"
+
+
+class Role(str, enum.Enum):
+    """What a file is *for*, which decides what it needs: a loaded binary needs every target
+    arch as a slice, an executable only needs to run on each target machine."""
+
+    EXTENSION_MODULE = "extension-module"
+    SHARED_LIBRARY = "shared-library"
+    EXECUTABLE = "executable"
+    DATA_FILE = "data-file"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("-", " ")
+
+
+@dataclass
+class Finding:
+    """One problem with one file (or, for ``wheel-tag-mismatch``, one distribution)."""
+
+    severity: Severity
+    code: Code
+    path: str
+    format: BinaryFormat
+    archs: tuple[str, ...]
+    """What the file has (for ``min-os-too-new``: the slices that need too new an OS)."""
+    required_archs: tuple[str, ...]
+    message: str
+    fix: str = ""
+    distribution: Optional[Distribution] = None
+    needed_by: tuple[str, ...] = ()
+    module: Optional[str] = None
+    allowed: bool = False
+    allow_reason: Optional[str] = None
+    role: Optional[Role] = None
+    needs_min_os: Optional[str] = None
+    """``min-os-too-new``: the newest minimum macOS among the offending slices."""
+
+    @property
+    def counts(self) -> bool:
+        """Whether the finding counts towards the summary (allowed ones do not)."""
+        return not self.allowed
+
+    def to_json(self) -> dict[str, Any]:
+        """The finding object of the scan JSON schema (schema_version 1)."""
+        data: dict[str, Any] = {
+            "severity": self.severity.value,
+            "code": self.code.value,
+            "path": display_path(self.path),
+            "format": self.format.value,
+            "archs": list(self.archs),
+            "required_archs": list(self.required_archs),
+            "distribution": None if self.distribution is None else self.distribution.to_json(),
+            "needed_by": list(self.needed_by),
+            "message": self.message,
+            "fix": self.fix,
+            "allowed": self.allowed,
+            "module": self.module,
+        }
+        if self.allow_reason is not None:
+            data["allow_reason"] = self.allow_reason
+        return data
+
+
+def display_path(path: str) -> str:
+    """A path as printable text whatever bytes its name holds (no lone surrogates)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+# -- roles ------------------------------------------------------------------------------------
+
+# Extension module names of every platform, like importlib.machinery.EXTENSION_SUFFIXES but
+# not only the running one's: .cpython-311-darwin.so, .cpython-311-x86_64-linux-gnu.so,
+# .abi3.so, .cp311-win_amd64.pyd, .pypy310-pp73-x86_64-linux-gnu.so, plain .so and .pyd.
+_EXTENSION_RE = re.compile(
+    r"\.(?:(?:cpython|pypy|cp|pp|graalpy)[0-9a-z_.\-]*|abi3)\.(?:so|pyd)$|\.pyd$", re.IGNORECASE
+)
+_SHARED_LIBRARY_RE = re.compile(r"(?:\.dylib|\.dll|\.so(?:\.[0-9][0-9a-z.]*)?)$", re.IGNORECASE)
+_LOADED_FILE_TYPES = frozenset({"dylib", "bundle", "shared-library", "dll"})
+_EXECUTABLE_FILE_TYPES = frozenset({"executable"})
+
+
+def role_for(name: str, info: Optional[BinaryInfo] = None) -> Role:
+    """The role a file plays, from its name and, failing that, its file type.
+
+    ``foo.abi3.so``, ``foo.cpython-311-darwin.so``, ``foo.cp311-win_amd64.pyd`` and a plain
+    ``foo.so`` are extension modules; ``libfoo.so``/``libfoo.so.1``/``.dylib``/``.dll`` are
+    shared libraries; other binaries go by their header's file type (executables; dylibs and
+    bundles; anything else, such as object files, is data that is never loaded).
+    """
+    base = os.path.basename(name.replace("\\", "/"))
+    if _EXTENSION_RE.search(base):
+        return Role.EXTENSION_MODULE
+    if base.lower().endswith(".so") and not base.startswith("lib"):
+        return Role.EXTENSION_MODULE
+    if _SHARED_LIBRARY_RE.search(base):
+        return Role.SHARED_LIBRARY
+    if info is None or not info.slices:
+        return Role.DATA_FILE
+    types = {s.file_type for s in info.slices}
+    if types & _LOADED_FILE_TYPES:
+        return Role.SHARED_LIBRARY
+    if types & _EXECUTABLE_FILE_TYPES:
+        return Role.EXECUTABLE
+    return Role.DATA_FILE
+
+
+# Suffixes only some OSes load or run; names without them are judged by their content.
+_SUFFIX_PLATFORMS = {
+    ".exe": frozenset({"windows"}),
+    ".dll": frozenset({"windows"}),
+    ".pyd": frozenset({"windows"}),
+    ".dylib": frozenset({"macos"}),
+    ".so": frozenset({"linux", "macos"}),
+}
+_SO_VERSION_RE = re.compile(r"\.so(?:\.[0-9][0-9a-z.]*)?$", re.IGNORECASE)
+
+
+def used_on(name: str, platform: str) -> bool:
+    """Whether a file of this name can be loaded or run on ``platform`` at all."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    suffix = ".so" if _SO_VERSION_RE.search(base) else os.path.splitext(base)[1]
+    platforms = _SUFFIX_PLATFORMS.get(suffix)
+    return platforms is None or platform in platforms
+
+
+def looks_loaded(name: str) -> bool:
+    """Whether a name alone says the file is loaded into the process (.so/.pyd/.dylib/.dll)."""
+    return role_for(name) in (Role.EXTENSION_MODULE, Role.SHARED_LIBRARY)
+
+
+# -- architectures ------------------------------------------------------------------------------
+
+# Names that denote the same machine code, per platform naming (see the readers' contract).
+_ARCH_ALIASES = {
+    "i386": "i686",
+    "i486": "i686",
+    "i586": "i686",
+    "x86_64": "x86_64",
+    "amd64": "amd64",
+    "armv7": "armv7l",
+    "armv7hl": "armv7l",
+}
+
+
+def _norm(arch: str) -> str:
+    return _ARCH_ALIASES.get(arch, arch)
+
+
+def _provides(slice_arch: str, required: str, platform: str) -> bool:
+    """Whether a loaded slice of ``slice_arch`` serves a process of ``required`` arch."""
+    if _norm(slice_arch) == _norm(required):
+        return True
+    if platform == "windows":
+        # An ARM64X file holds native arm64 code (and arm64ec); it loads into arm64 processes.
+        return required == "arm64" and slice_arch == "arm64x"
+    if platform == "macos":
+        # x86_64h slices are chosen on Haswell and later; the file must still carry x86_64.
+        return False
+    return False
+
+
+_MACOS_PLATFORMS = frozenset({"macos"})
+
+
+def _slice_platform_ok(item: Slice, target: Target) -> Optional[str]:
+    """None if the slice's OS fits the target, else a short name of what it is built for."""
+    if target.platform == "macos":
+        if item.platform is None or item.platform in _MACOS_PLATFORMS:
+            return None
+        return item.platform
+    if target.platform == "linux":
+        if item.platform not in (None, "linux"):
+            return item.platform
+        wanted = getattr(target, "libc", None)
+        if wanted and item.libc and item.libc != wanted:
+            return f"linux ({item.libc})"
+        return None
+    if target.platform == "windows":
+        if item.platform not in (None, "windows"):
+            return item.platform
+        return None
+    return None
+
+
+_FORMAT_FOR_PLATFORM = {
+    "macos": BinaryFormat.MACHO,
+    "linux": BinaryFormat.ELF,
+    "windows": BinaryFormat.PE,
+}
+_FORMAT_OS = {
+    BinaryFormat.MACHO: "macOS (Mach-O)",
+    BinaryFormat.ELF: "Linux/Unix (ELF)",
+    BinaryFormat.PE: "Windows (PE)",
+}
+_PLATFORM_TEXT = {"macos": "macOS", "linux": "Linux", "windows": "Windows"}
+
+
+def _fmt_archs(archs: Iterable[str]) -> str:
+    items = list(archs)
+    return ", ".join(items) if items else "no architecture"
+
+
+def _sorted(archs: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(archs)))
+
+
+# -- the check -------------------------------------------------------------------------------
+
+
+def check_binary(
+    info: BinaryInfo,
+    target: Target,
+    role: Optional[Role] = None,
+    *,
+    strict_min_os: bool = False,
+) -> list[Finding]:
+    """Every finding for one file; an empty list when it is fine or not a binary at all.
+
+    ``info.error`` set means the magic said binary but the headers could not be read:
+    an ``unreadable-binary`` warning. ``role`` None: decided by :func:`role_for`.
+
+    A file whose name only another OS uses (``.exe``/``.dll``/``.pyd`` outside Windows,
+    ``.dylib`` outside macOS, ``.so`` on Windows) is never loaded or run on the target:
+    pip's and setuptools' Windows launcher templates in every virtualenv, per-OS copies in
+    multi-platform packages. Such files give no finding.
+    """
+    required = _sorted(target.archs)
+    name = display_path(os.path.basename(info.path.replace("\\", "/")))
+    if not used_on(name, target.platform):
+        return []
+    if info.error is not None:
+        what = "" if role is None else f"{role.label} "
+        return [
+            Finding(
+                severity=Severity.WARNING,
+                code=Code.UNREADABLE_BINARY,
+                path=info.path,
+                format=info.format,
+                archs=(),
+                required_archs=required,
+                message=f"{what}{name} cannot be checked: {info.error}",
+                role=role,
+            )
+        ]
+    if not info.is_binary:
+        return []
+    if role is None:
+        role = role_for(info.path, info)
+    if role is Role.DATA_FILE:
+        return []
+
+    findings: list[Finding] = []
+    mismatch = _platform_mismatch(info, target, role, name, required)
+    if mismatch is not None:
+        return [mismatch]
+    usable = [s for s in info.slices if _slice_platform_ok(s, target) is None]
+    if role is Role.EXECUTABLE:
+        finding = _executable_arch(info, usable, target, name, required)
+    else:
+        finding = _arch_missing(info, usable, target, role, name, required)
+    if finding is not None:
+        findings.append(finding)
+    too_new = _min_os_too_new(info, usable, target, role, name, required, strict_min_os)
+    if too_new is not None:
+        findings.append(too_new)
+    return findings
+
+
+def _platform_mismatch(
+    info: BinaryInfo, target: Target, role: Role, name: str, required: tuple[str, ...]
+) -> Optional[Finding]:
+    want = _FORMAT_FOR_PLATFORM.get(target.platform)
+    target_text = _PLATFORM_TEXT.get(target.platform, target.platform)
+    if want is not None and info.format is not want:
+        message = (
+            f"{role.label} {name} is a {_FORMAT_OS.get(info.format, info.format.value)} binary "
+            f"({_fmt_archs(info.archs)}); the target {target.name} needs {target_text} "
+            f"binaries ({_fmt_archs(required)})"
+        )
+    else:
+        foreign = [(s, _slice_platform_ok(s, target)) for s in info.slices]
+        bad = [(s, p) for s, p in foreign if p is not None]
+        if not bad or len(bad) < len(info.slices):
+            return None
+        built_for = ", ".join(dict.fromkeys(f"{p} ({s.arch})" for s, p in bad))
+        libc = getattr(target, "libc", None)
+        target_desc = f"{target_text} ({libc})" if libc else target_text
+        message = (
+            f"{role.label} {name} is built for {built_for}, not {target_desc}; "
+            f"the target {target.name} cannot load it"
+            if role is not Role.EXECUTABLE
+            else f"{role.label} {name} is built for {built_for}, not {target_desc}; "
+            f"it cannot run on the target {target.name}"
+        )
+    return Finding(
+        severity=Severity.ERROR,
+        code=Code.PLATFORM_MISMATCH,
+        path=info.path,
+        format=info.format,
+        archs=info.archs,
+        required_archs=required,
+        message=message,
+        role=role,
+    )
+
+
+def _arch_missing(
+    info: BinaryInfo,
+    usable: Sequence[Slice],
+    target: Target,
+    role: Role,
+    name: str,
+    required: tuple[str, ...],
+) -> Optional[Finding]:
+    missing = [
+        arch
+        for arch in required
+        if not any(_provides(s.arch, arch, target.platform) for s in usable)
+    ]
+    if not missing:
+        return None
+    has = _fmt_archs(info.archs)
+    slices = "slice" if len(missing) == 1 else "slices"
+    message = (
+        f"{role.label} {name} has only {has}; the target {target.name} needs "
+        f"{_fmt_archs(required)}: without the {_fmt_archs(missing)} {slices} it fails to "
+        f"load on {_fmt_archs(missing)}"
+    )
+    return Finding(
+        severity=Severity.ERROR,
+        code=Code.ARCH_MISSING,
+        path=info.path,
+        format=info.format,
+        archs=info.archs,
+        required_archs=required,
+        message=message,
+        role=role,
+    )
+
+
+def _runs_via(slice_arch: str, machine: str, platform: str) -> Optional[str]:
+    """How an executable slice runs on a machine: "native", an emulation's name, or None."""
+    arch, want = _norm(slice_arch), _norm(machine)
+    if arch == want:
+        return "native"
+    if platform == "macos":
+        if want == "arm64" and arch in ("x86_64", "x86_64h"):
+            return "Rosetta 2"
+        if want == "arm64" and arch == "arm64e":
+            return None
+        return None
+    if platform == "windows":
+        if want == "amd64" and arch == "x86":
+            return "native"  # WOW64 runs 32-bit x86 programs without emulation
+        if want == "arm64" and arch == "arm64x":
+            return "native"
+        if want == "arm64" and arch in ("x86", "amd64", "arm64ec"):
+            return "x64 emulation on Windows on Arm"
+        return None
+    if platform == "linux" and want == "x86_64" and arch == "i686":
+        return "32-bit compatibility libraries"
+    return None
+
+
+def _executable_arch(
+    info: BinaryInfo,
+    usable: Sequence[Slice],
+    target: Target,
+    name: str,
+    required: tuple[str, ...],
+) -> Optional[Finding]:
+    cannot: list[str] = []
+    emulated: dict[str, str] = {}
+    for machine in required:
+        ways = [_runs_via(s.arch, machine, target.platform) for s in usable]
+        if "native" in ways:
+            continue
+        other = next((w for w in ways if w is not None), None)
+        if other is None:
+            cannot.append(machine)
+        else:
+            emulated[machine] = other
+    if not cannot and not emulated:
+        return None
+    has = _fmt_archs(info.archs)
+    if cannot:
+        severity = Severity.ERROR
+        message = (
+            f"executable {name} has {has} and cannot run on {_fmt_archs(cannot)} "
+            f"(the target {target.name} needs {_fmt_archs(required)})"
+        )
+    else:
+        severity = Severity.WARNING
+        machines = _fmt_archs(emulated)
+        via = ", ".join(dict.fromkeys(emulated.values()))
+        message = (
+            f"executable {name} has {has}: on {machines} it runs only through {via} "
+            f"(the target {target.name} needs {_fmt_archs(required)})"
+        )
+        if via == "Rosetta 2":
+            message += "; it fails on Macs without Rosetta 2 installed"
+    return Finding(
+        severity=severity,
+        code=Code.EXECUTABLE_ARCH,
+        path=info.path,
+        format=info.format,
+        archs=info.archs,
+        required_archs=required,
+        message=message,
+        role=Role.EXECUTABLE,
+    )
+
+
+def _version(text: Optional[str]) -> Optional[Version]:
+    if not text:
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _min_os_too_new(
+    info: BinaryInfo,
+    usable: Sequence[Slice],
+    target: Target,
+    role: Role,
+    name: str,
+    required: tuple[str, ...],
+    strict: bool,
+) -> Optional[Finding]:
+    if target.platform != "macos" or target.min_os is None:
+        return None
+    base = target.min_os
+    too_new: list[tuple[str, str, Version]] = []
+    for item in usable:
+        if not any(_provides(item.arch, arch, "macos") for arch in required):
+            continue
+        needs = _version(item.min_os)
+        if needs is None:
+            continue
+        # Every arm64 Mac runs macOS 11 or later: an arm64 slice needing 11.0 is no problem.
+        floor = target.min_os_for(item.arch) or base
+        if needs > floor:
+            too_new.append((item.arch, item.min_os or "", floor))
+    if not too_new:
+        return None
+    parts = ", ".join(f"{arch} needs macOS {needs}" for arch, needs, _ in too_new)
+    message = (
+        f"{role.label} {name}: {parts}, newer than the target's minimum macOS {base}; "
+        f"it fails to load on older macOS versions"
+    )
+    return Finding(
+        severity=Severity.ERROR if strict else Severity.WARNING,
+        code=Code.MIN_OS_TOO_NEW,
+        path=info.path,
+        format=info.format,
+        archs=tuple(arch for arch, _, _ in too_new),
+        required_archs=required,
+        message=message,
+        role=role,
+        needs_min_os=max((needs for _, needs, _ in too_new), key=Version),
+    )
+
+
+# -- wheel tags -------------------------------------------------------------------------------
+
+_MACOS_TAG_ARCHS = {
+    "universal2": ("arm64", "x86_64"),
+    "intel": ("i386", "x86_64"),
+    "fat": ("i386", "ppc"),
+    "fat3": ("i386", "ppc", "x86_64"),
+    "fat64": ("ppc64", "x86_64"),
+    "universal": ("i386", "ppc", "ppc64", "x86_64"),
+}
+_WINDOWS_TAG_ARCHS = {
+    "win32": "x86",
+    "win_amd64": "amd64",
+    "win_arm64": "arm64",
+    "win_arm32": "arm",
+}
+_LINUX_TAG_RE = re.compile(r"^(?:many|musl)linux_\d+_\d+_(.+)$|^manylinux\d+_(.+)$|^linux_(.+)$")
+_MACOS_TAG_RE = re.compile(r"^macosx_\d+_\d+_(.+)$")
+
+
+def wheel_tag_archs(tag: str) -> Optional[tuple[str, tuple[str, ...]]]:
+    """(platform, archs) a wheel tag promises: ``cp311-cp311-macosx_10_9_universal2`` gives
+    ``("macos", ("arm64", "x86_64"))``; ``None`` for ``any`` and tags it cannot read."""
+    platform_tag = tag.rsplit("-", 1)[-1].lower()
+    macos = _MACOS_TAG_RE.match(platform_tag)
+    if macos:
+        arch = macos.group(1)
+        return "macos", _MACOS_TAG_ARCHS.get(arch, (arch,))
+    if platform_tag in _WINDOWS_TAG_ARCHS:
+        return "windows", (_WINDOWS_TAG_ARCHS[platform_tag],)
+    linux = _LINUX_TAG_RE.match(platform_tag)
+    if linux:
+        arch = next(g for g in linux.groups() if g)
+        return "linux", (_norm(arch),)
+    return None
+
+
+def check_wheel_tags(
+    distribution: Distribution, binaries: Sequence[tuple[BinaryInfo, Role]]
+) -> Optional[Finding]:
+    """A ``wheel-tag-mismatch`` warning when the distribution's WHEEL tags promise archs that
+    its loaded binaries lack (tagged universal2, thin inside); ``None`` when they keep it."""
+    promised: dict[str, set[str]] = {}
+    for tag in distribution.wheel_tags:
+        parsed = wheel_tag_archs(tag)
+        if parsed is not None:
+            promised.setdefault(parsed[0], set()).update(parsed[1])
+    if not promised:
+        return None
+    short: list[tuple[BinaryInfo, tuple[str, ...]]] = []
+    for info, role in binaries:
+        if role not in (Role.EXTENSION_MODULE, Role.SHARED_LIBRARY) or info.error:
+            continue
+        platform = next(
+            (p for p, f in _FORMAT_FOR_PLATFORM.items() if f is info.format), None
+        )
+        if platform is None or platform not in promised:
+            continue
+        lacking = tuple(
+            sorted(
+                a
+                for a in promised[platform]
+                if not any(_provides(s.arch, a, platform) for s in info.slices)
+            )
+        )
+        if lacking:
+            short.append((info, lacking))
+    if not short:
+        return None
+    first, lacking = short[0]
+    tags = ", ".join(distribution.wheel_tags)
+    names = ", ".join(
+        display_path(os.path.basename(i.path.replace("\\", "/"))) for i, _ in short[:3]
+    )
+    more = f" and {len(short) - 3} more" if len(short) > 3 else ""
+    all_lacking = sorted({a for _, ls in short for a in ls})
+    message = (
+        f"{distribution.name} {distribution.version} is tagged {tags} but {len(short)} of its "
+        f"binaries lack {_fmt_archs(all_lacking)} ({names}{more}): the tag promises more "
+        f"than the wheel holds"
+    )
+    return Finding(
+        severity=Severity.WARNING,
+        code=Code.WHEEL_TAG_MISMATCH,
+        path=first.path,
+        format=first.format,
+        archs=first.archs,
+        required_archs=tuple(sorted({a for p in promised.values() for a in p})),
+        message=message,
+        distribution=distribution,
+    )

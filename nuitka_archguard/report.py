@@ -1,0 +1,159 @@
+"""Render a :class:`~nuitka_archguard.scan.ScanReport` for people (text) and for CI
+(GitHub workflow commands). JSON is ``ScanReport.to_json()``.
+
+The text reads like a good compiler error: the distribution first (what to fix is a
+package, not a file), then each file with what it has, what the target needs, who needs
+it, and the fix to paste.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Optional
+
+from .policy import Code, Finding, Severity, display_path
+
+if TYPE_CHECKING:
+    from .ownership import Distribution
+    from .scan import ScanReport
+
+__all__ = ["describe_distribution", "render_github", "render_text", "summary_line"]
+
+_INDENT = "    "
+_LABEL_WIDTH = 11
+
+
+def describe_distribution(dist: Optional[Distribution]) -> str:
+    """``cffi 1.17.1 (wheel cp311-cp311-macosx_11_0_arm64, installed by pip)``."""
+    if dist is None:
+        return "files that no installed package claims"
+    head = f"{dist.name} {dist.version}" if dist.version else dist.name
+    details: list[str] = []
+    if dist.kind == "pip":
+        tags = [t for t in dist.wheel_tags if not t.endswith("-any")] or list(dist.wheel_tags)
+        if tags:
+            shown = ", ".join(tags[:2]) + (f" and {len(tags) - 2} more" if len(tags) > 2 else "")
+            details.append(f"wheel {shown}")
+        if dist.built_from_source:
+            details.append("built from source")
+        details.append(f"installed by {dist.installer}" if dist.installer else "wheel file")
+    elif dist.kind == "conda":
+        where = "/".join(x for x in (dist.channel, dist.subdir) if x)
+        details.append(f"conda package{' from ' + where if where else ''}")
+    elif dist.kind == "homebrew":
+        details.append("Homebrew formula")
+        if dist.built_from_source:
+            details.append("built from source")
+    else:
+        details.append("folder without package metadata")
+    return f"{head} ({', '.join(details)})"
+
+
+def summary_line(report: ScanReport) -> str:
+    errors, warnings, allowed = len(report.errors), len(report.warnings), len(report.allowed)
+    counts = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    if allowed:
+        counts += f" ({allowed} allowed)"
+    return (
+        f"{counts} in {_plural(report.binaries, 'binary', 'binaries')} among "
+        f"{_plural(report.files_scanned, 'file')}; target {_target_text(report)}"
+    )
+
+
+def render_text(report: ScanReport) -> str:
+    """The human report: one block per distribution, one entry per finding, a summary."""
+    lines: list[str] = []
+    for dist, findings in report.by_distribution():
+        lines.append(describe_distribution(dist))
+        for finding in findings:
+            lines.extend(_finding_lines(finding, report))
+        lines.append("")
+    if not report.findings:
+        lines.append(
+            f"ok: every binary fits {_target_text(report)}"
+            if report.binaries
+            else f"ok: no binaries found to check against {_target_text(report)}"
+        )
+    lines.append(summary_line(report))
+    return "\n".join(lines)
+
+
+def _finding_lines(finding: Finding, report: ScanReport) -> list[str]:
+    kind = "allowed" if finding.allowed else finding.severity.value
+    lines = [f"  {kind}[{finding.code.value}]: {display_path(finding.path)}"]
+    lines.append(_INDENT + finding.message)
+    if finding.allowed:
+        reason = f": {finding.allow_reason}" if finding.allow_reason else ""
+        lines.append(_field("allowed", f"by --allow{reason}"))
+    if finding.code is not Code.MIN_OS_TOO_NEW and finding.code is not Code.UNREADABLE_BINARY:
+        lines.append(_field("has", ", ".join(finding.archs) or "nothing for this target"))
+        lines.append(
+            _field("needs", f"{', '.join(finding.required_archs)} (target {_target_text(report)})")
+        )
+    if finding.module:
+        lines.append(_field("module", finding.module))
+    if finding.needed_by:
+        lines.append(_field("note", f"needed by {', '.join(finding.needed_by)}"))
+    if finding.fix:
+        fix_lines = finding.fix.splitlines() or [""]
+        lines.append(_field("fix", fix_lines[0]))
+        pad = _INDENT + " " * (_LABEL_WIDTH + 1)
+        lines.extend(pad + line if line else "" for line in fix_lines[1:])
+    return lines
+
+
+def _field(label: str, value: str) -> str:
+    return f"{_INDENT}{(label + ':').ljust(_LABEL_WIDTH)} {value}"
+
+
+def _target_text(report: ScanReport) -> str:
+    target = report.target
+    describe = getattr(target, "describe", None)
+    return str(describe()) if callable(describe) else target.name
+
+
+def _plural(count: int, word: str, plural: Optional[str] = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+# -- GitHub workflow commands --------------------------------------------------------------
+
+
+def _escape_data(text: str) -> str:
+    """GitHub's escaping of a command's message."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """GitHub's escaping of a command property (``file=``, ``title=``)."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: ScanReport) -> str:
+    """One ``::error file=…,title=…::message`` / ``::warning …`` line per finding that
+    counts; allowed findings become ``::notice`` lines. The fix follows the message."""
+    lines = [_github_line(f) for f in report.findings]
+    return "\n".join(lines)
+
+
+def _github_line(finding: Finding) -> str:
+    if finding.allowed:
+        level = "notice"
+    else:
+        level = "error" if finding.severity is Severity.ERROR else "warning"
+    dist = finding.distribution
+    title = finding.code.value + (f" in {dist}" if dist is not None else "")
+    if finding.allowed:
+        title += " (allowed)"
+    body = finding.message
+    if finding.needed_by:
+        body += f" (needed by {', '.join(finding.needed_by)})"
+    if finding.fix:
+        body += "\nFix:\n" + finding.fix
+    path = display_path(finding.path)
+    if os.path.isabs(path):
+        workspace = os.environ.get("GITHUB_WORKSPACE")
+        if workspace and path.startswith(workspace.rstrip("/\\") + os.sep):
+            path = os.path.relpath(path, workspace)
+    properties = f"file={_escape_property(path)},title={_escape_property(title)}"
+    return f"::{level} {properties}::{_escape_data(body)}"

@@ -1,0 +1,508 @@
+"""Check trees, environments and wheels against a target: :func:`scan` and the incremental
+:class:`Checker` the Nuitka plugin feeds one file at a time.
+
+The scanner glues the parts together: discovery finds binaries, policy judges them,
+ownership names the distribution and who needs it, advice writes the fix, and allow rules
+mark what the user accepted. Every finding is kept; nothing stops at the first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import sys
+import sysconfig
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Optional, Union
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from .advice import fix_for
+from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
+from .discovery import (
+    Discovery,
+    Found,
+    PathError,
+    Root,
+    RootKind,
+    WheelMeta,
+    module_name,
+    read_wheel_meta,
+    resolve,
+)
+from .ownership import Distribution, OwnershipIndex, owner_of_in_tree
+from .policy import (
+    Code,
+    Finding,
+    Role,
+    Severity,
+    check_binary,
+    check_wheel_tags,
+    role_for,
+)
+from .target import Target, TargetError, host_target, parse_min_os, parse_target
+
+__all__ = ["AllowRule", "Checker", "ScanError", "ScanReport", "scan"]
+
+SCHEMA_VERSION = 1
+
+
+class ScanError(Exception):
+    """A scan that cannot run: a PATH that cannot be read (missing, permission denied, a
+    corrupt wheel) or a bad target. The CLI prints it and exits with 2."""
+
+
+# -- allow rules --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllowRule:
+    """``PATTERN[:REASON]``: a distribution name (compared canonicalized), a module name
+    (that module or anything below it) or a path glob (full path, path inside the scanned
+    tree, or file name)."""
+
+    pattern: str
+    reason: Optional[str] = None
+
+    @classmethod
+    def parse(cls, text: str) -> AllowRule:
+        text = text.strip()
+        start = 2 if len(text) > 2 and text[1] == ":" and text[2] in "/\\" else 0  # C:\...
+        pattern, sep, reason = text[start:].partition(":")
+        pattern = text[:start] + pattern
+        return cls(pattern.strip(), reason.strip() or None if sep else None)
+
+    def matches(self, finding: Finding, rel: Optional[str] = None) -> bool:
+        pattern = self.pattern
+        if not pattern:
+            return False
+        dist = finding.distribution
+        if dist is not None and canonicalize_name(dist.name) == canonicalize_name(pattern):
+            return True
+        module = finding.module
+        if module and (module == pattern or module.startswith(pattern + ".")):
+            return True
+        path = finding.path.replace("\\", "/")
+        candidates = [path, os.path.basename(path)]
+        if rel:
+            candidates.append(rel.replace("\\", "/"))
+        glob = pattern.replace("\\", "/")
+        return any(fnmatch.fnmatchcase(c, glob) for c in candidates)
+
+
+def _rules(allow: Iterable[Union[str, AllowRule]]) -> tuple[AllowRule, ...]:
+    return tuple(a if isinstance(a, AllowRule) else AllowRule.parse(a) for a in allow)
+
+
+# -- the report ---------------------------------------------------------------------------
+
+
+@dataclass
+class ScanReport:
+    """Everything a scan found. ``findings`` are sorted by distribution, then path."""
+
+    target: Target
+    findings: list[Finding] = field(default_factory=list)
+    files_scanned: int = 0
+    binaries: int = 0
+    notes: list[str] = field(default_factory=list)
+    """Files the scan could not look at (FIFOs, unreadable non-binaries, listing errors)."""
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Error findings that count (not allowed)."""
+        return [f for f in self.findings if f.severity is Severity.ERROR and not f.allowed]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING and not f.allowed]
+
+    @property
+    def allowed(self) -> list[Finding]:
+        return [f for f in self.findings if f.allowed]
+
+    @property
+    def exit_code(self) -> int:
+        """0: no error findings (warnings are fine); 1: at least one."""
+        return 1 if self.errors else 0
+
+    def by_distribution(self) -> list[tuple[Optional[Distribution], list[Finding]]]:
+        """Findings grouped by the distribution that installed them, in report order."""
+        groups: dict[Any, tuple[Optional[Distribution], list[Finding]]] = {}
+        for finding in self.findings:
+            key = _dist_key(finding.distribution)
+            groups.setdefault(key, (finding.distribution, []))[1].append(finding)
+        return list(groups.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--format json`` document (schema_version 1) plus ``exit_code``."""
+        target = self.target.to_json()
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "target": {k: target[k] for k in ("platform", "archs", "min_os")},
+            "findings": [f.to_json() for f in self.findings],
+            "summary": {
+                "files_scanned": self.files_scanned,
+                "binaries": self.binaries,
+                "errors": len(self.errors),
+                "warnings": len(self.warnings),
+            },
+            "exit_code": self.exit_code,
+        }
+
+
+def _dist_key(dist: Optional[Distribution]) -> tuple[str, str]:
+    if dist is None:
+        return ("\U0010ffff", "")  # unowned files last
+    return (str(canonicalize_name(dist.name)), str(dist.version or ""))
+
+
+def _sort_key(finding: Finding) -> tuple[tuple[str, str], str, int, str]:
+    severity = 0 if finding.severity is Severity.ERROR else 1
+    return (_dist_key(finding.distribution), finding.path, severity, finding.code.value)
+
+
+# -- the checker ----------------------------------------------------------------------------
+
+
+def _as_target(target: Union[Target, str, None], min_os: Optional[str] = None) -> Target:
+    try:
+        if target is None:
+            resolved = host_target()
+        elif isinstance(target, str):
+            return parse_target(target, min_os)
+        else:
+            resolved = target
+        if min_os is not None:
+            if resolved.platform != "macos":
+                raise TargetError(
+                    f"--min-os applies to macOS targets only, not to {resolved.name!r}"
+                )
+            resolved = replace(resolved, min_os=parse_min_os(min_os), name="")
+        return resolved
+    except TargetError as error:
+        raise ScanError(str(error)) from None
+
+
+class Checker:
+    """Judges files one at a time and keeps the findings; :meth:`report` sums them up.
+
+    Used by the Nuitka plugin for the files of a build and by :func:`scan` for the files
+    discovery finds. Never raises for a bad file: an unreadable binary is a finding.
+    ``search_paths``: where installed distributions' metadata lives (default ``sys.path``).
+    """
+
+    def __init__(
+        self,
+        target: Union[Target, str, None] = None,
+        *,
+        strict_min_os: bool = False,
+        allow: Iterable[Union[str, AllowRule]] = (),
+        search_paths: Optional[Sequence[str]] = None,
+    ) -> None:
+        self.target = _as_target(target)
+        self.strict_min_os = strict_min_os
+        self.rules = _rules(allow)
+        self.findings: list[Finding] = []
+        self.files_scanned = 0
+        self.binaries = 0
+        self.notes: list[str] = []
+        self._search_paths = list(search_paths) if search_paths is not None else None
+        self._host: Optional[Target] = None
+        self._host_known = False
+        self._index: Optional[OwnershipIndex] = None
+        self._wheels: dict[tuple[str, str], Distribution] = {}
+        self._requires: dict[str, set[str]] = {}
+        self._loaded: dict[tuple[str, str], tuple[Distribution, list[tuple[BinaryInfo, Role]]]] = {}
+
+    # -- ownership --------------------------------------------------------------------
+
+    @property
+    def index(self) -> OwnershipIndex:
+        if self._index is None:
+            paths = self._search_paths if self._search_paths is not None else list(sys.path)
+            self._index = OwnershipIndex.for_paths([p for p in paths if p])
+        return self._index
+
+    def owner_of(self, path: str) -> Optional[Distribution]:
+        try:
+            return self.index.owner_of(path)
+        except Exception:  # ownership is best effort: a broken RECORD must not stop a scan
+            return None
+
+    def needed_by(self, dist: Optional[Distribution]) -> tuple[str, ...]:
+        if dist is None:
+            return ()
+        names: list[str] = []
+        with contextlib.suppress(Exception):  # best effort, like owner_of
+            names.extend(self.index.needed_by(dist.name))
+        names.extend(sorted(self._requires.get(str(canonicalize_name(dist.name)), ())))
+        own = canonicalize_name(dist.name)
+        return tuple(n for n in dict.fromkeys(names) if canonicalize_name(n) != own)
+
+    def add_wheel(self, meta: WheelMeta) -> Distribution:
+        """Register a ``.whl`` being scanned: its own distribution, and whom it requires."""
+        key = (str(canonicalize_name(meta.name)), meta.version)
+        dist = self._wheels.get(key)
+        if dist is None:
+            dist = Distribution(
+                name=meta.name,
+                version=meta.version,
+                kind="pip",
+                installer=None,
+                wheel_tags=meta.tags,
+                built_from_source=False,
+                channel=None,
+                subdir=None,
+                requires=meta.requires,
+            )
+            self._wheels[key] = dist
+            for text in meta.requires:
+                try:
+                    requirement = Requirement(text)
+                except InvalidRequirement:
+                    continue
+                name = str(canonicalize_name(requirement.name))
+                self._requires.setdefault(name, set()).add(meta.name)
+        return dist
+
+    # -- checking ---------------------------------------------------------------------
+
+    def check_file(
+        self,
+        path: Union[str, os.PathLike[str]],
+        role: Optional[Role] = None,
+        *,
+        module_name: Optional[str] = None,
+        needed_by: Optional[Sequence[str]] = None,
+    ) -> list[Finding]:
+        """Read, judge and annotate one file; returns (and keeps) its findings."""
+        text = os.fspath(path)
+        self.files_scanned += 1
+        try:
+            info = inspect_file(text)
+        except BinaryReadError as error:
+            info = BinaryInfo(path=text, format=BinaryFormat.NOT_A_BINARY, error=str(error))
+        except Exception as error:  # a reader bug must not crash the build it guards
+            info = BinaryInfo(path=text, format=BinaryFormat.NOT_A_BINARY, error=str(error))
+        return self.check_info(info, role, module_name=module_name, needed_by=needed_by)
+
+    def check_info(
+        self,
+        info: BinaryInfo,
+        role: Optional[Role] = None,
+        *,
+        module_name: Optional[str] = None,
+        needed_by: Optional[Sequence[str]] = None,
+        distribution: Optional[Distribution] = None,
+        lookup_owner: bool = True,
+        rel: Optional[str] = None,
+        tree_root: Optional[str] = None,
+    ) -> list[Finding]:
+        """Judge an already read file (discovery reads it on its own descriptor).
+
+        ``distribution`` given (or ``lookup_owner`` false): no ownership lookup.
+        ``tree_root``: a folder without package metadata (``.dist``, ``.app``): owners are
+        looked up only for files with findings, falling back to the top-level directory.
+        """
+        if not info.is_binary and info.error is None:
+            return []
+        self.binaries += 1
+        if role is None:
+            role = role_for(info.path, info)
+        findings = check_binary(info, self.target, role, strict_min_os=self.strict_min_os)
+        dist = distribution
+        if dist is None and lookup_owner and (findings or tree_root is None):
+            dist = self.owner_of(info.path)
+            if dist is None and tree_root is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    dist = owner_of_in_tree(info.path, tree_root)
+        if dist is not None and dist.wheel_tags and not info.error:
+            key = _dist_key(dist)
+            self._loaded.setdefault(key, (dist, []))[1].append((info, role))
+        if not findings:
+            return findings
+        # Only now: "who needs it" reads every distribution's METADATA on first use.
+        needers = tuple(needed_by) if needed_by is not None else self.needed_by(dist)
+        for finding in findings:
+            finding.distribution = dist
+            finding.needed_by = needers
+            finding.module = module_name
+            self._finish(finding, rel)
+        self.findings.extend(findings)
+        return findings
+
+    def add_foreign_extension(
+        self,
+        module_name: str,
+        path: Union[str, os.PathLike[str]],
+        *,
+        needed_by: Optional[Sequence[str]] = None,
+    ) -> Finding:
+        """An extension module Nuitka leaves out because no file of it fits the target."""
+        text = os.fspath(path)
+        try:
+            info = inspect_file(text)
+        except Exception:
+            info = BinaryInfo(path=text, format=BinaryFormat.NOT_A_BINARY)
+        dist = self.owner_of(text)
+        needers = tuple(needed_by) if needed_by is not None else self.needed_by(dist)
+        archs = info.archs
+        have = ", ".join(archs) if archs else "another platform"
+        message = (
+            f"extension module {module_name} exists only for archs [{have}] so Nuitka leaves "
+            f"it out; the target {self.target.name} needs {', '.join(sorted(self.target.archs))}"
+        )
+        if needers:
+            message += f"; needed by {', '.join(needers)}"
+        finding = Finding(
+            severity=Severity.ERROR,
+            code=Code.FOREIGN_EXTENSION_ONLY,
+            path=text,
+            format=info.format,
+            archs=archs,
+            required_archs=tuple(sorted(self.target.archs)),
+            message=message,
+            distribution=dist,
+            needed_by=needers,
+            module=module_name,
+            role=Role.EXTENSION_MODULE,
+        )
+        self._finish(finding, None)
+        self.findings.append(finding)
+        return finding
+
+    @property
+    def host(self) -> Optional[Target]:
+        """The building machine, worked out once (advice depends on it)."""
+        if not self._host_known:
+            self._host_known = True
+            try:
+                self._host = host_target()
+            except TargetError:
+                self._host = None
+        return self._host
+
+    def _finish(self, finding: Finding, rel: Optional[str]) -> None:
+        try:
+            finding.fix = fix_for(
+                finding.code,
+                finding.distribution,
+                self.target,
+                path=finding.path,
+                archs=finding.archs,
+                host=self.host,
+                min_os=finding.needs_min_os,
+            )
+        except Exception:  # advice is a courtesy; never lose the finding over it
+            finding.fix = finding.fix or ""
+        for rule in self.rules:
+            if rule.matches(finding, rel):
+                finding.allowed = True
+                finding.allow_reason = rule.reason
+                break
+
+    def report(self) -> ScanReport:
+        """All findings so far plus the per-distribution wheel-tag checks, sorted."""
+        findings = list(self.findings)
+        for dist, binaries in self._loaded.values():
+            finding = check_wheel_tags(dist, binaries)
+            if finding is not None:
+                finding.needed_by = self.needed_by(dist)
+                self._finish(finding, None)
+                findings.append(finding)
+        findings.sort(key=_sort_key)
+        return ScanReport(
+            target=self.target,
+            findings=findings,
+            files_scanned=self.files_scanned,
+            binaries=self.binaries,
+            notes=list(self.notes),
+        )
+
+
+# -- scan ---------------------------------------------------------------------------------
+
+
+def default_paths() -> list[str]:
+    """The running interpreter's site-packages (purelib and platlib, each once)."""
+    paths: list[str] = []
+    for key in ("purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path and os.path.isdir(path) and path not in paths:
+            paths.append(path)
+    return paths
+
+
+def scan(
+    paths: Optional[Iterable[Union[str, os.PathLike[str]]]] = None,
+    target: Union[Target, str, None] = None,
+    *,
+    min_os: Optional[Union[str, Version]] = None,
+    strict_min_os: bool = False,
+    allow: Iterable[Union[str, AllowRule]] = (),
+) -> ScanReport:
+    """Check every binary under ``paths`` (default: the running interpreter's site-packages)
+    against ``target`` (default: the running interpreter's platform).
+
+    ``allow``: ``PATTERN[:REASON]`` strings; matching findings stay in the report with
+    ``allowed=True`` and do not count. Raises :class:`ScanError` when a PATH cannot be read
+    or the target is invalid; a bad *file* inside a PATH is a finding or a note instead.
+    """
+    texts = [os.fspath(p) for p in paths] if paths is not None else default_paths()
+    resolved_target = _as_target(target, str(min_os) if min_os is not None else None)
+    roots = []
+    problems = []
+    for text in texts:
+        try:
+            roots.append(resolve(text))
+        except PathError as error:
+            problems.append(str(error))
+    if problems:
+        raise ScanError("cannot read " + "; ".join(problems))
+    search = [r.path for r in roots if r.kind not in (RootKind.WHEEL, RootKind.FILE)]
+    search += [d for r in roots if r.kind is not RootKind.WHEEL for d in r.walk]
+    checker = Checker(
+        resolved_target,
+        strict_min_os=strict_min_os,
+        allow=allow,
+        search_paths=list(dict.fromkeys(search)),
+    )
+    discovery = Discovery()
+    try:
+        # Every wheel's requirements first, so "needed by" is complete whatever the order.
+        for root in roots:
+            if root.kind is RootKind.WHEEL:
+                checker.add_wheel(read_wheel_meta(root.path))
+        for root in roots:
+            for found in discovery.binaries(root):
+                _check_found(checker, found, root)
+    except PathError as error:
+        raise ScanError(str(error)) from None
+    checker.files_scanned = discovery.files_seen
+    checker.notes.extend(discovery.notes)
+    return checker.report()
+
+
+_TREE_ROOTS = frozenset({RootKind.DIST, RootKind.APP, RootKind.DIRECTORY})
+
+
+def _check_found(checker: Checker, found: Found, root: Root) -> None:
+    role = role_for(found.rel, found.info)
+    module = module_name(found.rel) if role is Role.EXTENSION_MODULE else None
+    dist = checker.add_wheel(found.wheel_meta) if found.wheel_meta is not None else None
+    checker.check_info(
+        found.info,
+        role,
+        module_name=module,
+        distribution=dist,
+        lookup_owner=dist is None,
+        rel=found.rel,
+        # No metadata expected (a .dist folder, an .app bundle, a plain directory): look
+        # owners up only for files with findings, else name the top-level package.
+        tree_root=root.path if root.kind in _TREE_ROOTS else None,
+    )
