@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -127,7 +128,8 @@ def test_conda(tmp_path: Path) -> None:
     dist = Distribution("cffi", "1.17.1", "conda", "conda", channel="conda-forge",
                         subdir="osx-arm64", location=str(tmp_path))  # fmt: skip
     fix = fix_for("arch-missing", dist, MAC_X86, host=MAC_ARM)
-    create = "CONDA_SUBDIR=osx-64 conda create -n build-osx-64 -c conda-forge python=3.11 "
+    python = "{}.{}".format(*sys.version_info[:2])
+    create = f"CONDA_SUBDIR=osx-64 conda create -n build-osx-64 -c conda-forge python={python} "
     assert create + "cffi=1.17.1" in lines(fix)
     assert "conda config --env --set subdir osx-64" in lines(fix)
     assert "conda packages hold one architecture" in fix_for("arch-missing", dist, UNIVERSAL2)

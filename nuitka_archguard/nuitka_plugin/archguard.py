@@ -1,0 +1,454 @@
+"""Nuitka plugin ``archguard``: stop a build that would ship binaries for the wrong CPU
+architecture or OS, before the C compilation, naming the distribution and the fix.
+
+Use: ``python -m nuitka --user-plugin="$(nuitka-archguard plugin-path)" ...`` or
+``nuitka-archguard nuitka ...``. A thin adapter: it turns Nuitka's modules, DLL entry points
+and data files into calls on :class:`nuitka_archguard.nuitka_plugin.support.Guard`, which
+does the checking (and is tested without Nuitka).
+
+When it looks (Nuitka 4.x / 2.x):
+
+* ``onModuleCompleteSet``: every extension module, and every module the program needs that
+  Nuitka could not find although a file for another architecture exists (the silent drop);
+* ``onDataFileTags``: binaries among the data files;
+* ``onDllTags`` (4.x only): DLLs found by the early, pre-Scons DLL detection;
+* ``onDataComposerRun`` (both) / ``onGeneratedSourceCode`` (4.x): the last points before
+  the Scons C compilation. Here all findings so far stop the build in one message.
+* ``onCopiedDLL`` / ``onStandaloneDistributionFinished``: late DLLs (the main binary's and,
+  on 2.x, all DLLs: 2.x detects them only after Scons), before data files are copied, the
+  folder is finished and onefile packing.
+* ``getReportData`` (4.x): the findings in Nuitka's ``--report`` XML.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import platform
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, Callable, Optional
+
+from nuitka.plugins.PluginBase import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    NuitkaPluginBase,
+)
+
+
+def _load_package() -> None:
+    """Make ``nuitka_archguard`` importable even when only this file's path was given to
+    an interpreter that does not have the package installed (loaded from its own folder,
+    without touching ``sys.path``, which Nuitka uses to find the program's modules)."""
+    try:
+        importlib.import_module("nuitka_archguard")
+    except ImportError:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        spec = importlib.util.spec_from_file_location(
+            "nuitka_archguard", os.path.join(root, "__init__.py"), submodule_search_locations=[root]
+        )
+        if spec is None or spec.loader is None:
+            raise
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["nuitka_archguard"] = module
+        spec.loader.exec_module(module)
+
+
+_load_package()
+
+from nuitka_archguard.nuitka_plugin.support import (  # noqa: E402
+    PLUGIN_NAME,
+    ConfigError,
+    Guard,
+    Stage,
+    entry_point_role,
+    merge_settings,
+    plugin_target,
+    project_config,
+    report_items,
+)
+from nuitka_archguard.policy import Role  # noqa: E402
+
+
+def _options() -> Any:
+    """Nuitka's options module: ``nuitka.options.Options`` from 4.0, ``nuitka.Options``
+    before. Only called from hooks: the file is imported while options are still parsed."""
+    try:
+        return importlib.import_module("nuitka.options.Options")
+    except ImportError:
+        return importlib.import_module("nuitka.Options")
+
+
+def _host() -> tuple[str, str]:
+    """The compiling machine: ``sys.platform`` and the architecture Python runs as."""
+    return sys.platform, platform.machine()
+
+
+def _name(value: Any) -> Optional[str]:
+    """A Nuitka ``ModuleName`` (or a module) as plain text."""
+    if value is None:
+        return None
+    full_name = getattr(value, "getFullName", None)
+    if callable(full_name):
+        value = full_name()
+    text = str(value.asString() if hasattr(value, "asString") else value)
+    return text or None
+
+
+class ArchguardPlugin(NuitkaPluginBase):  # type: ignore[misc,unused-ignore]
+    """Checks every binary of the build against the target before Scons runs."""
+
+    plugin_name = PLUGIN_NAME
+    plugin_desc = (
+        "Stop builds that would ship binaries for the wrong CPU architecture or OS, before "
+        "the C compilation, naming the offending distribution and the fix."
+    )
+
+    @classmethod
+    def addPluginCommandLineOptions(cls, group: Any) -> None:
+        group.add_option(
+            "--archguard-mode",
+            action="store",
+            dest="archguard_mode",
+            choices=("error", "warning"),
+            default=None,
+            metavar="MODE",
+            help="""\
+'error' (default): stop the build before the C compilation when a binary does not fit the
+target. 'warning': report the same findings as warnings and build anyway.""",
+        )
+        group.add_option(
+            "--archguard-allow",
+            action="append",
+            dest="archguard_allow",
+            default=[],
+            metavar="PATTERN[:REASON]",
+            help="""\
+Accept findings for a distribution name, a module name or a path glob, with an optional
+reason after ':'. Accepted findings are still listed. Can be given multiple times.""",
+        )
+        group.add_option(
+            "--archguard-min-os",
+            action="store",
+            dest="archguard_min_os",
+            default=None,
+            metavar="VERSION",
+            help="""\
+macOS only: the oldest macOS the build must start on. Default is the one Nuitka compiles
+for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""",
+        )
+        group.add_option(
+            "--archguard-strict-min-os",
+            action="store_true",
+            dest="archguard_strict_min_os",
+            default=False,
+            help="macOS only: a binary needing a newer macOS than the minimum is an error.",
+        )
+        group.add_option(
+            "--archguard-report",
+            action="store",
+            dest="archguard_report",
+            default=None,
+            metavar="FILE.json",
+            help="Write the findings as JSON (the 'nuitka-archguard scan' schema) to this file.",
+        )
+
+    def __init__(
+        self,
+        archguard_mode: Optional[str] = None,
+        archguard_allow: Optional[Iterable[str]] = None,
+        archguard_min_os: Optional[str] = None,
+        archguard_strict_min_os: bool = False,
+        archguard_report: Optional[str] = None,
+    ) -> None:
+        self._mode = archguard_mode
+        self._allow = tuple(archguard_allow or ())
+        self._min_os = archguard_min_os
+        self._strict_min_os = bool(archguard_strict_min_os)
+        self._report_path = archguard_report
+        self._guard: Optional[Guard] = None
+        self._importers: dict[str, str] = {}
+        self._early_done = False
+        self._late_done = False
+        self._summary_done = False
+
+    # -- setup --------------------------------------------------------------------------------
+
+    @property
+    def guard(self) -> Guard:
+        """Created on first use, inside a hook, when Nuitka's options are final."""
+        if self._guard is None:
+            self._guard = self._make_guard()
+        return self._guard
+
+    def _make_guard(self) -> Guard:
+        parsed = getattr(_options(), "options", None)
+        try:
+            settings = merge_settings(
+                mode=self._mode,
+                allow=self._allow,
+                min_os=self._min_os,
+                strict_min_os=self._strict_min_os,
+                report_path=self._report_path,
+                project=project_config(),
+            )
+            host_platform, host_arch = _host()
+            target = plugin_target(
+                platform=host_platform,
+                macos_target_arch=getattr(parsed, "macos_target_arch", None),
+                host_arch=host_arch,
+                min_os=settings.min_os,
+                python_executable=sys.executable,
+            )
+        except (ValueError, ConfigError) as error:  # bad target/settings: a usage error
+            self.sysexit(f"{error}", reporting=False)
+            raise  # pragma: no cover - sysexit does not return
+        return Guard(target, settings)
+
+    def _is_standalone(self) -> bool:
+        try:
+            return bool(_options().isStandaloneMode())
+        except Exception:
+            return False
+
+    def _safely(self, what: str, action: Callable[[], None]) -> None:
+        """Run one piece of checking; a bug in it becomes a finding about ``what``."""
+        try:
+            action()
+        except Exception as error:
+            self.guard._internal_error(what, error)
+
+    # -- discovery ----------------------------------------------------------------------------
+
+    def onCompilationStartChecks(self) -> None:
+        _ = self.guard  # a bad option or target stops the build now, not after the parse
+
+    def onModuleRecursion(
+        self,
+        module_name: Any,
+        module_filename: Any,
+        module_kind: Any,
+        using_module_name: Any,
+        source_ref: Any,
+        reason: Any,
+    ) -> None:
+        name, user = _name(module_name), _name(using_module_name)
+        if name and user and name not in self._importers:
+            self._importers[name] = user
+
+    def onModuleCompleteSet(self, module_set: Any) -> None:
+        guard = self.guard
+        modules = tuple(module_set)
+        done = {_name(m) for m in modules}
+        implicit = self._implicit_imports_plugin()
+        for module in modules:
+            name = _name(module) or "?"
+            try:
+                self._check_module(module, name, done, implicit)
+            except Exception as error:
+                guard._internal_error(_filename(module) or name, error)
+
+    def _check_module(
+        self, module: Any, name: str, done: set[Optional[str]], implicit: Any
+    ) -> None:
+        guard = self.guard
+        is_extension = bool(module.isPythonExtensionModule())
+        if is_extension:
+            guard.check(
+                str(module.getFilename()),
+                Role.EXTENSION_MODULE,
+                module_name=name,
+                needed_by=self._needers(name),
+            )
+        package = name if _is_package(module) else name.rpartition(".")[0]
+        package_dirs = _package_dirs(module)
+        for missing in _not_found_imports(module, name):
+            if missing not in done:
+                # The importer's own folder matters only for its own package's modules.
+                nearby = package_dirs if missing.rpartition(".")[0] == package else ()
+                guard.check_missing_module(missing, needed_by=(name,), extra_dirs=nearby)
+        if is_extension and implicit is not None:
+            for missing in _implicit_names(implicit, module):
+                if missing not in done and missing != name:
+                    guard.check_missing_module(missing, needed_by=(name,))
+
+    def _needers(self, module_name: str) -> tuple[str, ...]:
+        """Who imports a module, unless it is its own package (bcrypt imports bcrypt._bcrypt:
+        saying so adds nothing)."""
+        user = self._importers.get(module_name)
+        if not user or user.split(".")[0] == module_name.split(".")[0]:
+            return ()
+        return (user,)
+
+    @staticmethod
+    def _implicit_imports_plugin() -> Any:
+        """Nuitka's ``implicit-imports`` plugin: it adds imports that extension modules make
+        at the C level (``_cffi_backend`` for cffi users) and silently skips those it cannot
+        locate, so archguard asks it again which ones it wanted."""
+        try:
+            plugins = importlib.import_module("nuitka.plugins.Plugins")
+            for plugin in plugins.getActivePlugins():
+                if getattr(plugin, "plugin_name", None) == "implicit-imports":
+                    return plugin
+        except Exception:
+            return None
+        return None
+
+    def onDataFileTags(self, included_datafile: Any) -> None:
+        source = getattr(included_datafile, "source_path", None)
+        if getattr(included_datafile, "kind", None) != "data_file" or not source:
+            return
+        if "inhibit" in (getattr(included_datafile, "tags", None) or ()):
+            return
+        self._safely(str(source), lambda: self.guard.check(str(source), None))
+
+    def onDllTags(self, included_entry_point: Any) -> None:
+        self._safely(
+            str(getattr(included_entry_point, "source_path", "?")),
+            lambda: self._check_entry_point(included_entry_point),
+        )
+
+    def _check_entry_point(self, entry_point: Any) -> None:
+        role = entry_point_role(str(entry_point.kind))
+        if role is None or entry_point.reason == "main binary" or not entry_point.source_path:
+            return
+        module = _name(entry_point.module_name)
+        if role is Role.EXTENSION_MODULE and module:
+            needers = self._needers(module)
+        else:
+            needers = (module,) if module else ()
+        self.guard.check(
+            str(entry_point.source_path),
+            role,
+            module_name=module if role is Role.EXTENSION_MODULE else None,
+            needed_by=needers,
+        )
+
+    # -- the early stop: before Scons -----------------------------------------------------
+
+    def onDataComposerRun(self) -> None:
+        self._early_stop()
+
+    def onGeneratedSourceCode(self, source_dir: Any, onefile: Any) -> None:
+        if not onefile:
+            self._early_stop()
+
+    def _early_stop(self) -> None:
+        if self._early_done:
+            return
+        self._early_done = True
+        self._judge(Stage.EARLY, summary=not self._is_standalone())
+
+    # -- the late stop: DLLs found after Scons ------------------------------------------------
+
+    def onCopiedDLL(self, dll_filename: Any) -> None:
+        self._late_stop()
+
+    def onStandaloneDistributionFinished(self, dist_dir: Any) -> None:
+        self._late_stop()
+        if not self._summary_done:
+            self._summary_done = True
+            self.info(self.guard.summary())
+
+    def _late_stop(self) -> None:
+        if self._late_done:
+            return
+        self._late_done = True
+        self._early_stop()  # never skip the early verdict (e.g. a build without C code)
+        try:
+            freezer = importlib.import_module("nuitka.freezer.IncludedEntryPoints")
+            entry_points = tuple(freezer.getStandaloneEntryPoints())
+        except Exception:
+            entry_points = ()
+        for entry_point in entry_points:
+            self.onDllTags(entry_point)
+        self._judge(Stage.LATE, summary=False)
+
+    def _judge(self, stage: Stage, *, summary: bool) -> None:
+        guard = self.guard
+        verdict = guard.verdict(stage)
+        problem = guard.write_json()
+        if problem:
+            self.warning(problem)
+        if verdict.stop:
+            self.sysexit(verdict.message or "stopped", reporting=False)
+        if verdict.message:
+            self.warning(verdict.message)
+        if summary and verdict.summary and not self._summary_done:
+            self._summary_done = True
+            self.info(verdict.summary)
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def getReportData(self, make_report_path: Optional[Callable[[str], str]] = None) -> Any:
+        if self._guard is None:
+            return ()
+        try:
+            return report_items(self._guard.report(), self._guard.settings.mode, make_report_path)
+        except Exception as error:
+            return (("error", f"archguard could not summarize its findings: {error}"),)
+
+
+# -- reading Nuitka's module objects -------------------------------------------------------------
+
+
+def _not_found_imports(module: Any, name: str) -> Iterator[str]:
+    """Names a module tried to import that Nuitka did not locate (``finding`` not-found)."""
+    try:
+        attempts = tuple(module.getUsedModules())
+    except Exception:
+        return
+    package = name.rpartition(".")[0] if not _is_package(module) else name
+    for attempt in attempts:
+        if getattr(attempt, "finding", None) != "not-found":
+            continue
+        missing = _name(getattr(attempt, "module_name", None))
+        if not missing:
+            continue
+        yield missing
+        level = getattr(attempt, "level", 0) or 0
+        if level != 0 and package and not missing.startswith(package + "."):
+            yield f"{package}.{missing}"
+
+
+def _filename(module: Any) -> Optional[str]:
+    try:
+        filename = module.getFilename()
+    except Exception:
+        return None
+    return str(filename) if filename else None
+
+
+def _is_package(module: Any) -> bool:
+    try:
+        return bool(module.isCompiledPythonPackage() or module.isExtensionModulePackage())
+    except Exception:
+        return False
+
+
+def _package_dirs(module: Any) -> tuple[str, ...]:
+    """Directories next to a module, where its relative imports live."""
+    filename = _filename(module)
+    if filename is None:
+        return ()
+    return (filename if os.path.isdir(filename) else os.path.dirname(filename),)
+
+
+def _implicit_names(plugin: Any, module: Any) -> Iterator[str]:
+    """Module names a plugin's ``getImplicitImports`` yields: names, (name, reason) pairs
+    or nested generators, as Nuitka accepts them."""
+
+    def walk(values: Any) -> Iterator[str]:
+        for value in values:
+            if isinstance(value, (tuple, list)) and value:
+                value = value[0]
+            if hasattr(value, "__next__"):
+                yield from walk(value)
+                continue
+            text = _name(value)
+            if text:
+                yield text
+
+    try:
+        yield from walk(plugin.getImplicitImports(module))
+    except Exception:
+        return

@@ -1,0 +1,474 @@
+"""The archguard plugin's logic, kept free of Nuitka so it can be tested anywhere.
+
+The plugin file (``archguard.py``) only translates Nuitka's objects (modules, entry points,
+data files, options) into calls on :class:`Guard`; everything that decides, finds, words or
+writes lives here. That split is what lets the macOS paths (``--macos-target-arch``,
+universal builds, Mach-O slices) be tested on a Linux machine with real Mach-O files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import json
+import os
+import platform as _platform
+import re
+import sys
+import sysconfig
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from ..binaries import BinaryFormat, BinaryReadError, inspect_file
+from ..config import Config, ConfigError, load_config
+from ..policy import Code, Finding, Role, Severity, check_binary
+from ..report import render_text
+from ..scan import Checker, ScanReport
+from ..target import Target, TargetError, host_target, macos_target
+
+PLUGIN_NAME = "archguard"
+
+__all__ = [
+    "PLUGIN_NAME",
+    "ConfigError",
+    "ExtensionFinder",
+    "Guard",
+    "Mode",
+    "Settings",
+    "Stage",
+    "Verdict",
+    "entry_point_role",
+    "macos_archs",
+    "merge_settings",
+    "plugin_target",
+    "project_config",
+    "python_min_macos",
+    "report_items",
+]
+
+
+class Mode(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Stage(str, enum.Enum):
+    """When a verdict is given: the two points where a stop still saves the user's time."""
+
+    EARLY = "before the C compilation"
+    LATE = "before the distribution folder is finished"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin options after merging ``[tool.archguard]`` (command line wins)."""
+
+    mode: Mode = Mode.ERROR
+    allow: tuple[str, ...] = ()
+    min_os: Optional[str] = None
+    strict_min_os: bool = False
+    report_path: Optional[str] = None
+
+
+def merge_settings(
+    *,
+    mode: Optional[str],
+    allow: Iterable[str],
+    min_os: Optional[str],
+    strict_min_os: bool,
+    report_path: Optional[str],
+    project: Optional[Config] = None,
+) -> Settings:
+    """Plugin options over ``[tool.archguard]`` (``project``), over defaults.
+
+    Allow lists add up: a project-wide allowance and a one-off ``--archguard-allow`` both
+    apply. The project's ``target`` is not used: Nuitka decides what it builds for.
+    Raises ``ValueError`` for a mode that is neither error nor warning.
+    """
+    project = project or Config()
+    return Settings(
+        mode=Mode(str(mode or Mode.ERROR.value).lower()),
+        allow=tuple(dict.fromkeys((*project.allow, *(allow or ())))),
+        min_os=min_os or project.min_os,
+        strict_min_os=bool(strict_min_os or project.strict_min_os),
+        report_path=report_path or None,
+    )
+
+
+def project_config(directory: Optional[str] = None) -> Config:
+    """``[tool.archguard]`` of the project being built (the current directory, as for
+    ``nuitka-archguard scan``). Raises :class:`ConfigError` (a ``ValueError``-like usage
+    error for the plugin) when the table cannot be used."""
+    return load_config(directory)
+
+
+# -- target -----------------------------------------------------------------------------------
+
+_MACOS_MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
+UNIVERSAL = frozenset({"arm64", "x86_64"})
+
+
+def macos_archs(option: Optional[str], host_arch: str) -> frozenset[str]:
+    """The architectures a macOS build needs, from ``--macos-target-arch``.
+
+    ``None``/``native`` is the architecture the compiling Python runs as (``x86_64`` under
+    Rosetta 2 even on an arm64 Mac), ``universal`` means both slices (Nuitka 2.x accepts it;
+    4.x offers arm64 and x86_64 only).
+    """
+    value = (option or "native").strip().lower()
+    if value == "native":
+        value = host_arch.strip().lower()
+    if value in ("universal", "universal2"):
+        return UNIVERSAL
+    arch = _MACOS_MACHINES.get(value)
+    if arch is None:
+        raise TargetError(f"unknown --macos-target-arch value {option!r}")
+    return frozenset({arch})
+
+
+def python_min_macos(executable: str, archs: Iterable[str]) -> Optional[str]:
+    """The minimum macOS of the Python binary: what Nuitka itself compiles for (it reads
+    the same value from ``sys.executable``). Prefers a non-arm64 slice, since arm64 code
+    runs on macOS 11 or later anyway; ``None`` when the file says nothing."""
+    try:
+        info = inspect_file(executable)
+    except (BinaryReadError, OSError):
+        return None
+    wanted = set(archs)
+    slices = [s for s in info.slices if s.min_os and (s.arch in wanted or not wanted)]
+    slices.sort(key=lambda s: s.arch.startswith("arm64"))
+    return slices[0].min_os if slices else None
+
+
+def plugin_target(
+    *,
+    platform: str,
+    macos_target_arch: Optional[str] = None,
+    host_arch: Optional[str] = None,
+    min_os: Optional[str] = None,
+    python_executable: Optional[str] = None,
+) -> Target:
+    """The target a Nuitka build produces: on macOS from ``--macos-target-arch`` with the
+    minimum OS from ``--archguard-min-os``, else the Python binary's own minimum, else its
+    ``MACOSX_DEPLOYMENT_TARGET``; elsewhere the compiling interpreter (Nuitka cannot cross
+    compile there)."""
+    if platform != "darwin":
+        return host_target()
+    archs = macos_archs(macos_target_arch, host_arch or _platform.machine() or "x86_64")
+    if min_os is not None:
+        return macos_target(archs, min_os)  # the user's value: a bad one is an error
+    derived = python_min_macos(python_executable, archs) if python_executable else None
+    if derived is None:
+        value = sysconfig.get_config_var("MACOSX_DEPLOYMENT_TARGET")
+        derived = str(value) if value else None
+    try:
+        return macos_target(archs, derived)
+    except TargetError:  # an odd value in the interpreter's build: check without a minimum
+        return macos_target(archs, None)
+
+
+# -- roles ------------------------------------------------------------------------------------
+
+_ENTRY_POINT_ROLES = {
+    "extension": Role.EXTENSION_MODULE,
+    "dll": Role.SHARED_LIBRARY,
+    "exe": Role.EXECUTABLE,
+    "executable": Role.EXECUTABLE,
+}
+
+
+def entry_point_role(kind: str) -> Optional[Role]:
+    """The role of a Nuitka standalone entry point kind; ``None`` for ignored ones."""
+    if kind.endswith("_ignored"):
+        return None
+    return _ENTRY_POINT_ROLES.get(kind)
+
+
+# -- the silent drop --------------------------------------------------------------------------
+
+_SUFFIX = re.compile(r"(?:\.[A-Za-z0-9_\-]+)*\.(?:so|pyd)$")
+
+
+class ExtensionFinder:
+    """Finds extension-module files for a module name that Nuitka could not find.
+
+    Nuitka looks only for the running interpreter's suffixes (and on macOS rejects a file
+    without the target slice), so ``_cffi_backend.cpython-311-aarch64-linux-gnu.so`` is
+    invisible to an x86_64 build. This looks for *any* ``NAME[.tag].so|.pyd``; each
+    directory is listed once.
+    """
+
+    def __init__(self, search_path: Sequence[str]) -> None:
+        self._search_path = [p for p in dict.fromkeys(search_path) if p]
+        self._listings: dict[str, dict[str, list[str]]] = {}
+
+    def candidates(self, module_name: str, extra_dirs: Iterable[str] = ()) -> list[str]:
+        parts = [p for p in module_name.split(".") if p]
+        if not parts:
+            return []
+        stem = parts[-1]
+        dirs = [os.path.join(base, *parts[:-1]) for base in self._search_path]
+        dirs.extend(extra_dirs)
+        found: list[str] = []
+        for directory in dict.fromkeys(dirs):
+            for name in self._listing(directory).get(stem, ()):
+                path = os.path.join(directory, name)
+                if name == stem:
+                    package = self._listing(path).get("__init__", ())
+                    found.extend(
+                        os.path.join(path, n)
+                        for n in package
+                        if _SUFFIX.fullmatch(n[len("__init__") :])
+                    )
+                elif _SUFFIX.fullmatch(name[len(stem) :]):
+                    found.append(path)
+        return found
+
+    def _listing(self, directory: str) -> dict[str, list[str]]:
+        listing = self._listings.get(directory)
+        if listing is None:
+            listing = {}
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                names = []
+            for name in names:
+                listing.setdefault(name.split(".", 1)[0], []).append(name)
+            self._listings[directory] = listing
+        return listing
+
+
+# -- the guard --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do at a stage: ``stop`` with ``message`` (error mode, errors found), or warn
+    with ``message``, or print ``summary`` (a clean or warning-only outcome)."""
+
+    stop: bool
+    message: Optional[str] = None
+    summary: Optional[str] = None
+
+
+class Guard:
+    """One build's checks. Every entry point swallows its own failures: an internal error
+    becomes an ``unreadable-binary`` finding naming the file, never a traceback."""
+
+    def __init__(
+        self,
+        target: Target,
+        settings: Settings,
+        *,
+        search_path: Optional[Sequence[str]] = None,
+    ) -> None:
+        self.target = target
+        self.settings = settings
+        self._search_path = list(sys.path if search_path is None else search_path)
+        self.checker = Checker(
+            target,
+            strict_min_os=settings.strict_min_os,
+            allow=settings.allow,
+            search_paths=self._search_path,
+        )
+        self._finder = ExtensionFinder(self._search_path)
+        self._seen: set[str] = set()
+        self._missing_seen: set[str] = set()
+        self._internal: list[Finding] = []
+        self._reported: set[tuple[str, str, Optional[str], str]] = set()
+
+    # -- collecting ---------------------------------------------------------------------------
+
+    def check(
+        self,
+        path: str,
+        role: Optional[Role],
+        *,
+        module_name: Optional[str] = None,
+        needed_by: Iterable[str] = (),
+    ) -> None:
+        """Check one file Nuitka includes (``role`` None: a data file, judged by its name
+        and header); the same file twice counts once."""
+        key = _key(path)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        try:
+            self.checker.check_file(
+                path, role, module_name=module_name, needed_by=self._needers(path, needed_by)
+            )
+        except Exception as error:
+            self._internal_error(path, error)
+
+    def check_missing_module(
+        self,
+        module_name: str,
+        *,
+        needed_by: Iterable[str] = (),
+        extra_dirs: Iterable[str] = (),
+    ) -> Optional[Finding]:
+        """A module the program needs that Nuitka did not find: if a file for another
+        architecture or OS is all there is, that is the silent drop (foreign-extension-only).
+        """
+        if module_name in self._missing_seen:
+            return None
+        self._missing_seen.add(module_name)
+        path = ""
+        try:
+            for path in self._finder.candidates(module_name, extra_dirs):
+                if self._is_foreign(path):
+                    return self.checker.add_foreign_extension(
+                        module_name, path, needed_by=self._needers(path, needed_by)
+                    )
+        except Exception as error:
+            self._internal_error(path or module_name, error)
+        return None
+
+    def _needers(self, path: str, modules: Iterable[str]) -> Optional[tuple[str, ...]]:
+        """The modules that import a file, then the distributions that require its owner
+        (``_cffi_backend`` needed by ``cryptography.hazmat.bindings._rust``, cryptography).
+        ``None`` lets the checker fall back to the distributions alone."""
+        names = [m for m in modules if m]
+        if not names:
+            return None
+        return tuple(dict.fromkeys([*names, *self.checker.needed_by(self.checker.owner_of(path))]))
+
+    def _is_foreign(self, path: str) -> bool:
+        try:
+            info = inspect_file(path)
+        except (BinaryReadError, OSError):
+            return False
+        if not info.is_binary:
+            return False
+        codes = {f.code for f in check_binary(info, self.target, Role.EXTENSION_MODULE)}
+        return bool(codes & {Code.ARCH_MISSING, Code.PLATFORM_MISMATCH})
+
+    def _internal_error(self, path: str, error: BaseException) -> None:
+        name = os.path.basename(path) or path
+        self._internal.append(
+            Finding(
+                severity=Severity.WARNING,
+                code=Code.UNREADABLE_BINARY,
+                path=path,
+                format=BinaryFormat.NOT_A_BINARY,
+                archs=(),
+                required_archs=tuple(sorted(self.target.archs)),
+                message=(
+                    f"{name} could not be checked: internal error in archguard "
+                    f"({type(error).__name__}: {error})"
+                ),
+            )
+        )
+
+    # -- judging ------------------------------------------------------------------------------
+
+    def report(self) -> ScanReport:
+        report = self.checker.report()
+        if self._internal:
+            report = dataclasses.replace(report, findings=[*report.findings, *self._internal])
+        return report
+
+    def verdict(self, stage: Stage) -> Verdict:
+        """Judge everything collected so far; findings already shown are not repeated."""
+        report = self.report()
+        new = [f for f in report.findings if _finding_key(f) not in self._reported]
+        self._reported.update(_finding_key(f) for f in new)
+        counted = [f for f in new if not f.allowed]
+        errors = [f for f in counted if f.severity is Severity.ERROR]
+        if not new:
+            return Verdict(stop=False, summary=self.summary(report))
+        text = render_text(dataclasses.replace(report, findings=new)).rstrip()
+        if errors and self.settings.mode is Mode.ERROR:
+            head = (
+                f"stopped {stage.value}: {_count(len(errors), 'problem')} that would break "
+                f"the build on {self.target.describe()}."
+            )
+            tail = (
+                "Fix the environment as shown, or build anyway with --archguard-mode=warning, "
+                "or accept a finding with --archguard-allow=NAME[:REASON]."
+            )
+            return Verdict(stop=True, message=f"{head}\n{text}\n{tail}")
+        if not counted:
+            return Verdict(stop=False, message=text, summary=self.summary(report))
+        head = (
+            f"{_count(len(errors), 'error')} and {_count(len(counted) - len(errors), 'warning')} "
+            f"for {self.target.describe()} (mode {self.settings.mode.value}, the build goes on):"
+        )
+        return Verdict(stop=False, message=f"{head}\n{text}", summary=self.summary(report))
+
+    def summary(self, report: Optional[ScanReport] = None) -> str:
+        """The one line a build prints at its end."""
+        report = report or self.report()
+        errors, warnings = len(report.errors), len(report.warnings)
+        checked = f"{_count(report.binaries, 'binary')} checked for {self.target.describe()}"
+        if not errors and not warnings:
+            allowed = len(report.allowed)
+            note = f" ({_count(allowed, 'allowed finding')})" if allowed else ""
+            return f"{checked}: all consistent{note}."
+        return f"{checked}: {_count(errors, 'error')}, {_count(warnings, 'warning')}."
+
+    def write_json(self) -> Optional[str]:
+        """Write the scan-schema JSON report if asked; returns an error text on failure."""
+        if not self.settings.report_path:
+            return None
+        try:
+            path = self.settings.report_path
+            directory = os.path.dirname(os.path.abspath(path))
+            os.makedirs(directory, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as stream:
+                json.dump(self.report().to_json(), stream, indent=2)
+                stream.write("\n")
+        except (OSError, TypeError, ValueError) as error:
+            return f"cannot write the report {self.settings.report_path!r}: {error}"
+        return None
+
+
+def report_items(
+    report: ScanReport,
+    mode: Mode,
+    make_report_path: Optional[Callable[[str], str]] = None,
+) -> list[tuple[str, str]]:
+    """Key/value strings for Nuitka's ``--report`` XML (plugin data must be strings)."""
+    items = [
+        ("target", report.target.name),
+        ("mode", mode.value),
+        ("binaries_checked", str(report.binaries)),
+        ("errors", str(len(report.errors))),
+        ("warnings", str(len(report.warnings))),
+    ]
+    for number, finding in enumerate(report.findings, 1):
+        path = finding.path
+        if make_report_path is not None:
+            with contextlib.suppress(Exception):
+                path = str(make_report_path(path))
+        dist = finding.distribution
+        owner = f" [{dist.name} {dist.version}]" if dist is not None else ""
+        state = "allowed " if finding.allowed else ""
+        items.append(
+            (
+                f"finding_{number}",
+                f"{state}{finding.severity.value} {finding.code.value} {path}{owner}: "
+                f"{finding.message}" + (f" Fix: {finding.fix}" if finding.fix else ""),
+            )
+        )
+    return items
+
+
+def _count(number: int, noun: str) -> str:
+    if number == 1:
+        return f"1 {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{number} {plural}"
+
+
+def _finding_key(finding: Finding) -> tuple[str, str, Optional[str], str]:
+    return (finding.code.value, finding.path, finding.module, finding.message)
+
+
+def _key(path: str) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path

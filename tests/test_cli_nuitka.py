@@ -1,0 +1,110 @@
+"""``nuitka-archguard nuitka ...``: the same interpreter runs Nuitka with the plugin added once."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from nuitka_archguard import cli, plugin_path
+
+PLUGIN = plugin_path()
+
+
+def test_plugin_is_added_when_absent() -> None:
+    assert cli.nuitka_command(["--mode=standalone", "prog.py"]) == [
+        sys.executable,
+        "-m",
+        "nuitka",
+        f"--user-plugin={PLUGIN}",
+        "--mode=standalone",
+        "prog.py",
+    ]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        ["--user-plugin=archguard"],
+        ["--user-plugin", "archguard"],
+        [f"--user-plugin={PLUGIN}"],
+        ["--user-plugin", PLUGIN],
+        ["--user-plugin=archguard", "--user-plugin", "archguard"],
+    ],
+)
+def test_named_or_given_plugin_becomes_its_path_once(given: list[str]) -> None:
+    command = cli.nuitka_command([*given, "prog.py"])
+    assert command[3:] == [f"--user-plugin={PLUGIN}", "prog.py"]
+
+
+def test_other_user_plugins_and_arguments_pass_through() -> None:
+    command = cli.nuitka_command(
+        ["--user-plugin", "mine.py", "--archguard-mode=warning", "--user-plugin", "archguard"]
+    )
+    assert command[3:] == [
+        "--user-plugin=mine.py",
+        "--archguard-mode=warning",
+        f"--user-plugin={PLUGIN}",
+    ]
+
+
+def test_a_trailing_user_plugin_without_value_is_left_for_nuitka_to_reject() -> None:
+    assert cli.nuitka_command(["--user-plugin"])[3:] == [
+        f"--user-plugin={PLUGIN}",
+        "--user-plugin",
+    ]
+
+
+def test_main_hands_everything_after_nuitka_to_nuitka(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def call(command: list[str], **kwargs: Any) -> int:
+        calls.append(command)
+        return 7
+
+    monkeypatch.setattr(subprocess, "call", call)
+    assert cli.main(["nuitka", "--help"]) == 7
+    assert calls == [[sys.executable, "-m", "nuitka", f"--user-plugin={PLUGIN}", "--help"]]
+
+
+def test_missing_nuitka_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nuitka" else real(name, *a)
+    )
+    assert cli.run_nuitka(["prog.py"]) == cli.EXIT_USAGE
+    assert "Nuitka is not installed" in capsys.readouterr().err
+
+
+def test_plugin_file_exists_and_is_named_for_nuitka() -> None:
+    assert os.path.isfile(PLUGIN)
+    assert os.path.basename(PLUGIN) == "archguard.py"
+
+
+@pytest.mark.nuitka
+def test_nuitka_help_lists_the_plugin_options() -> None:
+    """A real Nuitka run (quick: --help parses options and loads the plugin, nothing more)."""
+    pytest.importorskip("nuitka")
+    result = subprocess.run(
+        [sys.executable, "-m", "nuitka_archguard", "nuitka", "--user-plugin=archguard", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    text = result.stdout + result.stderr
+    assert result.returncode == 0, text
+    for option in (
+        "--archguard-mode",
+        "--archguard-allow",
+        "--archguard-min-os",
+        "--archguard-strict-min-os",
+        "--archguard-report",
+    ):
+        assert option in text
+    assert "Traceback" not in text
