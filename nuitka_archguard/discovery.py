@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import email.parser
 import enum
+import errno
 import os
 import stat
 import zipfile
@@ -33,9 +34,9 @@ from typing import Optional
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, ByteSource, read_binary
+from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, read_binary
 from .binaries import detect_format as _detect_format
-from .binaries.source import ZipMemberSource
+from .binaries.source import FileSource, InflateBudget, ZipMemberSource
 from .policy import display_path, looks_loaded
 
 __all__ = [
@@ -207,7 +208,12 @@ class Discovery:
         try:
             st = os.stat(entry.path)
         except OSError as error:
-            text = "dangling symlink" if not os.path.exists(entry.path) else _os_text(error)
+            if error.errno == errno.ELOOP:
+                text = "symlink loop"
+            elif not os.path.exists(entry.path):
+                text = "dangling symlink"
+            else:
+                text = _os_text(error)
             if looks_loaded(name):
                 yield _unreadable(entry.path, rel + name, text)
             else:
@@ -264,7 +270,7 @@ class Discovery:
                 return None
             self._files.add(key)
             try:
-                info = read_binary(_FdSource(fd, st.st_size), path)
+                info = read_binary(FileSource.from_descriptor(fd, st.st_size), path)
             except BinaryReadError as error:
                 return _unreadable(path, rel, str(error), binary_format)
             return Found(path=path, rel=rel, info=info)
@@ -276,15 +282,22 @@ class Discovery:
     def _wheel(self, path: str) -> Iterator[Found]:
         try:
             archive = zipfile.ZipFile(path)
-        except (OSError, zipfile.BadZipFile, ValueError, EOFError) as error:
+        except _ZIP_OPEN_ERRORS as error:
             raise PathError(f"{display_path(path)}: not a readable wheel: {error}") from None
         with archive:
             meta = _wheel_meta(archive, path, self.notes)
+            budget = InflateBudget()
             seen: set[str] = set()
+            offsets: set[int] = set()
             for member in archive.infolist():
                 name = member.filename
                 if name.endswith("/"):
                     continue
+                if member.header_offset in offsets:
+                    # Several directory entries for the same bytes: a crafted archive.
+                    self._note(f"{path}/{name}", "skipped: shares its data with another member")
+                    continue
+                offsets.add(member.header_offset)
                 if name in seen:
                     self._note(f"{path}/{name}", "duplicate member name; each copy is checked")
                 seen.add(name)
@@ -294,16 +307,21 @@ class Discovery:
                 self.files_seen += 1
                 if os.path.splitext(name)[1].lower() in SKIP_SUFFIXES or member.file_size == 0:
                     continue
-                found = self._member(archive, member, path, meta)
+                found = self._member(archive, member, path, meta, budget)
                 if found is not None:
                     yield found
 
     def _member(
-        self, archive: zipfile.ZipFile, member: zipfile.ZipInfo, wheel: str, meta: WheelMeta
+        self,
+        archive: zipfile.ZipFile,
+        member: zipfile.ZipInfo,
+        wheel: str,
+        meta: WheelMeta,
+        budget: InflateBudget,
     ) -> Optional[Found]:
         name = member.filename
         shown = f"{wheel}/{name}"
-        source = ZipMemberSource(archive, member)
+        source = ZipMemberSource(archive, member, budget)
         try:
             try:
                 head = source.head(MAGIC_LENGTH)
@@ -336,21 +354,9 @@ def _unreadable(
     return Found(path=path, rel=rel, info=info, wheel=wheel, wheel_meta=meta)
 
 
-class _FdSource(ByteSource):
-    """An already open descriptor (the walk's), read with ``pread``: no second open."""
-
-    def __init__(self, fd: int, size: int) -> None:
-        super().__init__(size)
-        self._fd = fd
-
-    def _read(self, offset: int, length: int) -> bytes:
-        try:
-            if hasattr(os, "pread"):
-                return os.pread(self._fd, length, offset)
-            os.lseek(self._fd, offset, os.SEEK_SET)
-            return os.read(self._fd, length)
-        except OSError as error:
-            raise BinaryReadError(_os_text(error)) from None
+_ZIP_OPEN_ERRORS = (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError)
+"""What :class:`zipfile.ZipFile` raises for archives it cannot open (NotImplementedError: a
+"version needed to extract" or compression it does not know)."""
 
 
 def _os_text(error: OSError) -> str:
@@ -362,7 +368,7 @@ def read_wheel_meta(path: str) -> WheelMeta:
     try:
         with zipfile.ZipFile(path) as archive:
             return _wheel_meta(archive, path, [])
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as error:
+    except _ZIP_OPEN_ERRORS as error:
         raise PathError(f"{display_path(path)}: not a readable wheel: {error}") from None
 
 
@@ -421,7 +427,7 @@ def resolve(path: str) -> Root:
             try:
                 with zipfile.ZipFile(path):
                     pass
-            except (OSError, zipfile.BadZipFile, ValueError, EOFError) as error:
+            except _ZIP_OPEN_ERRORS as error:
                 raise PathError(f"{shown}: not a readable wheel: {error}") from None
             return Root(path, RootKind.WHEEL, (path,))
         if not os.access(path, os.R_OK):

@@ -24,6 +24,9 @@ FIRST_READ = 4096
 ZIP_SKIP_BUDGET = 256 * 1024 * 1024
 """Decompressed bytes a zip member may be streamed through to reach a header deep inside it
 (the second slice of a fat file). Skipped bytes are discarded, never kept."""
+ARCHIVE_INFLATE_BUDGET = 1024 * 1024 * 1024
+"""Decompressed bytes all members of one archive may cost together (1 GiB), so that a wheel
+listing the same deep member many times (or thousands of them) stays bounded in time."""
 
 
 class ByteSource:
@@ -78,11 +81,15 @@ class FileSource(ByteSource):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._fd: Optional[int] = None
         try:
             # O_NONBLOCK: a FIFO (or one swapped in after a stat) never blocks the open.
-            self._fd = os.open(path, _OPEN_FLAGS)
-            info = os.fstat(self._fd)
+            fd = os.open(path, _OPEN_FLAGS)
+        except OSError as error:
+            raise BinaryReadError(_os_error_text(error)) from None
+        self._fd: Optional[int] = fd
+        self._owns_fd = True
+        try:
+            info = os.fstat(fd)
         except OSError as error:
             self.close()
             raise BinaryReadError(_os_error_text(error)) from None
@@ -90,8 +97,21 @@ class FileSource(ByteSource):
             self.close()
             kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
             raise BinaryReadError(kind)
-        super().__init__(info.st_size)
-        self._head = self._pread(0, min(FIRST_READ, info.st_size))
+        self._start(info.st_size)
+
+    @classmethod
+    def from_descriptor(cls, fd: int, size: int) -> FileSource:
+        """A source on a descriptor the caller opened (and closes): the scanner's walk reads
+        the magic first and hands the same descriptor on, so a binary is opened once."""
+        source = cls.__new__(cls)
+        source._fd = fd
+        source._owns_fd = False
+        source._start(size)
+        return source
+
+    def _start(self, size: int) -> None:
+        ByteSource.__init__(self, size)
+        self._head = self._pread(0, min(FIRST_READ, size))
 
     def _read(self, offset: int, length: int) -> bytes:
         if offset + length <= len(self._head):
@@ -109,9 +129,9 @@ class FileSource(ByteSource):
             raise BinaryReadError(_os_error_text(error)) from None
 
     def close(self) -> None:
-        if self._fd is not None:
+        if self._fd is not None and self._owns_fd:
             os.close(self._fd)
-            self._fd = None
+        self._fd = None
 
     def __enter__(self) -> FileSource:
         return self
@@ -124,6 +144,21 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY
 _HAS_PREAD = hasattr(os, "pread")
 
 
+class InflateBudget:
+    """Decompressed bytes left for one archive; shared by the sources of its members."""
+
+    def __init__(self, limit: int = ARCHIVE_INFLATE_BUDGET) -> None:
+        self.remaining = limit
+
+    def spend(self, count: int) -> None:
+        self.remaining -= count
+        if self.remaining < 0:
+            raise BinaryReadError(
+                f"the archive's members exceed the {ARCHIVE_INFLATE_BUDGET >> 20} MiB"
+                " decompression budget"
+            )
+
+
 class ZipMemberSource(ByteSource):
     """A member of a zip archive, read in place: never extracted, never held whole.
 
@@ -133,10 +168,16 @@ class ZipMemberSource(ByteSource):
     reported as truncated, and one that claims more is never read beyond what a header needs.
     """
 
-    def __init__(self, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    def __init__(
+        self,
+        archive: zipfile.ZipFile,
+        member: zipfile.ZipInfo,
+        budget: Optional[InflateBudget] = None,
+    ) -> None:
         super().__init__(member.file_size)
         self._archive = archive
         self._member = member
+        self._budget = budget if budget is not None else InflateBudget()
         self._stream: Optional[IO[bytes]] = None
         self._position = 0
         self._streamed = 0
@@ -152,15 +193,19 @@ class ZipMemberSource(ByteSource):
                 self._streamed += step
                 if self._streamed > ZIP_SKIP_BUDGET:
                     raise BinaryReadError("header lies too deep inside the compressed member")
+                self._budget.spend(step)
                 skipped = self._stream.read(step)
                 if not skipped:
                     return b""
                 self._position += len(skipped)
+            self._budget.spend(length)
             data = self._stream.read(length)
             self._position += len(data)
             return data
         except EOFError:
             raise BinaryReadError("truncated: member data ends before its claimed size") from None
+        except BinaryReadError:
+            raise
         except Exception as error:  # BadZipFile, zlib.error, OSError... from a damaged archive
             raise BinaryReadError(f"corrupt zip member: {error or type(error).__name__}") from None
 
