@@ -376,11 +376,10 @@ def _arch_missing(
     if not missing:
         return None
     has = _fmt_archs(info.archs)
-    slices = "slice" if len(missing) == 1 else "slices"
+    built = f"holds only {has}" if info.format is BinaryFormat.MACHO else f"is built for {has}"
     message = (
-        f"{role.label} {name} has only {has}; the target {target.name} needs "
-        f"{_fmt_archs(required)}: without the {_fmt_archs(missing)} {slices} it fails to "
-        f"load on {_fmt_archs(missing)}"
+        f"{role.label} {name} {built}, but the target {target.name} needs "
+        f"{_fmt_archs(required)}: {' and '.join(missing)} processes cannot load it"
     )
     return Finding(
         severity=Severity.ERROR,

@@ -87,9 +87,8 @@ def _finding_lines(finding: Finding, report: ScanReport) -> list[str]:
         lines.append(_field("allowed", f"by --allow{reason}"))
     if finding.code is not Code.MIN_OS_TOO_NEW and finding.code is not Code.UNREADABLE_BINARY:
         lines.append(_field("has", ", ".join(finding.archs) or "nothing for this target"))
-        lines.append(
-            _field("needs", f"{', '.join(finding.required_archs)} (target {_target_text(report)})")
-        )
+        needs = f"{', '.join(finding.required_archs)} for {_target_text(report)}"
+        lines.append(_field("needs", needs))
     if finding.module:
         lines.append(_field("module", finding.module))
     if finding.needed_by:
@@ -107,9 +106,7 @@ def _field(label: str, value: str) -> str:
 
 
 def _target_text(report: ScanReport) -> str:
-    target = report.target
-    describe = getattr(target, "describe", None)
-    return str(describe()) if callable(describe) else target.name
+    return report.target.describe()
 
 
 def _plural(count: int, word: str, plural: Optional[str] = None) -> str:

@@ -72,7 +72,7 @@ def test_text_has_the_package_the_file_what_it_has_needs_who_needs_it_and_the_fi
         lines[1] == "  error[arch-missing]: /env/site-packages/_cffi_backend.cpython-311-darwin.so"
     )
     assert "    has:        arm64" in lines
-    assert "    needs:      x86_64 (target macos-x86_64)" in lines
+    assert "    needs:      x86_64 for macos-x86_64" in lines
     assert "    note:       needed by cryptography" in lines
     assert "    module:     _cffi_backend" in lines
     assert "    fix:        build in a dedicated x86_64 environment:" in lines
