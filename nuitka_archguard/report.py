@@ -80,7 +80,7 @@ def render_text(report: ScanReport) -> str:
 
 def _finding_lines(finding: Finding, report: ScanReport) -> list[str]:
     kind = "allowed" if finding.allowed else finding.severity.value
-    lines = [f"  {kind}[{finding.code.value}]: {display_path(finding.path)}"]
+    lines = [f"  {kind}[{finding.code.value}]: {shown_path(finding.path)}"]
     lines.append(_INDENT + finding.message)
     if finding.allowed:
         reason = f": {finding.allow_reason}" if finding.allow_reason else ""
@@ -99,6 +99,19 @@ def _finding_lines(finding: Finding, report: ScanReport) -> list[str]:
         pad = _INDENT + " " * (_LABEL_WIDTH + 1)
         lines.extend(pad + line if line else "" for line in fix_lines[1:])
     return lines
+
+
+def shown_path(path: str) -> str:
+    """Relative to the current directory when inside it, as compilers print paths (and as
+    GitHub needs them to attach annotations to files); otherwise as it is."""
+    if os.path.isabs(path):
+        try:
+            relative = os.path.relpath(path)
+        except ValueError:  # another drive on Windows
+            relative = path
+        if not relative.startswith(os.pardir):
+            path = relative
+    return display_path(path)
 
 
 def _field(label: str, value: str) -> str:
@@ -147,7 +160,7 @@ def _github_line(finding: Finding) -> str:
         body += f" (needed by {', '.join(finding.needed_by)})"
     if finding.fix:
         body += "\nFix:\n" + finding.fix
-    path = display_path(finding.path)
+    path = shown_path(finding.path)
     if os.path.isabs(path):
         workspace = os.environ.get("GITHUB_WORKSPACE")
         if workspace and path.startswith(workspace.rstrip("/\\") + os.sep):

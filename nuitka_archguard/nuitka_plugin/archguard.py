@@ -98,6 +98,7 @@ class ArchguardPlugin(NuitkaPluginBase):  # type: ignore[misc,unused-ignore]
     """Checks every binary of the build against the target before Scons runs."""
 
     plugin_name = PLUGIN_NAME
+    plugin_category = "feature"
     plugin_desc = (
         "Stop builds that would ship binaries for the wrong CPU architecture or OS, before "
         "the C compilation, naming the offending distribution and the fix."
