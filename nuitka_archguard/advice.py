@@ -13,19 +13,11 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from typing import Optional
+from typing import Optional, Union
 
 from .ownership import Distribution, OwnerKind
+from .policy import Code
 from .target import Platform, Target, TargetError, format_version, host_target
-
-# Finding codes (policy.Code values); compared as strings so a str-Enum member works too.
-ARCH_MISSING = "arch-missing"
-PLATFORM_MISMATCH = "platform-mismatch"
-EXECUTABLE_ARCH = "executable-arch"
-MIN_OS_TOO_NEW = "min-os-too-new"
-WHEEL_TAG_MISMATCH = "wheel-tag-mismatch"
-UNREADABLE_BINARY = "unreadable-binary"
-FOREIGN_EXTENSION_ONLY = "foreign-extension-only"
 
 NUITKA_ARGS = "<your Nuitka options>"
 
@@ -55,7 +47,7 @@ _CPYTHON_TAG = re.compile(r"^cp(\d)(\d+)-cp\d+")
 
 
 def fix_for(
-    code: str,
+    code: Union[Code, str],
     distribution: Optional[Distribution],
     target: Target,
     *,
@@ -73,19 +65,19 @@ def fix_for(
     ``min-os-too-new``, what the slice needs. ``python``: the interpreter to run pip with
     when it cannot be told from the environment. Never raises.
     """
-    code = str(getattr(code, "value", code))
+    code = code.value if isinstance(code, Code) else code
     if host is None:
         try:
             host = host_target()
         except TargetError:
             host = None
     ctx = _Context(distribution, target, host, path, tuple(archs), python, nuitka_args)
-    if code == MIN_OS_TOO_NEW:
+    if code == Code.MIN_OS_TOO_NEW:
         return _min_os_fix(ctx, min_os)
-    if code == UNREADABLE_BINARY:
+    if code == Code.UNREADABLE_BINARY:
         return _unreadable_fix(ctx)
     fix = _arch_fix(ctx)
-    if code == WHEEL_TAG_MISMATCH and distribution is not None and distribution.wheel_tag:
+    if code == Code.WHEEL_TAG_MISMATCH and distribution is not None and distribution.wheel_tag:
         return (
             f"the {distribution} wheel is tagged {distribution.wheel_tag} but this file "
             f"lacks {_needed(ctx)}: report it to the project; meanwhile {fix}"
