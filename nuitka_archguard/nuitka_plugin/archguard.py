@@ -216,7 +216,7 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
         try:
             action()
         except Exception as error:
-            self.guard._internal_error(what, error)
+            self.guard.record_internal_error(what, error)
 
     # -- discovery ----------------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
             try:
                 self._check_module(module, name, done, implicit)
             except Exception as error:
-                guard._internal_error(_filename(module) or name, error)
+                guard.record_internal_error(_filename(module) or name, error)
 
     def _check_module(
         self, module: Any, name: str, done: set[Optional[str]], implicit: Any

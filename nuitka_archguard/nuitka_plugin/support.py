@@ -300,7 +300,7 @@ class Guard:
                 path, role, module_name=module_name, needed_by=self._needers(path, needed_by)
             )
         except Exception as error:
-            self._internal_error(path, error)
+            self.record_internal_error(path, error)
 
     def check_missing_module(
         self,
@@ -323,7 +323,7 @@ class Guard:
                         module_name, path, needed_by=self._needers(path, needed_by)
                     )
         except Exception as error:
-            self._internal_error(path or module_name, error)
+            self.record_internal_error(path or module_name, error)
         return None
 
     def _needers(self, path: str, modules: Iterable[str]) -> Optional[tuple[str, ...]]:
@@ -345,7 +345,7 @@ class Guard:
         codes = {f.code for f in check_binary(info, self.target, Role.EXTENSION_MODULE)}
         return bool(codes & {Code.ARCH_MISSING, Code.PLATFORM_MISMATCH})
 
-    def _internal_error(self, path: str, error: BaseException) -> None:
+    def record_internal_error(self, path: str, error: BaseException) -> None:
         name = os.path.basename(path) or path
         self._internal.append(
             Finding(
