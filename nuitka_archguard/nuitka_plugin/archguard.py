@@ -12,8 +12,9 @@ When it looks (Nuitka 4.x / 2.x):
   Nuitka could not find although a file for another architecture exists (the silent drop);
 * ``onDataFileTags``: binaries among the data files;
 * ``onDllTags`` (4.x only): DLLs found by the early, pre-Scons DLL detection;
-* ``onDataComposerRun`` (both) / ``onGeneratedSourceCode`` (4.x): the last points before
-  the Scons C compilation. Here all findings so far stop the build in one message.
+* ``getModuleIncludes`` (4.x: first asked as C code generation begins, after the early DLL
+  detection), ``onDataComposerRun`` (both) and ``onGeneratedSourceCode`` (4.x): the first
+  of them that fires stops the build, before the Scons C compilation, with one message.
 * ``onCopiedDLL`` / ``onStandaloneDistributionFinished``: late DLLs (the main binary's and,
   on 2.x, all DLLs: 2.x detects them only after Scons), before data files are copied, the
   folder is finished and onefile packing.
@@ -325,6 +326,12 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
         )
 
     # -- the early stop: before Scons -----------------------------------------------------
+
+    def getModuleIncludes(self, context: Any) -> tuple[str, ...]:
+        # Asked for every compiled module as C code generation begins (Nuitka 4.x), right
+        # after the early DLL detection: the earliest moment every early finding is known.
+        self._early_stop()
+        return ()
 
     def onDataComposerRun(self) -> None:
         self._early_stop()

@@ -382,8 +382,8 @@ class Guard:
         text = render_text(dataclasses.replace(report, findings=new)).rstrip()
         if errors and self.settings.mode is Mode.ERROR:
             head = (
-                f"stopped {stage.value}: {_count(len(errors), 'problem')} that would break "
-                f"the build on {self.target.describe()}."
+                f"stopped {stage.value}: {_count(len(errors), 'binary')} would "
+                f"fail on {self.target.describe()}."
             )
             tail = (
                 "Fix the environment as shown, or build anyway with --archguard-mode=warning, "

