@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+from xml.etree import ElementTree
 
 import pytest
 
@@ -268,11 +269,16 @@ def test_case3_consistent_environment_builds_runs_and_prints_summary(tmp_path: P
 @_case("4")
 def test_case4_warning_mode_builds_anyway_and_writes_json(tmp_path: Path) -> None:
     report = tmp_path / "archguard.json"
+    nuitka_report = tmp_path / "nuitka-report.xml"
     build = _build(
         tmp_path / "case4",
         BCRYPT_PROGRAM,
         [_tree([BCRYPT], ARM)],
-        extra=["--archguard-mode=warning", f"--archguard-report={report}"],
+        extra=[
+            "--archguard-mode=warning",
+            f"--archguard-report={report}",
+            f"--report={nuitka_report}",
+        ],
     )
     assert build.returncode == 0, build.output
     assert "FATAL" not in build.output
@@ -287,6 +293,12 @@ def test_case4_warning_mode_builds_anyway_and_writes_json(tmp_path: Path) -> Non
     assert finding["archs"] == ["aarch64"]
     assert finding["path"].endswith("_bcrypt.abi3.so")
     assert data["summary"]["errors"] >= 1
+    if (NUITKA_MAJOR or 0) >= 4:  # 2.x has no getReportData
+        plugins = ElementTree.parse(nuitka_report).getroot().iter("plugin")
+        (ours,) = [p for p in plugins if p.get("name") == "archguard"]
+        data_text = ElementTree.tostring(ours, encoding="unicode")
+        assert "arch-missing" in data_text and "_bcrypt.abi3.so" in data_text
+        assert "bcrypt 4.2.0" in data_text
     result = build.run()
     assert result.returncode != 0
     assert "cannot open shared object file" in result.stdout + result.stderr
