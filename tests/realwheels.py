@@ -320,7 +320,7 @@ def wheel(project: str, version: str, platform: str) -> Path:
 
 
 def wheels(pins: Iterable[Pin] = PINS) -> list[Path]:
-    """Paths of the pinned wheels, downloading the missing ones with one pip call per platform.
+    """Paths of the pinned wheels, downloading the missing ones with few pip calls per platform.
 
     Raises :class:`NetworkUnavailable` if some are missing and the index is unreachable, and
     :class:`RealWheelError` if pip answers with another file than the pinned one.
@@ -332,12 +332,23 @@ def wheels(pins: Iterable[Pin] = PINS) -> list[Path]:
     if missing:
         with _locked("download"):
             missing = [pin for pin in missing if not (folder / pin.filename).is_file()]
-            by_platform: dict[str, list[Pin]] = {}
-            for pin in missing:
-                by_platform.setdefault(pin.platform, []).append(pin)
-            for platform, group in by_platform.items():
+            for platform, group in _download_batches(missing):
                 _download(platform, group, folder)
     return [folder / pin.filename for pin in pins]
+
+
+def _download_batches(pins: Iterable[Pin]) -> list[tuple[str, list[Pin]]]:
+    """One pip call per platform, except that a project pinned at two versions (numpy 1 and
+    2) must go into separate calls: pip resolves ``a==1 a==2`` as a conflict."""
+    batches: list[tuple[str, list[Pin]]] = []
+    for pin in pins:
+        for platform, group in batches:
+            if platform == pin.platform and all(p.project != pin.project for p in group):
+                group.append(pin)
+                break
+        else:
+            batches.append((pin.platform, [pin]))
+    return batches
 
 
 def _download(platform: str, group: Sequence[Pin], folder: Path) -> None:
