@@ -155,13 +155,15 @@ class ScanReport:
         }
 
 
-def _dist_key(dist: Optional[Distribution]) -> tuple[str, str]:
+def _dist_key(dist: Optional[Distribution]) -> tuple[str, str, tuple[str, ...]]:
+    """One installed copy of a distribution: two wheels of one release (arm64 and x86_64,
+    scanned side by side) are two copies, with their own tags and findings."""
     if dist is None:
-        return ("\U0010ffff", "")  # unowned files last
-    return (str(canonicalize_name(dist.name)), str(dist.version or ""))
+        return ("\U0010ffff", "", ())  # unowned files last
+    return (str(canonicalize_name(dist.name)), str(dist.version or ""), dist.wheel_tags)
 
 
-def _sort_key(finding: Finding) -> tuple[tuple[str, str], str, int, str]:
+def _sort_key(finding: Finding) -> tuple[tuple[str, str, tuple[str, ...]], str, int, str]:
     severity = 0 if finding.severity is Severity.ERROR else 1
     return (_dist_key(finding.distribution), finding.path, severity, finding.code.value)
 
@@ -215,9 +217,11 @@ class Checker:
         self._host: Optional[Target] = None
         self._host_known = False
         self._index: Optional[OwnershipIndex] = None
-        self._wheels: dict[tuple[str, str], Distribution] = {}
+        self._wheels: dict[tuple[str, str, tuple[str, ...]], Distribution] = {}
         self._requires: dict[str, set[str]] = {}
-        self._loaded: dict[tuple[str, str], tuple[Distribution, list[tuple[BinaryInfo, Role]]]] = {}
+        self._loaded: dict[
+            tuple[str, str, tuple[str, ...]], tuple[Distribution, list[tuple[BinaryInfo, Role]]]
+        ] = {}
 
     # -- ownership --------------------------------------------------------------------
 
@@ -246,7 +250,7 @@ class Checker:
 
     def add_wheel(self, meta: WheelMeta) -> Distribution:
         """Register a ``.whl`` being scanned: its own distribution, and whom it requires."""
-        key = (str(canonicalize_name(meta.name)), meta.version)
+        key = (str(canonicalize_name(meta.name)), meta.version, meta.tags)
         dist = self._wheels.get(key)
         if dist is None:
             dist = Distribution(

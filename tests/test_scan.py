@@ -207,6 +207,21 @@ def test_wheels_name_their_distribution_and_who_needs_it_in_any_order(
     assert error.path == f"{cffi}/_cffi_backend.cpython-311-darwin.so"
 
 
+def test_two_wheels_of_one_release_are_judged_each_by_its_own_tags(tmp_path: Path) -> None:
+    """Scanning cffi's arm64 and x86_64 wheels side by side for universal2: two copies, each
+    lacking one slice, and neither breaks the promise of its own tag."""
+    so = "_cffi_backend.cpython-311-darwin.so"
+    arm = wheel(tmp_path, "cffi", "1.17.1", "cp311-cp311-macosx_11_0_arm64", {so: ARM})
+    x86 = wheel(tmp_path, "cffi", "1.17.1", "cp311-cp311-macosx_10_9_x86_64", {so: X86})
+    report = scan([arm, x86], "macos-universal2")
+    assert [f.code for f in report.findings] == [Code.ARCH_MISSING, Code.ARCH_MISSING]
+    groups = report.by_distribution()
+    assert sorted(d.wheel_tags for d, _ in groups if d is not None) == [
+        ("cp311-cp311-macosx_10_9_x86_64",),
+        ("cp311-cp311-macosx_11_0_arm64",),
+    ]
+
+
 def test_a_corrupt_wheel_is_a_scan_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad-1.0-py3-none-any.whl"
     bad.write_bytes(b"not a zip at all")
