@@ -108,3 +108,29 @@ def test_nuitka_help_lists_the_plugin_options() -> None:
     ):
         assert option in text
     assert "Traceback" not in text
+
+
+@pytest.mark.nuitka
+def test_a_missing_dependency_stops_nuitka_with_a_message_not_a_traceback(
+    tmp_path: Any,
+) -> None:
+    """The plugin file given to a Python where the package cannot import (here macholib is
+    shadowed by one that fails): one FATAL line that says how to fix it."""
+    pytest.importorskip("nuitka")
+    broken = tmp_path / "shadow" / "macholib"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise ImportError("No module named macholib")\n')
+    (tmp_path / "app.py").write_text("print('hello')\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "nuitka", f"--user-plugin={PLUGIN}", "app.py"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(tmp_path / "shadow")),
+    )
+    text = result.stdout + result.stderr
+    assert result.returncode != 0, text
+    assert "FATAL: archguard: cannot load the nuitka_archguard package" in text
+    assert "No module named macholib" in text and "-m pip install nuitka-archguard" in text
+    assert "Traceback" not in text

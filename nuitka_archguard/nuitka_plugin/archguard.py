@@ -54,20 +54,25 @@ def _load_package() -> None:
         spec.loader.exec_module(module)
 
 
-_load_package()
+_LOAD_ERROR: Optional[str] = None
+"""Why ``nuitka_archguard`` could not be imported (a dependency missing from the Python that
+runs Nuitka): the plugin then stops the build with that, instead of a traceback."""
+try:
+    _load_package()
 
-from nuitka_archguard.nuitka_plugin.support import (  # noqa: E402
-    PLUGIN_NAME,
-    ConfigError,
-    Guard,
-    Stage,
-    entry_point_role,
-    merge_settings,
-    plugin_target,
-    project_config,
-    report_items,
-)
-from nuitka_archguard.policy import Role  # noqa: E402
+    from nuitka_archguard.nuitka_plugin.support import (
+        ConfigError,
+        Guard,
+        Stage,
+        entry_point_role,
+        merge_settings,
+        plugin_target,
+        project_config,
+        report_items,
+    )
+    from nuitka_archguard.policy import Role
+except ImportError as error:
+    _LOAD_ERROR = str(error)
 
 
 def _options() -> Any:
@@ -98,7 +103,7 @@ def _name(value: Any) -> Optional[str]:
 class ArchguardPlugin(NuitkaPluginBase):  # type: ignore[misc,unused-ignore]
     """Checks every binary of the build against the target before Scons runs."""
 
-    plugin_name = PLUGIN_NAME
+    plugin_name = "archguard"  # nuitka_archguard.nuitka_plugin.support.PLUGIN_NAME
     plugin_category = "feature"
     plugin_desc = (
         "Stop builds that would ship binaries for the wrong CPU architecture or OS, before "
@@ -172,6 +177,12 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
         self._early_done = False
         self._late_done = False
         self._summary_done = False
+        if _LOAD_ERROR is not None:
+            self.sysexit(
+                f"cannot load the nuitka_archguard package ({_LOAD_ERROR}); install it into "
+                f"the Python that runs Nuitka: {sys.executable} -m pip install nuitka-archguard",
+                reporting=False,
+            )
 
     # -- setup --------------------------------------------------------------------------------
 
