@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -1461,3 +1463,39 @@ def test_scan_cli_on_a_hostile_tree(fmt: str, tmp_path: Path) -> None:
 
         findings = json.loads(result.stdout)["findings"]
         assert any(f["code"] == "unreadable-binary" for f in findings)
+
+
+_SETPRIV = shutil.which("setpriv")
+
+
+@pytest.mark.skipif(
+    not (hasattr(os, "geteuid") and os.geteuid() == 0 and _SETPRIV),
+    reason="needs root and setpriv: drops root's right to read any file for one process",
+)
+def test_unreadable_file_as_root_without_dac_capabilities(tmp_path: Path) -> None:
+    """Root reads files whatever their mode; without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH it
+    cannot, which is what an ordinary user meets: inspect says so in one line and exits 2,
+    scan turns an unreadable extension module into an unreadable-binary finding."""
+    tree = tmp_path / "site"
+    tree.mkdir()
+    locked = tree / "_locked.cpython-311-darwin.so"
+    locked.write_bytes(b"\xcf\xfa\xed\xfe" + bytes(28))
+    locked.chmod(0)
+    drop = "-dac_override,-dac_read_search"
+    prefix = [str(_SETPRIV), f"--bounding-set={drop}", f"--inh-caps={drop}", sys.executable]
+    inspect = subprocess.run(
+        [*prefix, "-m", "nuitka_archguard", "inspect", str(locked)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert inspect.returncode == 2, inspect.stdout + inspect.stderr
+    assert inspect.stderr == f"nuitka-archguard: {locked}: Permission denied\n"
+    scan_run = subprocess.run(
+        [*prefix, "-m", "nuitka_archguard", "scan", str(tree), "--target", "macos-arm64",
+         "--format", "json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "Traceback" not in scan_run.stderr
+    (finding,) = json.loads(scan_run.stdout)["findings"]
+    assert finding["code"] == "unreadable-binary"
+    assert finding["path"].endswith("_locked.cpython-311-darwin.so")
+    assert "Permission denied" in finding["message"]
