@@ -240,7 +240,7 @@ def _read(source: ByteSource) -> Slice:
     if e_type != _ET_EXEC and e_type != _ET_DYN:
         raise BinaryReadError(f"unknown ELF file type {e_type}")
 
-    file = _File(source, head, endian, elf_class == _C64)
+    file = _File(source, endian, elf_class == _C64)
     loads, dynamic, interp_at = file.program_headers(phoff, phentsize, phnum, phentsize_expected)
     interp = file.interpreter(*interp_at) if interp_at else None
     dyn = file.dynamic(*dynamic, loads, (shoff, shentsize, shnum, shentsize_expected)) \
@@ -292,19 +292,13 @@ class _Dynamic:
 
 
 class _File:
-    """One ELF file's byte order and word size, and reads that prefer the first 4 KiB."""
+    """One ELF file's byte order and word size; reads inside the first 4 KiB are free."""
 
-    def __init__(self, source: ByteSource, head: bytes, endian: str, is64: bool) -> None:
-        self.source = source
-        self.head = head
+    def __init__(self, source: ByteSource, endian: str, is64: bool) -> None:
+        self.read = source.peek
         self.endian = endian
         self.is64 = is64
         self.word = "Q" if is64 else "I"
-
-    def read(self, offset: int, length: int) -> bytes:
-        if offset >= 0 and offset + length <= len(self.head):
-            return self.head[offset : offset + length]
-        return self.source.read_at(offset, length)
 
     def program_headers(
         self, phoff: int, phentsize: int, phnum: int, expected: int

@@ -256,7 +256,7 @@ def read_slices(source: ByteSource) -> tuple[Slice, ...]:
 
     Raises :class:`BinaryReadError` for anything truncated or inconsistent.
     """
-    head = source.read_at(0, min(source.size, FIRST_READ))
+    head = source.head(FIRST_READ)
     if len(head) < 4:
         raise BinaryReadError(f"truncated: {len(head)}-byte file has no Mach-O magic")
     (magic,) = _U32_BE.unpack_from(head)

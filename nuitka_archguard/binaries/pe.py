@@ -106,7 +106,8 @@ def read_slices(source: ByteSource) -> tuple[Slice, ...]:
 class _Image:
     def __init__(self, source: ByteSource) -> None:
         self.source = source
-        self.head = head = source.head(FIRST_READ)
+        self.read = source.peek  # reads inside the first 4 KiB are free
+        head = source.head(FIRST_READ)
         if len(head) < 64 or head[:2] != MZ_MAGIC:
             raise BinaryReadError("MZ executable without a PE header")
         (pe_offset,) = struct.unpack_from("<I", head, 0x3C)
@@ -152,11 +153,6 @@ class _Image:
         spans.sort()
         self.spans = spans
         self.starts = [address for address, _, _ in spans]
-
-    def read(self, offset: int, length: int) -> bytes:
-        if offset + length <= len(self.head):
-            return self.head[offset : offset + length]
-        return self.source.read_at(offset, length)
 
     def slice(self) -> Slice:
         arch = arch_name(self.machine)

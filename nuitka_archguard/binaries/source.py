@@ -30,12 +30,17 @@ listing the same deep member many times (or thousands of them) stays bounded in 
 
 
 class ByteSource:
-    """Random access with a budget. Subclasses implement :meth:`_read`."""
+    """Random access with a budget. Subclasses implement :meth:`_read`.
+
+    The bytes :meth:`head` returned are kept: later reads inside them are served from
+    memory, so a zip member is not inflated again and a file not read again for them.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._spent = 0
         self._reads = 0
+        self._head = b""
 
     def read_at(self, offset: int, length: int) -> bytes:
         """Return exactly ``length`` bytes at ``offset`` or raise :class:`BinaryReadError`."""
@@ -49,14 +54,26 @@ class ByteSource:
             raise BinaryReadError(
                 f"headers exceed the {HEADER_BUDGET // 1024} KiB header budget"
             )
+        if offset + length <= len(self._head):
+            return self._head[offset : offset + length]
         data = self._read(offset, length)
         if len(data) != length:
             raise BinaryReadError(f"truncated: short read at offset {offset}")
         return data
 
+    def peek(self, offset: int, length: int) -> bytes:
+        """Like :meth:`read_at`, but bytes inside :meth:`head` cost no budget: for readers
+        that pick many small header fields out of the first 4 KiB."""
+        if offset >= 0 and offset + length <= len(self._head):
+            return self._head[offset : offset + length]
+        return self.read_at(offset, length)
+
     def head(self, length: int = FIRST_READ) -> bytes:
-        """The first bytes, fewer if the file is smaller."""
-        return self.read_at(0, min(length, self.size))
+        """The first bytes, fewer if the file is smaller; kept for later reads."""
+        data = self.read_at(0, min(length, self.size))
+        if len(data) > len(self._head):
+            self._head = data
+        return data
 
     def _read(self, offset: int, length: int) -> bytes:
         raise NotImplementedError
@@ -74,11 +91,8 @@ class BytesSource(ByteSource):
 
 
 class FileSource(ByteSource):
-    """A regular file on disk, opened once; use as a context manager.
-
-    The first :data:`FIRST_READ` bytes are read once and served from memory, so a reader
-    whose headers fit there (nearly all) costs one ``read`` system call.
-    """
+    """A regular file on disk, opened once; use as a context manager. A reader whose
+    headers fit in :meth:`head` (nearly all do) costs one ``pread`` system call."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         try:
@@ -97,7 +111,7 @@ class FileSource(ByteSource):
             self.close()
             kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
             raise BinaryReadError(kind)
-        self._start(info.st_size)
+        super().__init__(info.st_size)
 
     @classmethod
     def from_descriptor(cls, fd: int, size: int) -> FileSource:
@@ -106,19 +120,10 @@ class FileSource(ByteSource):
         source = cls.__new__(cls)
         source._fd = fd
         source._owns_fd = False
-        source._start(size)
+        ByteSource.__init__(source, size)
         return source
 
-    def _start(self, size: int) -> None:
-        ByteSource.__init__(self, size)
-        self._head = self._pread(0, min(FIRST_READ, size))
-
     def _read(self, offset: int, length: int) -> bytes:
-        if offset + length <= len(self._head):
-            return self._head[offset : offset + length]
-        return self._pread(offset, length)
-
-    def _pread(self, offset: int, length: int) -> bytes:
         assert self._fd is not None
         try:
             if _HAS_PREAD:
