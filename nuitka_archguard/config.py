@@ -22,6 +22,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
+from .binaries.source import os_error_text
+
 __all__ = ["Config", "ConfigError", "load_config"]
 
 KEYS = ("allow", "target", "min-os", "strict-min-os")
@@ -64,7 +66,7 @@ def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
     except FileNotFoundError:
         return Config()
     except OSError as error:
-        raise ConfigError(f"{path}: {error.strerror or error}") from None
+        raise ConfigError(f"{path}: {os_error_text(error)}") from None
     try:
         document = _toml_loads()(data.decode("utf-8"))
     except ConfigError:

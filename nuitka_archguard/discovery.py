@@ -36,7 +36,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, read_binary
 from .binaries import detect_format as _detect_format
-from .binaries.source import FileSource, InflateBudget, ZipMemberSource
+from .binaries.source import FileSource, InflateBudget, ZipMemberSource, os_error_text
 from .policy import display_path, looks_loaded
 
 __all__ = [
@@ -148,7 +148,7 @@ class Discovery:
         try:
             st = os.stat(top)
         except OSError as error:
-            self._note(top, _os_text(error))
+            self._note(top, os_error_text(error))
             return
         key = (st.st_dev, st.st_ino)
         if key in self._dirs:
@@ -160,7 +160,7 @@ class Discovery:
             try:
                 entries = os.scandir(directory)
             except OSError as error:
-                self._note(directory, f"not scanned: {_os_text(error)}")
+                self._note(directory, f"not scanned: {os_error_text(error)}")
                 continue
             links: list[os.DirEntry[str]] = []
             subdirs: list[tuple[str, str]] = []
@@ -171,7 +171,7 @@ class Discovery:
                     except StopIteration:
                         break
                     except OSError as error:
-                        self._note(directory, f"listing stopped: {_os_text(error)}")
+                        self._note(directory, f"listing stopped: {os_error_text(error)}")
                         break
                     name = entry.name
                     try:
@@ -195,7 +195,7 @@ class Discovery:
                         else:
                             self._note(entry.path, "skipped: not a regular file")
                     except OSError as error:
-                        self._note(entry.path, f"skipped: {_os_text(error)}")
+                        self._note(entry.path, f"skipped: {os_error_text(error)}")
             # Symlinks last, so the file they point to in the same directory is seen first.
             for entry in links:
                 yield from self._link(entry, rel, subdirs)
@@ -213,7 +213,7 @@ class Discovery:
             elif not os.path.exists(entry.path):
                 text = "dangling symlink"
             else:
-                text = _os_text(error)
+                text = os_error_text(error)
             if looks_loaded(name):
                 yield _unreadable(entry.path, rel + name, text)
             else:
@@ -244,16 +244,16 @@ class Discovery:
             fd = os.open(path, _OPEN_FLAGS)
         except OSError as error:
             if looks_loaded(path):
-                return _unreadable(path, rel, _os_text(error))
-            self._note(path, f"skipped: {_os_text(error)}")
+                return _unreadable(path, rel, os_error_text(error))
+            self._note(path, f"skipped: {os_error_text(error)}")
             return None
         try:
             try:
                 head = os.read(fd, MAGIC_LENGTH)
             except OSError as error:
                 if looks_loaded(path):
-                    return _unreadable(path, rel, _os_text(error))
-                self._note(path, f"skipped: {_os_text(error)}")
+                    return _unreadable(path, rel, os_error_text(error))
+                self._note(path, f"skipped: {os_error_text(error)}")
                 return None
             binary_format = _detect_format(head)
             if binary_format is BinaryFormat.NOT_A_BINARY:
@@ -261,7 +261,7 @@ class Discovery:
             try:
                 st = os.fstat(fd)
             except OSError as error:
-                return _unreadable(path, rel, _os_text(error), binary_format)
+                return _unreadable(path, rel, os_error_text(error), binary_format)
             if not stat.S_ISREG(st.st_mode):
                 self._note(path, "skipped: not a regular file")
                 return None
@@ -359,10 +359,6 @@ _ZIP_OPEN_ERRORS = (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplem
 "version needed to extract" or compression it does not know)."""
 
 
-def _os_text(error: OSError) -> str:
-    return error.strerror or str(error)
-
-
 def read_wheel_meta(path: str) -> WheelMeta:
     """:class:`WheelMeta` of a ``.whl`` file; raises :class:`PathError` if it is no zip."""
     try:
@@ -421,7 +417,7 @@ def resolve(path: str) -> Root:
     try:
         st = os.stat(path)
     except OSError as error:
-        raise PathError(f"{shown}: {_os_text(error)}") from None
+        raise PathError(f"{shown}: {os_error_text(error)}") from None
     if stat.S_ISREG(st.st_mode):
         if path.lower().endswith(".whl"):
             try:
@@ -439,7 +435,7 @@ def resolve(path: str) -> Root:
         with os.scandir(path) as entries:
             names = {entry.name for entry in entries}
     except OSError as error:
-        raise PathError(f"{shown}: {_os_text(error)}") from None
+        raise PathError(f"{shown}: {os_error_text(error)}") from None
     stripped = path.rstrip("/\\")
     if stripped.endswith(".app"):
         return Root(path, RootKind.APP, (path,))

@@ -41,6 +41,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from .binaries.source import os_error_text
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 # Metadata files are small; anything bigger is not what it claims to be.
@@ -482,7 +484,7 @@ def _list_pip_records(root: str, notes: list[str]) -> list[_PipRecord]:
         with os.scandir(root) as entries:
             names = sorted(e.name for e in entries if e.name.endswith((".dist-info", ".egg-info")))
     except OSError as exc:
-        notes.append(f"cannot list {root}: {exc.strerror or exc}")
+        notes.append(f"cannot list {root}: {os_error_text(exc)}")
         return []
     return [_PipRecord(os.path.join(root, name)) for name in names]
 
@@ -587,7 +589,7 @@ def _read_conda(prefix: str, notes: list[str]) -> Iterator[tuple[Distribution, l
     try:
         names = sorted(n for n in os.listdir(meta) if n.endswith(".json"))
     except OSError as exc:
-        notes.append(f"cannot list {meta}: {exc.strerror or exc}")
+        notes.append(f"cannot list {meta}: {os_error_text(exc)}")
         return
     for entry in names:
         data = _read_json(os.path.join(meta, entry))
@@ -644,17 +646,22 @@ def _read_text(
     try:
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
-    except FileNotFoundError:
-        if not quiet:
-            notes.append(f"{path}: missing")
-        return None
     except OSError as exc:
-        notes.append(f"{path}: {exc.strerror or exc}")
+        _note_read_error(path, exc, notes, quiet=quiet)
         return None
     if len(data) > limit:
         notes.append(f"{path}: larger than {limit} bytes, skipped")
         return None
     return data.decode("utf-8", errors="replace")
+
+
+def _note_read_error(path: str, error: OSError, notes: list[str], *, quiet: bool) -> None:
+    """A missing file is noted unless ``quiet`` (optional metadata); other errors always."""
+    if isinstance(error, FileNotFoundError):
+        if not quiet:
+            notes.append(f"{path}: missing")
+    else:
+        notes.append(f"{path}: {os_error_text(error)}")
 
 
 def _read_headers(path: str, notes: list[str], *, quiet: bool = False) -> dict[str, list[str]]:
@@ -687,12 +694,8 @@ def _read_head(path: str, notes: list[str], *, quiet: bool) -> Optional[str]:
                 size += len(chunk)
                 if b"\n\n" in chunk or b"\n\r\n" in chunk:
                     break
-    except FileNotFoundError:
-        if not quiet:
-            notes.append(f"{path}: missing")
-        return None
     except OSError as exc:
-        notes.append(f"{path}: {exc.strerror or exc}")
+        _note_read_error(path, exc, notes, quiet=quiet)
         return None
     text = b"".join(chunks).decode("utf-8", errors="replace")
     return re.split(r"\r?\n\r?\n", text, maxsplit=1)[0]

@@ -99,14 +99,14 @@ class FileSource(ByteSource):
             # O_NONBLOCK: a FIFO (or one swapped in after a stat) never blocks the open.
             fd = os.open(path, _OPEN_FLAGS)
         except OSError as error:
-            raise BinaryReadError(_os_error_text(error)) from None
+            raise BinaryReadError(os_error_text(error)) from None
         self._fd: Optional[int] = fd
         self._owns_fd = True
         try:
             info = os.fstat(fd)
         except OSError as error:
             self.close()
-            raise BinaryReadError(_os_error_text(error)) from None
+            raise BinaryReadError(os_error_text(error)) from None
         if not stat.S_ISREG(info.st_mode):
             self.close()
             kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
@@ -131,7 +131,7 @@ class FileSource(ByteSource):
             os.lseek(self._fd, offset, os.SEEK_SET)
             return os.read(self._fd, length)
         except OSError as error:
-            raise BinaryReadError(_os_error_text(error)) from None
+            raise BinaryReadError(os_error_text(error)) from None
 
     def close(self) -> None:
         if self._fd is not None and self._owns_fd:
@@ -220,5 +220,6 @@ class ZipMemberSource(ByteSource):
             self._stream = None
 
 
-def _os_error_text(error: OSError) -> str:
+def os_error_text(error: OSError) -> str:
+    """An OS error as the one line users see: its text without errno or path."""
     return error.strerror or str(error)
