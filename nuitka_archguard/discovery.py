@@ -36,7 +36,13 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, read_binary
 from .binaries import detect_format as _detect_format
-from .binaries.source import FileSource, InflateBudget, ZipMemberSource, os_error_text
+from .binaries.source import (
+    OPEN_FLAGS,
+    FileSource,
+    InflateBudget,
+    ZipMemberSource,
+    os_error_text,
+)
 from .policy import display_path, looks_loaded
 
 __all__ = [
@@ -64,8 +70,6 @@ SKIP_SUFFIXES = frozenset(
 """Suffixes of files that are never loaded or run as Mach-O/ELF/PE binaries."""
 SKIP_DIRS = frozenset({"__pycache__"})
 _SKIP_DIR_SUFFIXES = (".dist-info", ".egg-info")
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-"""O_NONBLOCK: a file that turned into a FIFO between listing and opening never blocks."""
 _META_LIMIT = 1024 * 1024
 """Bytes read at most from a wheel's WHEEL or METADATA member."""
 
@@ -241,7 +245,7 @@ class Discovery:
         """Open once, read the magic, and run the reader on the same descriptor if binary."""
         self.files_seen += 1
         try:
-            fd = os.open(path, _OPEN_FLAGS)
+            fd = os.open(path, OPEN_FLAGS)
         except OSError as error:
             if looks_loaded(path):
                 return _unreadable(path, rel, os_error_text(error))

@@ -97,7 +97,7 @@ class FileSource(ByteSource):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         try:
             # O_NONBLOCK: a FIFO (or one swapped in after a stat) never blocks the open.
-            fd = os.open(path, _OPEN_FLAGS)
+            fd = os.open(path, OPEN_FLAGS)
         except OSError as error:
             raise BinaryReadError(os_error_text(error)) from None
         self._fd: Optional[int] = fd
@@ -145,7 +145,8 @@ class FileSource(ByteSource):
         self.close()
 
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+"""How files are opened for their headers: O_NONBLOCK, so that a FIFO never blocks."""
 _HAS_PREAD = hasattr(os, "pread")
 
 
