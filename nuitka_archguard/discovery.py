@@ -34,7 +34,7 @@ from typing import Optional
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, read_binary
+from .binaries import MAGIC_LENGTH, BinaryFormat, BinaryInfo, BinaryReadError, read_binary
 from .binaries import detect_format as _detect_format
 from .binaries.source import (
     OPEN_FLAGS,
@@ -59,7 +59,6 @@ __all__ = [
     "resolve",
 ]
 
-MAGIC_LENGTH = 8
 SKIP_SUFFIXES = frozenset(
     {
         ".py", ".pyc", ".pyo", ".pyi", ".pyx", ".pxd", ".pxi", ".txt", ".json", ".md", ".rst",

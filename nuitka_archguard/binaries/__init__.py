@@ -12,6 +12,7 @@ from .source import HEADER_BUDGET, ByteSource, BytesSource, FileSource
 
 __all__ = [
     "HEADER_BUDGET",
+    "MAGIC_LENGTH",
     "BinaryFormat",
     "BinaryInfo",
     "BinaryReadError",
