@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from packaging.version import InvalidVersion, Version
 
+from . import archs
 from .binaries import BinaryFormat, BinaryInfo, Slice
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ __all__ = [
     "check_wheel_tags",
     "display_path",
     "role_for",
-    "wheel_tag_archs",
 ]
 
 
@@ -186,61 +186,21 @@ def looks_loaded(name: str) -> bool:
 
 # -- architectures ------------------------------------------------------------------------------
 
-# Names that denote the same machine code, per platform naming (see the readers' contract).
-_ARCH_ALIASES = {
-    "i386": "i686",
-    "i486": "i686",
-    "i586": "i686",
-    "x86_64": "x86_64",
-    "amd64": "amd64",
-    "armv7": "armv7l",
-    "armv7hl": "armv7l",
-}
-
-
-def _norm(arch: str) -> str:
-    return _ARCH_ALIASES.get(arch, arch)
-
-
-def _provides(slice_arch: str, required: str, platform: str) -> bool:
-    """Whether a loaded slice of ``slice_arch`` serves a process of ``required`` arch."""
-    if _norm(slice_arch) == _norm(required):
-        return True
-    if platform == "windows":
-        # An ARM64X file holds native arm64 code (and arm64ec); it loads into arm64 processes.
-        return required == "arm64" and slice_arch == "arm64x"
-    if platform == "macos":
-        # x86_64h slices are chosen on Haswell and later; the file must still carry x86_64.
-        return False
-    return False
-
-
-_MACOS_PLATFORMS = frozenset({"macos"})
-
-
 def _slice_platform_ok(item: Slice, target: Target) -> Optional[str]:
     """None if the slice's OS fits the target, else a short name of what it is built for."""
-    if target.platform == "macos":
-        if item.platform is None or item.platform in _MACOS_PLATFORMS:
-            return None
+    if item.platform is not None and item.platform != target.platform:
         return item.platform
-    if target.platform == "linux":
-        if item.platform not in (None, "linux"):
-            return item.platform
-        wanted = getattr(target, "libc", None)
-        if wanted and item.libc and item.libc != wanted:
-            return f"linux ({item.libc})"
-        return None
-    if target.platform == "windows":
-        if item.platform not in (None, "windows"):
-            return item.platform
-        return None
+    if target.platform == "linux" and target.libc and item.libc and item.libc != target.libc:
+        return f"linux ({item.libc})"
     return None
 
 
 _FORMAT_FOR_PLATFORM = {
     "macos": BinaryFormat.MACHO,
+    "ios": BinaryFormat.MACHO,
+    "ios-simulator": BinaryFormat.MACHO,
     "linux": BinaryFormat.ELF,
+    "android": BinaryFormat.ELF,
     "windows": BinaryFormat.PE,
 }
 _FORMAT_OS = {
@@ -248,7 +208,6 @@ _FORMAT_OS = {
     BinaryFormat.ELF: "Linux/Unix (ELF)",
     BinaryFormat.PE: "Windows (PE)",
 }
-_PLATFORM_TEXT = {"macos": "macOS", "linux": "Linux", "windows": "Windows"}
 
 
 def _fmt_archs(archs: Iterable[str]) -> str:
@@ -326,7 +285,7 @@ def _platform_mismatch(
     info: BinaryInfo, target: Target, role: Role, name: str, required: tuple[str, ...]
 ) -> Optional[Finding]:
     want = _FORMAT_FOR_PLATFORM.get(target.platform)
-    target_text = _PLATFORM_TEXT.get(target.platform, target.platform)
+    target_text = archs.PLATFORM_NAMES.get(target.platform, target.platform)
     if want is not None and info.format is not want:
         message = (
             f"{role.label} {name} is a {_FORMAT_OS.get(info.format, info.format.value)} binary "
@@ -371,7 +330,7 @@ def _arch_missing(
     missing = [
         arch
         for arch in required
-        if not any(_provides(s.arch, arch, target.platform) for s in usable)
+        if not any(archs.provides(s.arch, arch, target.platform) for s in usable)
     ]
     if not missing:
         return None
@@ -393,30 +352,6 @@ def _arch_missing(
     )
 
 
-def _runs_via(slice_arch: str, machine: str, platform: str) -> Optional[str]:
-    """How an executable slice runs on a machine: "native", an emulation's name, or None."""
-    arch, want = _norm(slice_arch), _norm(machine)
-    if arch == want:
-        return "native"
-    if platform == "macos":
-        if want == "arm64" and arch in ("x86_64", "x86_64h"):
-            return "Rosetta 2"
-        if want == "arm64" and arch == "arm64e":
-            return None
-        return None
-    if platform == "windows":
-        if want == "amd64" and arch == "x86":
-            return "native"  # WOW64 runs 32-bit x86 programs without emulation
-        if want == "arm64" and arch == "arm64x":
-            return "native"
-        if want == "arm64" and arch in ("x86", "amd64", "arm64ec"):
-            return "x64 emulation on Windows on Arm"
-        return None
-    if platform == "linux" and want == "x86_64" and arch == "i686":
-        return "32-bit compatibility libraries"
-    return None
-
-
 def _executable_arch(
     info: BinaryInfo,
     usable: Sequence[Slice],
@@ -427,8 +362,8 @@ def _executable_arch(
     cannot: list[str] = []
     emulated: dict[str, str] = {}
     for machine in required:
-        ways = [_runs_via(s.arch, machine, target.platform) for s in usable]
-        if "native" in ways:
+        ways = [archs.runs_via(s.arch, machine, target.platform) for s in usable]
+        if archs.NATIVE in ways:
             continue
         other = next((w for w in ways if w is not None), None)
         if other is None:
@@ -489,7 +424,7 @@ def _min_os_too_new(
     base = target.min_os
     too_new: list[tuple[str, str, Version]] = []
     for item in usable:
-        if not any(_provides(item.arch, arch, "macos") for arch in required):
+        if not any(archs.provides(item.arch, arch, "macos") for arch in required):
             continue
         needs = _version(item.min_os)
         if needs is None:
@@ -520,41 +455,6 @@ def _min_os_too_new(
 
 # -- wheel tags -------------------------------------------------------------------------------
 
-_MACOS_TAG_ARCHS = {
-    "universal2": ("arm64", "x86_64"),
-    "intel": ("i386", "x86_64"),
-    "fat": ("i386", "ppc"),
-    "fat3": ("i386", "ppc", "x86_64"),
-    "fat64": ("ppc64", "x86_64"),
-    "universal": ("i386", "ppc", "ppc64", "x86_64"),
-}
-_WINDOWS_TAG_ARCHS = {
-    "win32": "x86",
-    "win_amd64": "amd64",
-    "win_arm64": "arm64",
-    "win_arm32": "arm",
-}
-_LINUX_TAG_RE = re.compile(r"^(?:many|musl)linux_\d+_\d+_(.+)$|^manylinux\d+_(.+)$|^linux_(.+)$")
-_MACOS_TAG_RE = re.compile(r"^macosx_\d+_\d+_(.+)$")
-
-
-def wheel_tag_archs(tag: str) -> Optional[tuple[str, tuple[str, ...]]]:
-    """(platform, archs) a wheel tag promises: ``cp311-cp311-macosx_10_9_universal2`` gives
-    ``("macos", ("arm64", "x86_64"))``; ``None`` for ``any`` and tags it cannot read."""
-    platform_tag = tag.rsplit("-", 1)[-1].lower()
-    macos = _MACOS_TAG_RE.match(platform_tag)
-    if macos:
-        arch = macos.group(1)
-        return "macos", _MACOS_TAG_ARCHS.get(arch, (arch,))
-    if platform_tag in _WINDOWS_TAG_ARCHS:
-        return "windows", (_WINDOWS_TAG_ARCHS[platform_tag],)
-    linux = _LINUX_TAG_RE.match(platform_tag)
-    if linux:
-        arch = next(g for g in linux.groups() if g)
-        return "linux", (_norm(arch),)
-    return None
-
-
 def check_wheel_tags(
     distribution: Distribution, binaries: Sequence[tuple[BinaryInfo, Role]]
 ) -> Optional[Finding]:
@@ -562,9 +462,9 @@ def check_wheel_tags(
     its loaded binaries lack (tagged universal2, thin inside); ``None`` when they keep it."""
     promised: dict[str, set[str]] = {}
     for tag in distribution.wheel_tags:
-        parsed = wheel_tag_archs(tag)
+        parsed = archs.wheel_archs(tag)
         if parsed is not None:
-            promised.setdefault(parsed[0], set()).update(parsed[1])
+            promised.setdefault(parsed[0].value, set()).update(parsed[1])
     if not promised:
         return None
     short: list[tuple[BinaryInfo, tuple[str, ...]]] = []
@@ -580,7 +480,7 @@ def check_wheel_tags(
             sorted(
                 a
                 for a in promised[platform]
-                if not any(_provides(s.arch, a, platform) for s in info.slices)
+                if not any(archs.provides(s.arch, a, platform) for s in info.slices)
             )
         )
         if lacking:

@@ -11,7 +11,6 @@ that checking a slice is a plain set lookup.
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
 import platform as _platform
 import re
@@ -25,71 +24,36 @@ from packaging.tags import Tag, parse_tag, platform_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
+from . import archs
+from .archs import Libc, Platform
+
+__all__ = [
+    "Libc",
+    "Platform",
+    "Target",
+    "TargetError",
+    "format_version",
+    "host_target",
+    "macos_target",
+    "parse_min_os",
+    "parse_target",
+]
+
 
 class TargetError(ValueError):
     """A target or minimum OS version that cannot be understood. The message says what is
     accepted, so the CLI can print it as is."""
 
 
-class Platform(str, enum.Enum):
-    MACOS = "macos"
-    LINUX = "linux"
-    WINDOWS = "windows"
-
-
-class Libc(str, enum.Enum):
-    GLIBC = "glibc"
-    MUSL = "musl"
-
-
-# Architecture names per platform, as the readers report them.
-MACOS_ARCHS = frozenset({"x86_64", "x86_64h", "arm64", "arm64e", "i386", "ppc", "ppc64"})
-LINUX_ARCHS = frozenset(
-    {
-        "x86_64", "i686", "aarch64", "armv7l", "armv6l", "ppc64le", "ppc64", "s390x",
-        "riscv64", "loongarch64", "mips64", "mips64el", "mips", "mipsel", "sparc64", "ppc",
-    }
-)  # fmt: skip
-WINDOWS_ARCHS = frozenset({"amd64", "x86", "arm64", "arm"})
-_KNOWN = {Platform.MACOS: MACOS_ARCHS, Platform.LINUX: LINUX_ARCHS, Platform.WINDOWS: WINDOWS_ARCHS}
-
-_ALIASES: dict[Platform, dict[str, str]] = {
-    Platform.MACOS: {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64"},
-    Platform.LINUX: {
-        "amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i386": "i686",
-        "i486": "i686", "i586": "i686", "x86": "i686", "armv7": "armv7l", "armhf": "armv7l",
-        "armv8l": "armv7l", "ppc64el": "ppc64le",
-    },
-    Platform.WINDOWS: {
-        "x86_64": "amd64", "x64": "amd64", "win_amd64": "amd64", "i386": "x86",
-        "i686": "x86", "win32": "x86", "aarch64": "arm64", "arm32": "arm",
-    },
-}  # fmt: skip
-
-# macOS multi-architecture wheel "binary formats" (CPython's _osx_support.get_platform_osx).
-MACOS_FORMATS: dict[str, frozenset[str]] = {
-    "universal2": frozenset({"arm64", "x86_64"}),
-    "intel": frozenset({"i386", "x86_64"}),
-    "fat": frozenset({"i386", "ppc"}),
-    "fat32": frozenset({"i386", "ppc"}),
-    "fat3": frozenset({"i386", "ppc", "x86_64"}),
-    "fat64": frozenset({"ppc64", "x86_64"}),
-    "universal": frozenset({"i386", "ppc", "ppc64", "x86_64"}),
-}
-UNIVERSAL2 = MACOS_FORMATS["universal2"]
-
-# arm64 Macs start at macOS 11: a lower minimum cannot apply to an arm64 slice.
-MACOS_ARM64_FIRST = Version("11.0")
-_ARM64_MAC = frozenset({"arm64", "arm64e"})
-_MANYLINUX2014_ARCHS = frozenset({"x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x"})
-_WINDOWS_TAGS = {"amd64": "win_amd64", "x86": "win32", "arm64": "win_arm64", "arm": "win_arm32"}
-
 _ACCEPTED = (
     "accepted: macos-x86_64, macos-arm64, macos-universal2, linux-<arch>, "
-    "linux-musl-<arch>, windows-amd64, windows-x86, windows-arm64, or a wheel platform tag "
-    "such as macosx_10_13_x86_64, macosx_11_0_universal2, manylinux_2_28_aarch64, "
-    "manylinux2014_x86_64, musllinux_1_2_x86_64, linux_x86_64, win_amd64, win32, win_arm64"
+    "linux-musl-<arch>, windows-amd64, windows-x86, windows-arm64, android-<abi>, "
+    "ios-arm64, ios-simulator-<arch>, or a wheel platform tag such as macosx_10_13_x86_64, "
+    "macosx_11_0_universal2, manylinux_2_28_aarch64, manylinux2014_x86_64, "
+    "musllinux_1_2_x86_64, linux_x86_64, win_amd64, win32, win_arm64, android_24_arm64_v8a, "
+    "ios_13_0_arm64_iphoneos, ios_13_0_arm64_iphonesimulator"
 )
+_WITH_MIN_OS = frozenset({Platform.MACOS, Platform.IOS, Platform.IOS_SIMULATOR, Platform.ANDROID})
 
 
 @dataclass(frozen=True)
@@ -110,14 +74,16 @@ class Target:
     def __post_init__(self) -> None:
         if self.platform not in {p.value for p in Platform}:
             raise TargetError(f"unknown platform {self.platform!r}; {_ACCEPTED}")
+        if isinstance(self.platform, Platform):  # keep the plain string: it is printed
+            object.__setattr__(self, "platform", self.platform.value)
         if not isinstance(self.archs, frozenset):
             object.__setattr__(self, "archs", frozenset(self.archs))
         if not self.archs:
             raise TargetError("a target needs at least one architecture")
         if isinstance(self.min_os, str):
             object.__setattr__(self, "min_os", parse_min_os(self.min_os))
-        if self.min_os is not None and self.platform != Platform.MACOS:
-            raise TargetError("a minimum OS version applies to macOS targets only")
+        if self.min_os is not None and self.platform not in _WITH_MIN_OS:
+            raise TargetError("a minimum OS version applies to macOS, iOS and Android only")
         if self.libc is not None and self.platform != Platform.LINUX:
             raise TargetError("a C library (glibc/musl) applies to Linux targets only")
         if not self.name:
@@ -125,15 +91,17 @@ class Target:
 
     @property
     def is_universal2(self) -> bool:
-        return self.platform == Platform.MACOS and self.archs == UNIVERSAL2
+        return self.platform == Platform.MACOS and self.archs == archs.UNIVERSAL2
 
     def min_os_for(self, arch: str) -> Optional[Version]:
         """The minimum macOS that matters for one slice: arm64 code never runs before 11.0,
         so an arm64 slice needing 11.0 is fine for a universal2 target with minimum 10.13."""
         if self.min_os is None:
             return None
-        if arch in _ARM64_MAC and self.min_os < MACOS_ARM64_FIRST:
-            return MACOS_ARM64_FIRST
+        if self.platform != Platform.MACOS:
+            return self.min_os
+        if arch in archs.ARM64_MAC and self.min_os < archs.MACOS_ARM64_FIRST:
+            return archs.MACOS_ARM64_FIRST
         return self.min_os
 
     def describe(self) -> str:
@@ -144,6 +112,12 @@ class Target:
             return f"{self.name} (macOS {format_version(self.min_os)} or newer)"
         if self.platform == Platform.LINUX:
             return f"{self.name} (glibc)" if self.libc == Libc.GLIBC else self.name
+        if self.platform == Platform.ANDROID and self.min_os is not None:
+            return f"{self.name} (API level {self.min_os.release[0]} or newer)"
+        if self.platform != Platform.WINDOWS:
+            if self.min_os is None:
+                return self.name
+            return f"{self.name} (iOS {format_version(self.min_os)} or newer)"
         bits = {"x86": "32-bit", "amd64": "64-bit", "arm64": "64-bit", "arm": "32-bit"}
         arch = next(iter(self.archs))
         return f"{self.name} ({bits[arch]} Python)" if len(self.archs) == 1 else self.name
@@ -151,36 +125,29 @@ class Target:
     def pip_platforms(self) -> tuple[str, ...]:
         """Wheel platform tags for ``pip --platform`` that fetch wheels for this target;
         empty when pip has no such tag (e.g. a macOS i386+ppc target)."""
-        arch = next(iter(self.archs)) if len(self.archs) == 1 else ""
-        if self.platform == Platform.MACOS:
-            if self.archs == UNIVERSAL2:
-                return (f"macosx_{_tag_version(self.min_os, Version('10.9'))}_universal2",)
-            if arch in {"x86_64", "i386", "ppc", "ppc64"}:
-                return (f"macosx_{_tag_version(self.min_os, Version('10.9'))}_{arch}",)
-            if arch in _ARM64_MAC:
-                return (f"macosx_{_tag_version(self.min_os_for(arch), MACOS_ARM64_FIRST)}_arm64",)
-            return ()
-        if self.platform == Platform.LINUX:
-            if not arch:
-                return ()
-            if self.libc == Libc.MUSL:
-                return (f"musllinux_1_2_{arch}", f"musllinux_1_1_{arch}")
-            if arch in _MANYLINUX2014_ARCHS:
-                return (f"manylinux2014_{arch}", f"manylinux_2_28_{arch}")
-            return (f"linux_{arch}",)
-        return (_WINDOWS_TAGS[arch],) if arch in _WINDOWS_TAGS else ()
+        min_os = self.min_os_for(next(iter(self.archs))) if len(self.archs) == 1 else self.min_os
+        libc = Libc(self.libc) if self.libc else None
+        return archs.platform_tags(Platform(self.platform), self.archs, min_os, libc)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "platform": self.platform,
             "archs": sorted(self.archs),
-            "min_os": format_version(self.min_os) if self.min_os is not None else None,
+            "min_os": _min_os_text(self),
             "libc": self.libc,
             "name": self.name,
         }
 
     def __str__(self) -> str:
         return self.name
+
+
+def _min_os_text(target: Target) -> Optional[str]:
+    if target.min_os is None:
+        return None
+    if target.platform == Platform.ANDROID:
+        return str(target.min_os.release[0])  # an API level
+    return format_version(target.min_os)
 
 
 def format_version(version: Version) -> str:
@@ -230,7 +197,9 @@ def parse_target(text: str, min_os: Optional[str] = None) -> Target:
     if target is None:
         target = _parse_full_tag(text.strip())
     if target is None:
-        if any(low in known or low in _ALIASES[p] for p, known in _KNOWN.items()):
+        if any(
+            low in known or low in archs.ALIASES[p] for p, known in archs.KNOWN_ARCHS.items()
+        ):
             raise TargetError(
                 f"target {text!r} names no platform: say macos-{low}, linux-{low} or "
                 f"windows-{low}; {_ACCEPTED}"
@@ -302,25 +271,33 @@ def _host_linux() -> Target:
 
 
 def _arch(plat: Platform, raw: str, original: str = "") -> str:
-    known = _KNOWN[plat]
-    arch = _ALIASES[plat].get(raw, raw)
-    if arch not in known:
+    try:
+        return archs.normalize(plat, raw)
+    except archs.UnknownArch:
         where = f" in {original!r}" if original and original.strip().lower() != raw else ""
+        known = ", ".join(sorted(archs.KNOWN_ARCHS[plat]))
         raise TargetError(
-            f"unknown {plat.value} architecture {raw!r}{where}; "
-            f"expected one of: {', '.join(sorted(known))}"
-        )
-    return arch
+            f"unknown {plat.value} architecture {raw!r}{where}; expected one of: {known}"
+        ) from None
 
 
 def _macos_archs(raw: str, original: str) -> set[str]:
     result: set[str] = set()
     for part in raw.split("+"):
-        if part in MACOS_FORMATS:
-            result |= MACOS_FORMATS[part]
+        if part in archs.MACOS_FORMATS:
+            result |= archs.MACOS_FORMATS[part]
         else:
             result.add(_arch(Platform.MACOS, part, original))
     return result
+
+
+# (platform, the prefix after it in our names) in the order they are tried
+_NAME_PREFIXES = (
+    (Platform.IOS_SIMULATOR, "ios-simulator-"),
+    (Platform.IOS, "ios-"),
+    (Platform.ANDROID, "android-"),
+    (Platform.WINDOWS, "windows-"),
+)
 
 
 def _parse_name(low: str, original: str) -> Optional[Target]:
@@ -328,8 +305,7 @@ def _parse_name(low: str, original: str) -> Optional[Target]:
     if not sep or not rest:
         return None
     if plat_name == "macos":
-        archs = frozenset(_macos_archs(rest, original))
-        return Target(Platform.MACOS.value, archs)
+        return Target(Platform.MACOS.value, frozenset(_macos_archs(rest, original)))
     if plat_name == "linux":
         libc = Libc.GLIBC.value
         for prefix, value in (("musl-", Libc.MUSL.value), ("glibc-", Libc.GLIBC.value)):
@@ -337,44 +313,26 @@ def _parse_name(low: str, original: str) -> Optional[Target]:
                 libc, rest = value, rest[len(prefix) :]
         arch = _arch(Platform.LINUX, rest, original)
         return Target(Platform.LINUX.value, frozenset({arch}), None, libc)
-    if plat_name == "windows":
-        return Target(Platform.WINDOWS.value, frozenset({_arch(Platform.WINDOWS, rest, original)}))
+    for plat, prefix in _NAME_PREFIXES:
+        if low.startswith(prefix) and len(low) > len(prefix):
+            arch = _arch(plat, low[len(prefix) :], original)
+            return Target(plat.value, frozenset({arch}))
     return None
-
-
-_MACOSX_TAG = re.compile(r"macosx_(\d+)_(\d+)_([a-z0-9_]+)")
-_MANYLINUX_TAG = re.compile(r"manylinux_(\d+)_(\d+)_([a-z0-9_]+)")
-_LEGACY_MANYLINUX_TAG = re.compile(r"manylinux(?:1|2010|2014)_([a-z0-9_]+)")
-_MUSLLINUX_TAG = re.compile(r"musllinux_(\d+)_(\d+)_([a-z0-9_]+)")
-_LINUX_TAG = re.compile(r"linux_([a-z0-9_]+)")
-_WIN_TAG = re.compile(r"win_([a-z0-9]+)")
 
 
 def _parse_platform_tag(tag: str, original: str) -> Optional[Target]:
     """One wheel platform tag (or sysconfig platform with ``-``/``.`` turned into ``_``)."""
-    linux = Platform.LINUX
-    match = _MACOSX_TAG.fullmatch(tag)
-    if match:
-        archs = frozenset(_macos_archs(match.group(3), original or tag))
-        version = parse_min_os(f"{match.group(1)}.{match.group(2)}")
-        return Target(Platform.MACOS.value, archs, version)
-    for pattern, libc in (
-        (_MANYLINUX_TAG, Libc.GLIBC),
-        (_LEGACY_MANYLINUX_TAG, Libc.GLIBC),
-        (_MUSLLINUX_TAG, Libc.MUSL),
-        (_LINUX_TAG, Libc.GLIBC),
-    ):
-        match = pattern.fullmatch(tag)
-        if match:
-            arch = _arch(linux, match.group(match.lastindex or 1), original or tag)
-            return Target(linux.value, frozenset({arch}), None, libc.value)
-    if tag == "win32":
-        return Target(Platform.WINDOWS.value, frozenset({"x86"}))
-    match = _WIN_TAG.fullmatch(tag)
-    if match:
-        arch = _arch(Platform.WINDOWS, match.group(1), original or tag)
-        return Target(Platform.WINDOWS.value, frozenset({arch}))
-    return None
+    try:
+        parsed = archs.parse_platform_tag(tag)
+    except archs.UnknownArch as error:
+        raise TargetError(f"{error} (in {original or tag!r}); {_ACCEPTED}") from None
+    if parsed is None:
+        return None
+    min_os = parsed.min_os
+    if parsed.platform is Platform.MACOS and min_os is not None:
+        min_os = parse_min_os(min_os)
+    libc = parsed.libc.value if parsed.libc is not None else None
+    return Target(parsed.platform.value, parsed.archs, min_os, libc)
 
 
 def _parse_full_tag(text: str) -> Optional[Target]:
@@ -402,18 +360,16 @@ def _parse_full_tag(text: str) -> Optional[Target]:
     return min((t for t in found if t is not None), key=lambda t: t.min_os or Version("0"))
 
 
-def _tag_version(version: Optional[Version], default: Version) -> str:
-    major, minor = (*(version or default).release, 0)[:2]
-    return f"{major}_{minor}"
-
-
 def _canonical_name(target: Target) -> str:
-    archs = target.archs
+    wanted = target.archs
     if target.platform == Platform.MACOS:
-        if archs == UNIVERSAL2:
+        if wanted == archs.UNIVERSAL2:
             return "macos-universal2"
-        return "macos-" + "+".join(sorted(archs))
-    joined = "+".join(sorted(archs))
+        return "macos-" + "+".join(sorted(wanted))
+    if target.platform == Platform.ANDROID:
+        by_reader = {reader: abi for abi, reader in archs.ANDROID_ABIS.items()}
+        wanted = frozenset(by_reader.get(a, a) for a in wanted)
+    joined = "+".join(sorted(wanted))
     if target.platform == Platform.LINUX and target.libc == Libc.MUSL:
         return f"linux-musl-{joined}"
     return f"{target.platform}-{joined}"

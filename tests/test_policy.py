@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pytest
 
 from nuitka_archguard.binaries import BinaryFormat, BinaryInfo, BytesSource, read_binary
@@ -16,7 +14,6 @@ from nuitka_archguard.policy import (
     check_binary,
     check_wheel_tags,
     role_for,
-    wheel_tag_archs,
 )
 from nuitka_archguard.target import parse_target
 from tests.synth import elf, macho, pe
@@ -240,23 +237,6 @@ def test_not_binaries_and_data_files_give_nothing() -> None:
 
 
 # -- wheel tags ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("tag", "expected"),
-    [
-        ("cp39-abi3-macosx_10_9_universal2", ("macos", ("arm64", "x86_64"))),
-        ("cp311-cp311-macosx_11_0_arm64", ("macos", ("arm64",))),
-        ("cp311-cp311-manylinux_2_17_aarch64", ("linux", ("aarch64",))),
-        ("cp311-cp311-manylinux2014_x86_64", ("linux", ("x86_64",))),
-        ("cp311-cp311-musllinux_1_2_x86_64", ("linux", ("x86_64",))),
-        ("cp311-cp311-win_amd64", ("windows", ("amd64",))),
-        ("cp311-cp311-win32", ("windows", ("x86",))),
-        ("py3-none-any", None),
-    ],
-)
-def test_wheel_tag_archs(tag: str, expected: Optional[tuple[str, tuple[str, ...]]]) -> None:
-    assert wheel_tag_archs(tag) == expected
 
 
 def _dist(*tags: str) -> Distribution:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from .. import archs
 from ..binaries import BinaryFormat, BinaryReadError, inspect_file
 from ..config import Config, ConfigError, load_config
 from ..policy import Code, Finding, Role, Severity, check_binary
@@ -106,8 +107,8 @@ def project_config(directory: Optional[str] = None) -> Config:
 
 # -- target -----------------------------------------------------------------------------------
 
-_MACOS_MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
-UNIVERSAL = frozenset({"arm64", "x86_64"})
+_NUITKA_MACOS_ARCHS = frozenset({"x86_64", "arm64"})
+"""What ``--macos-target-arch`` builds for besides ``universal``."""
 
 
 def macos_archs(option: Optional[str], host_arch: str) -> frozenset[str]:
@@ -121,14 +122,14 @@ def macos_archs(option: Optional[str], host_arch: str) -> frozenset[str]:
     if value == "native":
         value = host_arch.strip().lower()
     if value in ("universal", "universal2"):
-        return UNIVERSAL
-    arch = _MACOS_MACHINES.get(value)
-    if arch is None:
+        return archs.UNIVERSAL2
+    arch = archs.ALIASES[archs.Platform.MACOS].get(value, value)
+    if arch not in _NUITKA_MACOS_ARCHS:
         raise TargetError(f"unknown --macos-target-arch value {option!r}")
     return frozenset({arch})
 
 
-def python_min_macos(executable: str, archs: Iterable[str]) -> Optional[str]:
+def python_min_macos(executable: str, wanted_archs: Iterable[str]) -> Optional[str]:
     """The minimum macOS of the Python binary: what Nuitka itself compiles for (it reads
     the same value from ``sys.executable``). Prefers a non-arm64 slice, since arm64 code
     runs on macOS 11 or later anyway; ``None`` when the file says nothing."""
@@ -136,7 +137,7 @@ def python_min_macos(executable: str, archs: Iterable[str]) -> Optional[str]:
         info = inspect_file(executable)
     except (BinaryReadError, OSError):
         return None
-    wanted = set(archs)
+    wanted = set(wanted_archs)
     slices = [s for s in info.slices if s.min_os and (s.arch in wanted or not wanted)]
     slices.sort(key=lambda s: s.arch.startswith("arm64"))
     return slices[0].min_os if slices else None
@@ -156,17 +157,17 @@ def plugin_target(
     compile there)."""
     if platform != "darwin":
         return host_target()
-    archs = macos_archs(macos_target_arch, host_arch or _platform.machine() or "x86_64")
+    wanted = macos_archs(macos_target_arch, host_arch or _platform.machine() or "x86_64")
     if min_os is not None:
-        return macos_target(archs, min_os)  # the user's value: a bad one is an error
-    derived = python_min_macos(python_executable, archs) if python_executable else None
+        return macos_target(wanted, min_os)  # the user's value: a bad one is an error
+    derived = python_min_macos(python_executable, wanted) if python_executable else None
     if derived is None:
         value = sysconfig.get_config_var("MACOSX_DEPLOYMENT_TARGET")
         derived = str(value) if value else None
     try:
-        return macos_target(archs, derived)
+        return macos_target(wanted, derived)
     except TargetError:  # an odd value in the interpreter's build: check without a minimum
-        return macos_target(archs, None)
+        return macos_target(wanted, None)
 
 
 # -- roles ------------------------------------------------------------------------------------

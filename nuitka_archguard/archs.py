@@ -1,0 +1,337 @@
+"""The vocabulary: architecture names per platform, macOS binary formats, wheel platform tags
+and which architecture runs which code. Tables are data; the functions only look things up.
+
+Every other module (target parsing, the policy, advice, the plugin) asks here, so that a
+name means one thing everywhere. Architecture names follow the binary readers: ``lipo``
+names for Mach-O (``x86_64``, ``arm64``), ``uname -m`` names for ELF (``aarch64``,
+``i686``), Python's ``win_*`` names for PE (``amd64``, ``x86``). Modelled on
+``packaging.tags`` and auditwheel's ``architecture.py``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from packaging.version import Version
+
+__all__ = [
+    "ALIASES",
+    "ANDROID_ABIS",
+    "ARCH_NOTES",
+    "KNOWN_ARCHS",
+    "MACOS_ARM64_FIRST",
+    "MACOS_FORMATS",
+    "PLATFORM_NAMES",
+    "UNIVERSAL2",
+    "Libc",
+    "Platform",
+    "PlatformTag",
+    "macos_format",
+    "normalize",
+    "parse_platform_tag",
+    "provides",
+    "runs_via",
+]
+
+
+class Platform(str, enum.Enum):
+    """An OS a build runs on; the values match the readers' ``Slice.platform`` names."""
+
+    MACOS = "macos"
+    LINUX = "linux"
+    WINDOWS = "windows"
+    ANDROID = "android"
+    IOS = "ios"
+    IOS_SIMULATOR = "ios-simulator"
+
+
+PLATFORM_NAMES: dict[str, str] = {
+    "macos": "macOS",
+    "linux": "Linux",
+    "windows": "Windows",
+    "android": "Android",
+    "ios": "iOS",
+    "ios-simulator": "iOS simulator",
+    "maccatalyst": "Mac Catalyst",
+}
+"""Platform names as people write them, for messages."""
+
+
+class Libc(str, enum.Enum):
+    GLIBC = "glibc"
+    MUSL = "musl"
+
+
+_MACHO = ("x86_64", "x86_64h", "arm64", "arm64e", "i386", "ppc", "ppc64")
+KNOWN_ARCHS: dict[Platform, frozenset[str]] = {
+    Platform.MACOS: frozenset(_MACHO),
+    Platform.IOS: frozenset({"arm64", "arm64e"}),
+    Platform.IOS_SIMULATOR: frozenset({"arm64", "x86_64"}),
+    Platform.LINUX: frozenset(
+        {
+            "x86_64", "i686", "aarch64", "armv7l", "armv6l", "armel", "ppc64le", "ppc64",
+            "s390x", "riscv64", "loongarch64", "mips64", "mips64el", "mips", "mipsel",
+            "sparc64", "ppc",
+        }
+    ),
+    Platform.ANDROID: frozenset({"aarch64", "armv7l", "i686", "x86_64"}),
+    Platform.WINDOWS: frozenset({"amd64", "x86", "arm64", "arm"}),
+}  # fmt: skip
+"""Architectures a target may name, per platform, in the readers' names."""
+
+ANDROID_ABIS: dict[str, str] = {
+    "arm64_v8a": "aarch64",
+    "armeabi_v7a": "armv7l",
+    "x86": "i686",
+    "x86_64": "x86_64",
+}
+"""Android ABI names (wheel tags, ``ANDROID_ABI``) -> the ELF reader's names."""
+
+_APPLE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64"}
+ALIASES: dict[Platform, dict[str, str]] = {
+    Platform.MACOS: _APPLE_ALIASES,
+    Platform.IOS: _APPLE_ALIASES,
+    Platform.IOS_SIMULATOR: _APPLE_ALIASES,
+    Platform.LINUX: {
+        "amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i386": "i686",
+        "i486": "i686", "i586": "i686", "x86": "i686", "armv7": "armv7l", "armhf": "armv7l",
+        "armv7hl": "armv7l", "armv8l": "armv7l", "ppc64el": "ppc64le",
+    },
+    Platform.ANDROID: {
+        **ANDROID_ABIS, "amd64": "x86_64", "arm64": "aarch64", "i386": "i686",
+        "armv7": "armv7l",
+    },
+    Platform.WINDOWS: {
+        "x86_64": "amd64", "x64": "amd64", "win_amd64": "amd64", "i386": "x86",
+        "i686": "x86", "win32": "x86", "aarch64": "arm64", "arm32": "arm",
+    },
+}  # fmt: skip
+"""Other names users and tools give an architecture -> the readers' name, per platform."""
+
+MACOS_FORMATS: dict[str, frozenset[str]] = {
+    "universal2": frozenset({"arm64", "x86_64"}),
+    "intel": frozenset({"i386", "x86_64"}),
+    "fat": frozenset({"i386", "ppc"}),
+    "fat32": frozenset({"i386", "ppc"}),
+    "fat3": frozenset({"i386", "ppc", "x86_64"}),
+    "fat64": frozenset({"ppc64", "x86_64"}),
+    "universal": frozenset({"i386", "ppc", "ppc64", "x86_64"}),
+}
+"""macOS multi-architecture "binary formats" of wheel tags (CPython's
+``_osx_support.get_platform_osx``, ``packaging.tags._mac_binary_formats``)."""
+UNIVERSAL2 = MACOS_FORMATS["universal2"]
+
+MACOS_ARM64_FIRST = Version("11.0")
+"""arm64 Macs start at macOS 11: a lower minimum cannot apply to an arm64 slice."""
+ARM64_MAC = frozenset({"arm64", "arm64e"})
+
+ARCH_NOTES: dict[str, str] = {
+    "armel": "soft-float ARM EABI; armv7l means the hard-float ABI (armhf)",
+    "armv7l": "hard-float ARM EABI (armhf)",
+    "x32": "the x32 ABI, which no x86_64 process loads",
+}
+"""What an architecture name means where the name alone may mislead."""
+
+# -- which code serves which process --------------------------------------------------------
+
+_SAME_CODE = {"i386": "i686", "i486": "i686", "i586": "i686", "armv7": "armv7l",
+              "armv7hl": "armv7l"}  # fmt: skip
+_LOADS_INTO: dict[tuple[Platform, str], frozenset[str]] = {
+    # An ARM64X file holds native arm64 code (and arm64ec); it loads into arm64 processes.
+    (Platform.WINDOWS, "arm64x"): frozenset({"arm64"}),
+}
+"""(platform, slice arch) -> other process archs that load a slice of it natively."""
+
+NATIVE = "native"
+_RUNS: dict[tuple[Platform, str, str], str] = {
+    (Platform.MACOS, "arm64", "x86_64"): "Rosetta 2",
+    (Platform.MACOS, "arm64", "x86_64h"): "Rosetta 2",
+    (Platform.WINDOWS, "amd64", "x86"): NATIVE,  # WOW64 runs 32-bit x86 without emulation
+    (Platform.WINDOWS, "arm64", "arm64x"): NATIVE,
+    (Platform.WINDOWS, "arm64", "x86"): "x86 emulation on Windows on Arm",
+    (Platform.WINDOWS, "arm64", "amd64"): "x64 emulation on Windows on Arm",
+    (Platform.WINDOWS, "arm64", "arm64ec"): "x64 emulation on Windows on Arm",
+    (Platform.LINUX, "x86_64", "i686"): "32-bit compatibility libraries",
+}
+"""(platform, machine, executable's arch) -> how it runs there: natively or through what."""
+
+
+def _same(arch: str) -> str:
+    return _SAME_CODE.get(arch, arch)
+
+
+def provides(slice_arch: str, process_arch: str, platform: str) -> bool:
+    """Whether a loaded slice of ``slice_arch`` serves a ``process_arch`` process (``x86_64h``
+    does not: a Mac picks it on Haswell and later, the file must still carry x86_64)."""
+    if _same(slice_arch) == _same(process_arch):
+        return True
+    key = (_as_platform(platform), slice_arch)
+    return process_arch in _LOADS_INTO.get(key, frozenset())  # type: ignore[arg-type]
+
+
+def runs_via(exe_arch: str, machine: str, platform: str) -> Optional[str]:
+    """How an executable of ``exe_arch`` runs on a ``machine``: :data:`NATIVE`, the name of
+    an emulation, or ``None`` when it cannot run there."""
+    if _same(exe_arch) == _same(machine):
+        return NATIVE
+    return _RUNS.get((_as_platform(platform), _same(machine), _same(exe_arch)))  # type: ignore[arg-type]
+
+
+def _as_platform(value: str) -> Optional[Platform]:
+    """The enum member (tables are keyed by members, whose hash differs from the string's)."""
+    try:
+        return Platform(value)
+    except ValueError:
+        return None
+
+
+# -- names ----------------------------------------------------------------------------------
+
+
+class UnknownArch(ValueError):
+    """An architecture the platform does not know; the message lists what it knows."""
+
+
+def normalize(platform: Platform, raw: str) -> str:
+    """The readers' name for ``raw`` on ``platform`` (aliases resolved, case ignored)."""
+    low = raw.strip().lower()
+    arch = ALIASES[platform].get(low, low)
+    known = KNOWN_ARCHS[platform]
+    if arch not in known:
+        raise UnknownArch(
+            f"unknown {platform.value} architecture {raw!r}; "
+            f"expected one of: {', '.join(sorted(known))}"
+        )
+    return arch
+
+
+def macos_format(archs: frozenset[str]) -> Optional[str]:
+    """The binary format name of a set of macOS archs (``universal2``), or None."""
+    for name, members in MACOS_FORMATS.items():
+        if members == archs and name != "fat":
+            return name
+    return None
+
+
+# -- wheel platform tags --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlatformTag:
+    """What one wheel platform tag promises: an OS, architectures (all of them in every
+    binary), the oldest OS release (macOS/iOS version, Android API level) and the libc."""
+
+    platform: Platform
+    archs: frozenset[str]
+    min_os: Optional[Version] = None
+    libc: Optional[Libc] = None
+
+
+_MACOSX_TAG = re.compile(r"macosx_(\d+)_(\d+)_([a-z0-9_]+)")
+_LINUX_TAGS = (
+    (re.compile(r"manylinux_\d+_\d+_([a-z0-9_]+)"), Libc.GLIBC),
+    (re.compile(r"manylinux(?:1|2010|2014)_([a-z0-9_]+)"), Libc.GLIBC),
+    (re.compile(r"musllinux_\d+_\d+_([a-z0-9_]+)"), Libc.MUSL),
+    (re.compile(r"linux_([a-z0-9_]+)"), Libc.GLIBC),
+)
+_ANDROID_TAG = re.compile(r"android_(\d+)_([a-z0-9_]+)")
+_IOS_TAG = re.compile(r"ios_(\d+)_(\d+)_([a-z0-9_]+?)_(iphoneos|iphonesimulator)")
+_IOS_SDKS = {"iphoneos": Platform.IOS, "iphonesimulator": Platform.IOS_SIMULATOR}
+WINDOWS_TAGS: dict[str, str] = {
+    "amd64": "win_amd64",
+    "x86": "win32",
+    "arm64": "win_arm64",
+    "arm": "win_arm32",
+}
+"""Windows arch -> its wheel platform tag."""
+_WINDOWS_BY_TAG = {tag: arch for arch, tag in WINDOWS_TAGS.items()}
+MANYLINUX2014_ARCHS = frozenset({"x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x"})
+
+
+def parse_platform_tag(tag: str) -> Optional[PlatformTag]:
+    """``macosx_10_9_universal2`` -> macOS, {arm64, x86_64}, 10.9; ``None`` for ``any`` and
+    tags of no known shape. Raises :class:`UnknownArch` for a known shape naming an unknown
+    architecture (``linux_z80``)."""
+    tag = tag.strip().lower()
+    match = _MACOSX_TAG.fullmatch(tag)
+    if match:
+        name = match.group(3)
+        archs = MACOS_FORMATS.get(name) or frozenset({normalize(Platform.MACOS, name)})
+        return PlatformTag(Platform.MACOS, archs, Version(f"{match.group(1)}.{match.group(2)}"))
+    for pattern, libc in _LINUX_TAGS:
+        match = pattern.fullmatch(tag)
+        if match:
+            arch = normalize(Platform.LINUX, match.group(1))
+            return PlatformTag(Platform.LINUX, frozenset({arch}), None, libc)
+    if tag in _WINDOWS_BY_TAG:
+        return PlatformTag(Platform.WINDOWS, frozenset({_WINDOWS_BY_TAG[tag]}))
+    if tag.startswith("win_"):
+        return PlatformTag(Platform.WINDOWS, frozenset({normalize(Platform.WINDOWS, tag[4:])}))
+    match = _ANDROID_TAG.fullmatch(tag)
+    if match:
+        arch = normalize(Platform.ANDROID, match.group(2))
+        return PlatformTag(Platform.ANDROID, frozenset({arch}), Version(match.group(1)))
+    match = _IOS_TAG.fullmatch(tag)
+    if match:
+        platform = _IOS_SDKS[match.group(4)]
+        arch = normalize(platform, match.group(3))
+        version = Version(f"{match.group(1)}.{match.group(2)}")
+        return PlatformTag(platform, frozenset({arch}), version)
+    return None
+
+
+def _tag_version(version: Optional[Version], default: str) -> str:
+    major, minor = (*(version or Version(default)).release, 0)[:2]
+    return f"{major}_{minor}"
+
+
+def platform_tags(
+    platform: Platform,
+    archs: frozenset[str],
+    min_os: Optional[Version] = None,
+    libc: Optional[Libc] = None,
+) -> tuple[str, ...]:
+    """Wheel platform tags for ``pip --platform`` that fetch wheels for these archs, the most
+    specific first; empty when no wheel tag names them (a macOS i386+ppc target)."""
+    arch = next(iter(archs)) if len(archs) == 1 else ""
+    if platform is Platform.MACOS:
+        if archs == UNIVERSAL2:
+            return (f"macosx_{_tag_version(min_os, '10.9')}_universal2",)
+        if arch in ARM64_MAC:
+            floor = min_os if min_os is not None and min_os > MACOS_ARM64_FIRST else None
+            return (f"macosx_{_tag_version(floor, '11.0')}_arm64",)
+        if arch in {"x86_64", "i386", "ppc", "ppc64"}:
+            return (f"macosx_{_tag_version(min_os, '10.9')}_{arch}",)
+        name = macos_format(archs)
+        return (f"macosx_{_tag_version(min_os, '10.9')}_{name}",) if name else ()
+    if platform is Platform.LINUX:
+        if not arch or arch == "armel":
+            return ()
+        if libc is Libc.MUSL:
+            return (f"musllinux_1_2_{arch}", f"musllinux_1_1_{arch}")
+        if arch in MANYLINUX2014_ARCHS:
+            return (f"manylinux2014_{arch}", f"manylinux_2_28_{arch}")
+        return (f"linux_{arch}",)
+    if platform is Platform.WINDOWS:
+        return (WINDOWS_TAGS[arch],) if arch in WINDOWS_TAGS else ()
+    if platform is Platform.ANDROID:
+        abi = next((a for a, r in ANDROID_ABIS.items() if r == arch), None)
+        level = str(min_os.release[0]) if min_os is not None else "24"
+        return (f"android_{level}_{abi}",) if abi else ()
+    if platform in _IOS_SDKS.values() and arch:
+        sdk = next(s for s, p in _IOS_SDKS.items() if p is platform)
+        return (f"ios_{_tag_version(min_os, '13.0')}_{arch}_{sdk}",)
+    return ()
+
+
+def wheel_archs(tag: str) -> Optional[tuple[Platform, frozenset[str]]]:
+    """(platform, archs) the platform part of a full tag (``cp311-cp311-win_amd64``) or a
+    bare platform tag promises; ``None`` for ``any`` or anything not understood."""
+    try:
+        parsed = parse_platform_tag(tag.rsplit("-", 1)[-1])
+    except UnknownArch:
+        return None
+    return None if parsed is None else (parsed.platform, parsed.archs)
