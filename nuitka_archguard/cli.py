@@ -16,11 +16,9 @@ from typing import Optional
 
 from . import __version__, plugin_path
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
+from .common import PLUGIN_NAME, ExitCode
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-PLUGIN_NAME = "archguard"
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

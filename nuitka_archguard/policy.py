@@ -12,7 +12,7 @@ import enum
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional
 
 from packaging.version import InvalidVersion, Version
@@ -29,9 +29,13 @@ __all__ = [
     "Finding",
     "Role",
     "Severity",
+    "allowed",
     "check_binary",
     "check_wheel_tags",
     "display_path",
+    "foreign_extension",
+    "internal_error",
+    "new_finding",
     "role_for",
 ]
 
@@ -65,9 +69,11 @@ class Role(str, enum.Enum):
         return self.value.replace("-", " ")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
-    """One problem with one file (or, for ``wheel-tag-mismatch``, one distribution)."""
+    """One problem with one file (or, for ``wheel-tag-mismatch`` and a distribution's
+    ``platform-mismatch``, one distribution). Made only by :func:`new_finding`; later
+    stages add what they know (owner, fix, allowance) with ``dataclasses.replace``."""
 
     severity: Severity
     code: Code
@@ -111,6 +117,83 @@ class Finding:
         if self.allow_reason is not None:
             data["allow_reason"] = self.allow_reason
         return data
+
+
+DEFAULT_SEVERITY: dict[Code, Severity] = {
+    Code.ARCH_MISSING: Severity.ERROR,
+    Code.PLATFORM_MISMATCH: Severity.ERROR,
+    Code.EXECUTABLE_ARCH: Severity.ERROR,
+    Code.MIN_OS_TOO_NEW: Severity.WARNING,
+    Code.WHEEL_TAG_MISMATCH: Severity.WARNING,
+    Code.UNREADABLE_BINARY: Severity.WARNING,
+    Code.FOREIGN_EXTENSION_ONLY: Severity.ERROR,
+}
+
+
+def new_finding(
+    code: Code,
+    path: str,
+    message: str,
+    *,
+    severity: Optional[Severity] = None,
+    format: BinaryFormat = BinaryFormat.NOT_A_BINARY,
+    archs: tuple[str, ...] = (),
+    required_archs: tuple[str, ...] = (),
+    **context: Any,
+) -> Finding:
+    """The one way a finding is made: the code decides the severity unless told
+    (``executable-arch`` under emulation, ``min-os-too-new`` with ``--strict-min-os``)."""
+    return Finding(
+        severity=DEFAULT_SEVERITY[code] if severity is None else severity,
+        code=code,
+        path=path,
+        format=format,
+        archs=tuple(archs),
+        required_archs=tuple(required_archs),
+        message=message,
+        **context,
+    )
+
+
+def allowed(finding: Finding, reason: Optional[str]) -> Finding:
+    """The finding, kept in the report but no longer counted (``--allow PATTERN:REASON``)."""
+    return replace(finding, allowed=True, allow_reason=reason)
+
+
+def internal_error(path: str, target: Target, error: BaseException) -> Finding:
+    """A file archguard failed on: named, never a traceback in the user's build."""
+    name = os.path.basename(path) or path
+    return new_finding(
+        Code.UNREADABLE_BINARY,
+        path,
+        f"{name} could not be checked: internal error in archguard "
+        f"({type(error).__name__}: {error})",
+        required_archs=_sorted(target.archs),
+    )
+
+
+def foreign_extension(
+    module_name: str, info: BinaryInfo, target: Target, needed_by: Sequence[str] = ()
+) -> Finding:
+    """An extension module Nuitka leaves out because no file of it fits the target."""
+    have = ", ".join(info.archs) if info.archs else "another platform"
+    message = (
+        f"extension module {module_name} exists only for {have}, so Nuitka leaves it out; "
+        f"the target {target.name} needs {_fmt_archs(_sorted(target.archs))}"
+    )
+    if needed_by:
+        message += f"; needed by {', '.join(needed_by)}"
+    return new_finding(
+        Code.FOREIGN_EXTENSION_ONLY,
+        info.path,
+        message,
+        format=info.format,
+        archs=info.archs,
+        required_archs=_sorted(target.archs),
+        needed_by=tuple(needed_by),
+        module=module_name,
+        role=Role.EXTENSION_MODULE,
+    )
 
 
 def display_path(path: str) -> str:
@@ -246,8 +329,7 @@ def check_binary(
     if info.error is not None:
         what = "" if role is None else f"{role.label} "
         return [
-            Finding(
-                severity=Severity.WARNING,
+            new_finding(
                 code=Code.UNREADABLE_BINARY,
                 path=info.path,
                 format=info.format,
@@ -307,8 +389,7 @@ def _platform_mismatch(
             else f"{role.label} {name} is built for {built_for}, not {target_desc}; "
             f"it cannot run on the target {target.name}"
         )
-    return Finding(
-        severity=Severity.ERROR,
+    return new_finding(
         code=Code.PLATFORM_MISMATCH,
         path=info.path,
         format=info.format,
@@ -340,8 +421,7 @@ def _arch_missing(
         f"{role.label} {name} {built}, but the target {target.name} needs "
         f"{_fmt_archs(required)}: {' and '.join(missing)} processes cannot load it"
     )
-    return Finding(
-        severity=Severity.ERROR,
+    return new_finding(
         code=Code.ARCH_MISSING,
         path=info.path,
         format=info.format,
@@ -389,7 +469,7 @@ def _executable_arch(
         )
         if via == "Rosetta 2":
             message += "; it fails on Macs without Rosetta 2 installed"
-    return Finding(
+    return new_finding(
         severity=severity,
         code=Code.EXECUTABLE_ARCH,
         path=info.path,
@@ -440,7 +520,7 @@ def _min_os_too_new(
         f"{role.label} {name}: {parts}, newer than the target's minimum macOS {base}; "
         f"it fails to load on older macOS versions"
     )
-    return Finding(
+    return new_finding(
         severity=Severity.ERROR if strict else Severity.WARNING,
         code=Code.MIN_OS_TOO_NEW,
         path=info.path,
@@ -499,8 +579,7 @@ def check_wheel_tags(
         f"binaries lack {_fmt_archs(all_lacking)} ({names}{more}): the tag promises more "
         f"than the wheel holds"
     )
-    return Finding(
-        severity=Severity.WARNING,
+    return new_finding(
         code=Code.WHEEL_TAG_MISMATCH,
         path=first.path,
         format=first.format,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Optional
 
+from .common import plural
 from .policy import Code, Finding, Severity, display_path
 
 if TYPE_CHECKING:
@@ -51,12 +52,12 @@ def describe_distribution(dist: Optional[Distribution]) -> str:
 
 def summary_line(report: ScanReport) -> str:
     errors, warnings, allowed = len(report.errors), len(report.warnings), len(report.allowed)
-    counts = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    counts = f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
     if allowed:
         counts += f" ({allowed} allowed)"
     return (
-        f"{counts} in {_plural(report.binaries, 'binary', 'binaries')} among "
-        f"{_plural(report.files_scanned, 'file')}; target {_target_text(report)}"
+        f"{counts} in {plural(report.binaries, 'binary')} among "
+        f"{plural(report.files_scanned, 'file')}; target {_target_text(report)}"
     )
 
 
@@ -120,10 +121,6 @@ def _field(label: str, value: str) -> str:
 
 def _target_text(report: ScanReport) -> str:
     return report.target.describe()
-
-
-def _plural(count: int, word: str, plural: Optional[str] = None) -> str:
-    return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
 # -- GitHub workflow commands --------------------------------------------------------------

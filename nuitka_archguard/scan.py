@@ -23,6 +23,7 @@ from packaging.version import Version
 
 from .advice import fix_for
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
+from .common import ExitCode
 from .discovery import (
     Discovery,
     Found,
@@ -36,12 +37,13 @@ from .discovery import (
 )
 from .ownership import Distribution, OwnershipIndex, owner_of_in_tree
 from .policy import (
-    Code,
     Finding,
     Role,
     Severity,
+    allowed,
     check_binary,
     check_wheel_tags,
+    foreign_extension,
     role_for,
 )
 from .target import Target, TargetError, host_target, parse_min_os, parse_target
@@ -128,7 +130,7 @@ class ScanReport:
     @property
     def exit_code(self) -> int:
         """0: no error findings (warnings are fine); 1: at least one."""
-        return 1 if self.errors else 0
+        return int(ExitCode.FINDINGS if self.errors else ExitCode.OK)
 
     def by_distribution(self) -> list[tuple[Optional[Distribution], list[Finding]]]:
         """Findings grouped by the distribution that installed them, in report order."""
@@ -332,11 +334,10 @@ class Checker:
             return findings
         # Only now: "who needs it" reads every distribution's METADATA on first use.
         needers = tuple(needed_by) if needed_by is not None else self.needed_by(dist)
-        for finding in findings:
-            finding.distribution = dist
-            finding.needed_by = needers
-            finding.module = module_name
-            self._finish(finding, rel)
+        findings = [
+            self._finish(replace(f, distribution=dist, needed_by=needers, module=module_name), rel)
+            for f in findings
+        ]
         self.findings.extend(findings)
         return findings
 
@@ -355,28 +356,8 @@ class Checker:
             info = BinaryInfo(path=text, format=BinaryFormat.NOT_A_BINARY)
         dist = self.owner_of(text)
         needers = tuple(needed_by) if needed_by is not None else self.needed_by(dist)
-        archs = info.archs
-        have = ", ".join(archs) if archs else "another platform"
-        message = (
-            f"extension module {module_name} exists only for archs [{have}] so Nuitka leaves "
-            f"it out; the target {self.target.name} needs {', '.join(sorted(self.target.archs))}"
-        )
-        if needers:
-            message += f"; needed by {', '.join(needers)}"
-        finding = Finding(
-            severity=Severity.ERROR,
-            code=Code.FOREIGN_EXTENSION_ONLY,
-            path=text,
-            format=info.format,
-            archs=archs,
-            required_archs=tuple(sorted(self.target.archs)),
-            message=message,
-            distribution=dist,
-            needed_by=needers,
-            module=module_name,
-            role=Role.EXTENSION_MODULE,
-        )
-        self._finish(finding, None)
+        finding = foreign_extension(module_name, info, self.target, needers)
+        finding = self._finish(replace(finding, distribution=dist), None)
         self.findings.append(finding)
         return finding
 
@@ -391,9 +372,10 @@ class Checker:
                 self._host = None
         return self._host
 
-    def _finish(self, finding: Finding, rel: Optional[str]) -> None:
+    def _finish(self, finding: Finding, rel: Optional[str]) -> Finding:
+        """The finding with its fix, and allowed if a rule matches."""
         try:
-            finding.fix = fix_for(
+            fix = fix_for(
                 finding.code,
                 finding.distribution,
                 self.target,
@@ -403,12 +385,12 @@ class Checker:
                 min_os=finding.needs_min_os,
             )
         except Exception:  # advice is a courtesy; never lose the finding over it
-            finding.fix = finding.fix or ""
+            fix = finding.fix
+        finding = replace(finding, fix=fix)
         for rule in self.rules:
             if rule.matches(finding, rel):
-                finding.allowed = True
-                finding.allow_reason = rule.reason
-                break
+                return allowed(finding, rule.reason)
+        return finding
 
     def report(self) -> ScanReport:
         """All findings so far plus the per-distribution wheel-tag checks, sorted."""
@@ -416,9 +398,8 @@ class Checker:
         for dist, binaries in self._loaded.values():
             finding = check_wheel_tags(dist, binaries)
             if finding is not None:
-                finding.needed_by = self.needed_by(dist)
-                self._finish(finding, None)
-                findings.append(finding)
+                finding = replace(finding, needed_by=self.needed_by(dist))
+                findings.append(self._finish(finding, None))
         findings.sort(key=_sort_key)
         return ScanReport(
             target=self.target,

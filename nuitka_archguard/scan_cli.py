@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any, Optional, TextIO
 
+from .common import ExitCode
 from .config import Config, ConfigError, load_config
 from .policy import display_path
 from .report import render_github, render_text
@@ -19,9 +20,7 @@ from .target import Target, TargetError, host_target, parse_target
 
 __all__ = ["add_scan_parser", "run_scan"]
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
 FORMATS = ("text", "json", "github")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from nuitka_archguard.binaries import BinaryFormat, BinaryInfo, BytesSource, read_binary
@@ -272,8 +274,11 @@ def test_wheel_tags_that_hold_their_promise_or_promise_nothing() -> None:
 
 def test_finding_json_has_the_schema_keys() -> None:
     (finding,) = check_binary(info(arm()), parse_target("macos-x86_64"))
-    finding.distribution = Distribution(
-        "cffi", "1.17.1", "pip", "pip", ("cp311-cp311-macosx_11_0_arm64",)
+    finding = dataclasses.replace(
+        finding,
+        distribution=Distribution(
+            "cffi", "1.17.1", "pip", "pip", ("cp311-cp311-macosx_11_0_arm64",)
+        ),
     )
     data = finding.to_json()
     for key in (

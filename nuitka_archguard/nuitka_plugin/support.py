@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .. import archs
-from ..binaries import BinaryFormat, BinaryReadError, inspect_file
+from ..binaries import BinaryReadError, inspect_file
+from ..common import PLUGIN_NAME, plural
 from ..config import Config, ConfigError, load_config
-from ..policy import Code, Finding, Role, Severity, check_binary
+from ..policy import Code, Finding, Role, Severity, check_binary, internal_error
 from ..report import render_text
 from ..scan import Checker, ScanReport
 from ..target import Target, TargetError, host_target, macos_target
-
-PLUGIN_NAME = "archguard"
 
 __all__ = [
     "PLUGIN_NAME",
@@ -347,21 +346,7 @@ class Guard:
         return bool(codes & {Code.ARCH_MISSING, Code.PLATFORM_MISMATCH})
 
     def record_internal_error(self, path: str, error: BaseException) -> None:
-        name = os.path.basename(path) or path
-        self._internal.append(
-            Finding(
-                severity=Severity.WARNING,
-                code=Code.UNREADABLE_BINARY,
-                path=path,
-                format=BinaryFormat.NOT_A_BINARY,
-                archs=(),
-                required_archs=tuple(sorted(self.target.archs)),
-                message=(
-                    f"{name} could not be checked: internal error in archguard "
-                    f"({type(error).__name__}: {error})"
-                ),
-            )
-        )
+        self._internal.append(internal_error(path, self.target, error))
 
     # -- judging ------------------------------------------------------------------------------
 
@@ -383,7 +368,7 @@ class Guard:
         text = render_text(dataclasses.replace(report, findings=new)).rstrip()
         if errors and self.settings.mode is Mode.ERROR:
             head = (
-                f"stopped {stage.value}: {_count(len(errors), 'binary')} would "
+                f"stopped {stage.value}: {plural(len(errors), 'binary')} would "
                 f"fail on {self.target.describe()}."
             )
             tail = (
@@ -394,7 +379,7 @@ class Guard:
         if not counted:
             return Verdict(stop=False, message=text, summary=self.summary(report))
         head = (
-            f"{_count(len(errors), 'error')} and {_count(len(counted) - len(errors), 'warning')} "
+            f"{plural(len(errors), 'error')} and {plural(len(counted) - len(errors), 'warning')} "
             f"for {self.target.describe()} (mode {self.settings.mode.value}, the build goes on):"
         )
         return Verdict(stop=False, message=f"{head}\n{text}", summary=self.summary(report))
@@ -403,12 +388,12 @@ class Guard:
         """The one line a build prints at its end."""
         report = report or self.report()
         errors, warnings = len(report.errors), len(report.warnings)
-        checked = f"{_count(report.binaries, 'binary')} checked for {self.target.describe()}"
+        checked = f"{plural(report.binaries, 'binary')} checked for {self.target.describe()}"
         if not errors and not warnings:
             allowed = len(report.allowed)
-            note = f" ({_count(allowed, 'allowed finding')})" if allowed else ""
+            note = f" ({plural(allowed, 'allowed finding')})" if allowed else ""
             return f"{checked}: all consistent{note}."
-        return f"{checked}: {_count(errors, 'error')}, {_count(warnings, 'warning')}."
+        return f"{checked}: {plural(errors, 'error')}, {plural(warnings, 'warning')}."
 
     def write_json(self) -> Optional[str]:
         """Write the scan-schema JSON report if asked; returns an error text on failure."""
@@ -455,13 +440,6 @@ def report_items(
             )
         )
     return items
-
-
-def _count(number: int, noun: str) -> str:
-    if number == 1:
-        return f"1 {noun}"
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{number} {plural}"
 
 
 def _finding_key(finding: Finding) -> tuple[str, str, Optional[str], str]:
