@@ -22,7 +22,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from .binaries.source import os_error_text
+from .metadata import FILE_LIMIT, MetadataError, read_regular
+from .text import shown
 
 __all__ = ["Config", "ConfigError", "load_config"]
 
@@ -61,29 +62,31 @@ def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
     base = os.fspath(directory) if directory is not None else os.getcwd()
     path = os.path.join(base, "pyproject.toml")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(16 * 1024 * 1024)
-    except FileNotFoundError:
-        return Config()
-    except OSError as error:
-        raise ConfigError(f"{path}: {os_error_text(error)}") from None
+        # Regular files only, never blocking, at most FILE_LIMIT bytes (metadata.py).
+        data = read_regular(path, FILE_LIMIT)
+    except MetadataError as error:
+        if error.missing:
+            return Config()
+        raise ConfigError(f"{shown(path)}: {error}") from None
     try:
         document = _toml_loads()(data.decode("utf-8"))
     except ConfigError:
         raise
     except (UnicodeDecodeError, ValueError) as error:  # TOMLDecodeError is a ValueError
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+        raise ConfigError(f"{shown(path)}: invalid TOML: {shown(str(error))}") from None
+    except RecursionError:
+        raise ConfigError(f"{shown(path)}: invalid TOML: nested too deeply") from None
     tool = document.get("tool")
     table = tool.get("archguard") if isinstance(tool, dict) else None
     if table is None:
         return Config(source=None)
-    where = f"{path}: [tool.archguard]"
+    where = f"{shown(path)}: [tool.archguard]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table")
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key {', '.join(unknown)}; known keys: {', '.join(KEYS)}"
+            f"{where}: unknown key {', '.join(shown(k) for k in unknown)}; known keys: {', '.join(KEYS)}"
         )
     allow = table.get("allow", [])
     if isinstance(allow, str):

@@ -17,16 +17,20 @@ What is skipped without being opened (documented in the README):
 
 Wheels are read in place with :mod:`zipfile` through ``ZipMemberSource``: never extracted,
 member names are only names (``..`` and absolute paths included), and every member costs at
-most the source's header budget whatever sizes the archive claims.
+most the source's header budget whatever sizes the archive claims or the compression method
+(stored, deflate, bzip2, lzma, zstd) can expand to. A wheel whose central directory lists
+more than :data:`MAX_ZIP_ENTRIES` entries is refused before it is parsed; members that share
+one local header are read once; the dist-info's ``WHEEL`` and ``METADATA`` go through
+:mod:`.metadata`.
 """
 
 from __future__ import annotations
 
-import email.parser
 import enum
 import errno
 import os
 import stat
+import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +47,7 @@ from .binaries.source import (
     ZipMemberSource,
     os_error_text,
 )
+from .metadata import MetadataReader, checked_name, checked_version, required_names
 from .policy import display_path, looks_loaded
 
 __all__ = [
@@ -69,8 +74,11 @@ SKIP_SUFFIXES = frozenset(
 """Suffixes of files that are never loaded or run as Mach-O/ELF/PE binaries."""
 SKIP_DIRS = frozenset({"__pycache__"})
 _SKIP_DIR_SUFFIXES = (".dist-info", ".egg-info")
-_META_LIMIT = 1024 * 1024
-"""Bytes read at most from a wheel's WHEEL or METADATA member."""
+MAX_ZIP_ENTRIES = 100_000
+"""Central-directory entries a wheel may list (the largest real wheels list ~30,000):
+:mod:`zipfile` holds one object per entry, so more is refused before parsing."""
+_SAME_NOTES = 3
+"""Notes of one kind per wheel before the rest are counted in one line."""
 
 
 class PathError(Exception):
@@ -105,6 +113,9 @@ class WheelMeta:
     version: str
     tags: tuple[str, ...]
     requires: tuple[str, ...] = ()
+    """Canonical names of what it requires (:func:`.metadata.required_names`)."""
+    metadata_ok: bool = True
+    """False when METADATA names it with an invalid name or version."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,7 @@ class Discovery:
 
     files_seen: int = 0
     notes: list[str] = field(default_factory=list)
+    reader: MetadataReader = field(default_factory=MetadataReader)
     _dirs: set[tuple[int, int]] = field(default_factory=set)
     _files: set[tuple[int, int]] = field(default_factory=set)
 
@@ -283,26 +295,28 @@ class Discovery:
     # -- wheels ---------------------------------------------------------------------------
 
     def _wheel(self, path: str) -> Iterator[Found]:
-        try:
-            archive = zipfile.ZipFile(path)
-        except _ZIP_OPEN_ERRORS as error:
-            raise PathError(f"{display_path(path)}: not a readable wheel: {error}") from None
+        archive = open_wheel(path)
         with archive:
-            meta = _wheel_meta(archive, path, self.notes)
+            meta = _wheel_meta(archive, path, self.reader)
             budget = InflateBudget()
             seen: set[str] = set()
             offsets: set[int] = set()
+            counts = {"alias": 0, "duplicate": 0}
             for member in archive.infolist():
                 name = member.filename
                 if name.endswith("/"):
                     continue
                 if member.header_offset in offsets:
                     # Several directory entries for the same bytes: a crafted archive.
-                    self._note(f"{path}/{name}", "skipped: shares its data with another member")
+                    counts["alias"] += 1
+                    if counts["alias"] <= _SAME_NOTES:
+                        self._note(f"{path}/{name}", "skipped: shares its data with another member")
                     continue
                 offsets.add(member.header_offset)
                 if name in seen:
-                    self._note(f"{path}/{name}", "duplicate member name; each copy is checked")
+                    counts["duplicate"] += 1
+                    if counts["duplicate"] <= _SAME_NOTES:
+                        self._note(f"{path}/{name}", "duplicate member name; each copy is checked")
                 seen.add(name)
                 first = name.split("/", 1)[0]
                 if first.endswith(_SKIP_DIR_SUFFIXES) or "/__pycache__/" in f"/{name}":
@@ -313,6 +327,10 @@ class Discovery:
                 found = self._member(archive, member, path, meta, budget)
                 if found is not None:
                     yield found
+            for kind, text in (("alias", "sharing data"), ("duplicate", "with duplicate names")):
+                more = counts[kind] - _SAME_NOTES
+                if more > 0:
+                    self._note(path, f"{more:,} more members {text} like these")
 
     def _member(
         self,
@@ -362,18 +380,60 @@ _ZIP_OPEN_ERRORS = (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplem
 "version needed to extract" or compression it does not know)."""
 
 
-def read_wheel_meta(path: str) -> WheelMeta:
-    """:class:`WheelMeta` of a ``.whl`` file; raises :class:`PathError` if it is no zip."""
+def open_wheel(path: str) -> zipfile.ZipFile:
+    """The wheel as a :class:`zipfile.ZipFile`, after checking that its central directory
+    lists at most :data:`MAX_ZIP_ENTRIES` entries (zipfile would hold them all); raises
+    :class:`PathError`."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            return _wheel_meta(archive, path, [])
+        entries = _zip_entry_count(path)
+        if entries > MAX_ZIP_ENTRIES:
+            raise PathError(
+                f"{display_path(path)}: not scanned: its central directory lists {entries:,}"
+                f" entries, more than the {MAX_ZIP_ENTRIES:,} read"
+            )
+        return zipfile.ZipFile(path)
     except _ZIP_OPEN_ERRORS as error:
         raise PathError(f"{display_path(path)}: not a readable wheel: {error}") from None
 
 
-def _wheel_meta(archive: zipfile.ZipFile, path: str, notes: list[str]) -> WheelMeta:
+_EOCD = struct.Struct("<4s6xHI4xH")
+_EOCD64_LOCATOR = struct.Struct("<4s4xQ4x")
+_EOCD64 = struct.Struct("<4s28xQ")
+
+
+def _zip_entry_count(path: str) -> int:
+    """Entries the end-of-central-directory record (zip64 included) claims; 0 when it
+    cannot be found (zipfile then reports the damage)."""
+    fd = os.open(path, OPEN_FLAGS)
+    try:
+        size = os.fstat(fd).st_size
+        tail_start = max(0, size - (_EOCD.size + 0xFFFF))
+        tail = os.pread(fd, size - tail_start, tail_start)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < _EOCD.size:
+            return 0
+        _, entries, _, _ = _EOCD.unpack_from(tail, at)
+        locator_at = at - _EOCD64_LOCATOR.size
+        if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
+            _, offset = _EOCD64_LOCATOR.unpack_from(tail, locator_at)
+            record = os.pread(fd, _EOCD64.size, offset) if offset < size else b""
+            if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
+                entries = max(entries, _EOCD64.unpack(record)[1])
+        return int(entries)
+    finally:
+        os.close(fd)
+
+
+def read_wheel_meta(path: str, reader: Optional[MetadataReader] = None) -> WheelMeta:
+    """:class:`WheelMeta` of a ``.whl`` file; raises :class:`PathError` if it is no zip."""
+    with open_wheel(path) as archive:
+        return _wheel_meta(archive, path, reader if reader is not None else MetadataReader())
+
+
+def _wheel_meta(archive: zipfile.ZipFile, path: str, reader: MetadataReader) -> WheelMeta:
     """Name, version, tags and requirements from the wheel's dist-info; the file name fills
-    whatever is missing. Bounded reads; a broken dist-info is a note, not an error."""
+    whatever is missing. The first ``WHEEL`` and ``METADATA`` are read once each through
+    :mod:`.metadata` (bounded, whatever the compression); a broken dist-info is a note."""
     name = version = ""
     tags: tuple[str, ...] = ()
     try:
@@ -383,31 +443,35 @@ def _wheel_meta(archive: zipfile.ZipFile, path: str, notes: list[str]) -> WheelM
     except (InvalidWheelFilename, ValueError):
         pass
     requires: tuple[str, ...] = ()
-    parser = email.parser.HeaderParser()
+    members: dict[str, zipfile.ZipInfo] = {}
     for member in archive.infolist():
         parts = member.filename.split("/")
-        if len(parts) != 2 or not parts[0].endswith(".dist-info"):
-            continue
-        if parts[1] not in ("WHEEL", "METADATA"):
-            continue
-        try:
-            with archive.open(member) as stream:
-                text = stream.read(_META_LIMIT).decode("utf-8", "replace")
-        except Exception as error:  # zlib.error, BadZipFile, NotImplementedError...
-            notes.append(f"{display_path(path)}/{member.filename}: unreadable metadata: {error}")
-            continue
-        headers = parser.parsestr(text)
-        if parts[1] == "WHEEL":
-            found = tuple(str(v) for v in headers.get_all("Tag") or ())
-            if found:
-                tags = found
+        dist_info = len(parts) == 2 and parts[0].endswith(".dist-info")
+        if dist_info and parts[1] in ("WHEEL", "METADATA"):
+            members.setdefault(parts[1], member)
+    ok = True
+    if "WHEEL" in members:
+        where = f"{path}/{members['WHEEL'].filename}"
+        found = tuple(reader.member_headers(archive, members["WHEEL"], where).get("Tag", ()))
+        if found:
+            tags = found
+    if "METADATA" in members:
+        where = f"{path}/{members['METADATA'].filename}"
+        headers = reader.member_headers(archive, members["METADATA"], where)
+        raw_name = (headers.get("Name") or [name])[0]
+        raw_version = (headers.get("Version") or [version])[0]
+        checked = checked_name(raw_name), checked_version(raw_version) if raw_version else ""
+        if checked[0] is None or checked[1] is None:
+            reader.note(where, f"unreadable metadata: invalid Name {raw_name!r} or Version")
+            ok = False
+            name, version = raw_name, raw_version
         else:
-            name = str(headers.get("Name") or name)
-            version = str(headers.get("Version") or version)
-            requires = tuple(str(v) for v in headers.get_all("Requires-Dist") or ())
+            name, version = checked[0], checked[1]
+        requires = required_names(headers.get("Requires-Dist", ()))
     if not name:
         name = os.path.basename(path).split("-", 1)[0]
-    return WheelMeta(name=name, version=version, tags=tags, requires=requires)
+        ok = ok and checked_name(name) is not None
+    return WheelMeta(name=name, version=version, tags=tags, requires=requires, metadata_ok=ok)
 
 
 # -- roots ---------------------------------------------------------------------------------
@@ -423,11 +487,7 @@ def resolve(path: str) -> Root:
         raise PathError(f"{shown}: {os_error_text(error)}") from None
     if stat.S_ISREG(st.st_mode):
         if path.lower().endswith(".whl"):
-            try:
-                with zipfile.ZipFile(path):
-                    pass
-            except _ZIP_OPEN_ERRORS as error:
-                raise PathError(f"{shown}: not a readable wheel: {error}") from None
+            open_wheel(path).close()
             return Root(path, RootKind.WHEEL, (path,))
         if not os.access(path, os.R_OK):
             raise PathError(f"{shown}: permission denied")

@@ -7,7 +7,14 @@ there, and answers "who requires it" from ``Requires-Dist`` (cffi: needed by cry
 
 Everything is lazy and forgiving: an environment is indexed only when a path inside it is
 asked about, each ``RECORD`` is read once, and broken metadata is skipped (with a note),
-never raised.
+never raised. Every file is read through :mod:`.metadata` (bounded, regular files only).
+
+**Trust boundary.** Metadata is read only from the PATHs given to :meth:`OwnershipIndex.for_paths`
+(and directories under them), and from an environment's own layout around a site directory:
+``<prefix>/lib/pythonX.Y/site-packages`` (or ``<prefix>/Lib/site-packages``) and that
+``<prefix>``'s ``conda-meta``. A ``conda-meta`` or ``site-packages`` in some other ancestor
+(a shared temporary directory, say) is never read: whoever can write there could otherwise
+rename the culprit of a finding and the fix printed for it.
 
 **Built from source** (``Distribution.built_from_source``) is true when the install did not
 come from a published binary wheel, as far as the metadata can tell:
@@ -22,18 +29,13 @@ come from a published binary wheel, as far as the metadata can tell:
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from email.parser import HeaderParser
 from typing import Any, Optional, Union
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import parse_tag
 from packaging.utils import (
     InvalidWheelFilename,
@@ -42,16 +44,13 @@ from packaging.utils import (
 )
 
 from .binaries.source import os_error_text
+from .metadata import MetadataReader, checked_name, checked_version, required_names
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# Metadata files are small; anything bigger is not what it claims to be.
-_MAX_METADATA_BYTES = 4 * 1024 * 1024
-_MAX_RECORD_BYTES = 64 * 1024 * 1024
 _SITE_DIR_NAMES = frozenset({"site-packages", "dist-packages"})
 _HOMEBREW_PREFIXES = ("/opt/homebrew", "/usr/local", "/home/linuxbrew/.linuxbrew")
-_EXTRA_MARKER = re.compile(r"\bextra\b")
-_NAME_AT_START = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_CONDA_TEXT = re.compile(r"^[A-Za-z0-9_.+!-]{1,100}$")
 _EXTENSION_MODULE = re.compile(
     r"^(?P<module>[A-Za-z_][A-Za-z0-9_]*)(\.(cpython|cp|pypy|graalpy|abi)[^.]*)?\.(so|pyd)$"
 )
@@ -83,6 +82,9 @@ class Distribution:
     subdir: Optional[str] = None
     requires: tuple[str, ...] = ()
     location: Optional[str] = field(default=None, compare=False)
+    metadata_ok: bool = True
+    """False when the metadata named it with an invalid name or version: such a distribution
+    is reported as unreadable metadata and no command is ever built from it."""
 
     @property
     def wheel_tag(self) -> Optional[str]:
@@ -183,7 +185,9 @@ def owner_of_in_tree(path: PathLike, root: PathLike) -> Optional[Distribution]:
     return Distribution(name, None, OwnerKind.DIRECTORY.value, location=location)
 
 
-def homebrew_owner(path: PathLike) -> Optional[Distribution]:
+def homebrew_owner(
+    path: PathLike, reader: Optional[MetadataReader] = None
+) -> Optional[Distribution]:
     """``<prefix>/Cellar/<formula>/<version>/…`` (after resolving symlinks such as
     ``/opt/homebrew/lib/libssl.dylib``) names a Homebrew formula."""
     real = os.path.realpath(os.fspath(path)).replace("\\", "/")
@@ -193,7 +197,9 @@ def homebrew_owner(path: PathLike) -> Optional[Distribution]:
         prefix = real[:index]
         rest = real[index + len(marker) :].split("/")
         if len(rest) >= 3 and rest[0] and rest[1] and _is_homebrew_prefix(prefix):
-            receipt = _read_json(os.path.join(prefix, "Cellar", rest[0], rest[1], _RECEIPT))
+            receipt = (reader or MetadataReader()).json(
+                os.path.join(prefix, "Cellar", rest[0], rest[1], _RECEIPT), optional=True
+            )
             from_source = isinstance(receipt, dict) and receipt.get("poured_from_bottle") is False
             requires: tuple[str, ...] = ()
             if isinstance(receipt, dict):
@@ -208,6 +214,7 @@ def homebrew_owner(path: PathLike) -> Optional[Distribution]:
                 rest[0],
                 rest[1],
                 OwnerKind.HOMEBREW.value,
+                metadata_ok=bool(_CONDA_TEXT.match(rest[0]) and _CONDA_TEXT.match(rest[1])),
                 installer="homebrew",
                 built_from_source=from_source,
                 requires=requires,
@@ -235,9 +242,9 @@ class _PipRecord:
         self.path = path
         self._dist: Optional[Distribution] = None
 
-    def distribution(self, notes: list[str]) -> Distribution:
+    def distribution(self, reader: MetadataReader) -> Distribution:
         if self._dist is None:
-            self._dist = _read_pip_distribution(self.path, notes)
+            self._dist = _read_pip_distribution(self.path, reader)
         return self._dist
 
 
@@ -265,20 +272,29 @@ class OwnershipIndex:
     bad metadata; ``notes`` collects what was skipped.
     """
 
-    def __init__(self) -> None:
-        self.notes: list[str] = []
+    def __init__(self, reader: Optional[MetadataReader] = None) -> None:
+        self.reader = reader if reader is not None else MetadataReader()
+        self._trusted: list[str] = []
         self._scopes: dict[str, _Scope] = {}
         self._checked_dirs: set[str] = set()
         self._requires: Optional[dict[str, tuple[str, ...]]] = None
         self._records: dict[str, list[_PipRecord]] = {}
         self._conda: dict[str, list[tuple[Distribution, list[str]]]] = {}
 
+    @property
+    def notes(self) -> list[str]:
+        """What was skipped (one line each): the reader's notes."""
+        return self.reader.notes
+
     @classmethod
-    def for_paths(cls, paths: Iterable[PathLike] = ()) -> OwnershipIndex:
+    def for_paths(
+        cls, paths: Iterable[PathLike] = (), reader: Optional[MetadataReader] = None
+    ) -> OwnershipIndex:
         """Index for scan paths or ``sys.path`` entries: virtualenvs and prefixes,
         site-packages directories, ``pip --target`` directories, conda environments, or
-        anything inside them. Paths that hold no metadata are simply ignored."""
-        index = cls()
+        anything inside them. Paths that hold no metadata are simply ignored. Only these
+        paths are trusted (see the module docstring)."""
+        index = cls(reader)
         for path in paths:
             index.add_path(path)
         return index
@@ -289,6 +305,7 @@ class OwnershipIndex:
             real = os.path.realpath(os.fspath(path))
         except (TypeError, ValueError, OSError):
             return
+        self._trusted.append(_key(real))
         if os.path.isdir(real):
             self._add_prefix(real)
             if os.path.basename(real) in _SITE_DIR_NAMES or _has_dist_info(real):
@@ -308,7 +325,7 @@ class OwnershipIndex:
             if found is not None:
                 return found
         try:
-            return homebrew_owner(raw)
+            return homebrew_owner(raw, self.reader)
         except (OSError, ValueError):
             return None
 
@@ -345,21 +362,27 @@ class OwnershipIndex:
             owner = scope.files.get(key)
             if owner is None:
                 continue
-            dist = owner if isinstance(owner, Distribution) else owner.distribution(self.notes)
+            dist = owner if isinstance(owner, Distribution) else owner.distribution(self.reader)
             if scope.conda:
                 return dist
             hits.append(dist)
         return hits[0] if hits else None
 
     def _discover_from(self, key: str) -> None:
-        """Find site directories and conda prefixes among the ancestors of a path."""
+        """Find site directories and conda prefixes among the ancestors of a path: a
+        ``conda-meta`` only inside a trusted PATH or at the prefix of a site directory's
+        own layout (the trust boundary in the module docstring)."""
         current = os.path.dirname(key) if not os.path.isdir(key) else key
         while current and current not in self._checked_dirs:
             self._checked_dirs.add(current)
             base = os.path.basename(current)
             if base in _SITE_DIR_NAMES and os.path.isdir(current):
                 self._add_pip_root(current)
-            if os.path.isdir(os.path.join(current, "conda-meta")):
+                prefix = _pip_scope(_key(current))
+                if prefix != _key(current) and os.path.isdir(os.path.join(prefix, "conda-meta")):
+                    self._add_conda(prefix)
+            trusted = any(_is_within(_key(current), t) for t in self._trusted)
+            if trusted and os.path.isdir(os.path.join(current, "conda-meta")):
                 self._add_conda(current)
             parent = os.path.dirname(current)
             if parent == current:
@@ -395,7 +418,7 @@ class OwnershipIndex:
                     scope.files.setdefault(_key(os.path.join(scope.root, rel)), dist)
             return
         for record in self._pip_records(scope.root):
-            for path in _record_files(record.path, scope.root, self.notes):
+            for path in _record_files(record.path, scope.root, self.reader):
                 scope.files.setdefault(path, record)
 
     def _iter_distributions(self) -> Iterator[Distribution]:
@@ -408,7 +431,7 @@ class OwnershipIndex:
                         yield dist
                 continue
             for record in self._pip_records(scope.root):
-                dist = record.distribution(self.notes)
+                dist = record.distribution(self.reader)
                 if dist.canonical_name not in seen:
                     seen.add(dist.canonical_name)
                     yield dist
@@ -416,13 +439,13 @@ class OwnershipIndex:
     def _pip_records(self, root: str) -> list[_PipRecord]:
         records = self._records.get(root)
         if records is None:
-            records = self._records[root] = _list_pip_records(root, self.notes)
+            records = self._records[root] = _list_pip_records(root, self.reader)
         return records
 
     def _conda_packages(self, prefix: str) -> list[tuple[Distribution, list[str]]]:
         packages = self._conda.get(prefix)
         if packages is None:
-            packages = self._conda[prefix] = list(_read_conda(prefix, self.notes))
+            packages = self._conda[prefix] = list(_read_conda(prefix, self.reader))
         return packages
 
     def _collect_requires(self) -> dict[str, tuple[str, ...]]:
@@ -479,68 +502,69 @@ def _has_dist_info(directory: str) -> bool:
         return False
 
 
-def _list_pip_records(root: str, notes: list[str]) -> list[_PipRecord]:
+def _list_pip_records(root: str, reader: MetadataReader) -> list[_PipRecord]:
     try:
         with os.scandir(root) as entries:
             names = sorted(e.name for e in entries if e.name.endswith((".dist-info", ".egg-info")))
     except OSError as exc:
-        notes.append(f"cannot list {root}: {os_error_text(exc)}")
+        reader.note(root, f"not listed: {os_error_text(exc)}")
         return []
     return [_PipRecord(os.path.join(root, name)) for name in names]
 
 
-def _record_files(meta_dir: str, root: str, notes: list[str]) -> Iterator[str]:
-    """Normalized absolute paths listed by a RECORD (or an egg's installed-files.txt)."""
+def _record_files(meta_dir: str, root: str, reader: MetadataReader) -> Iterator[str]:
+    """Normalized absolute paths listed by a RECORD (or an egg's installed-files.txt),
+    streamed."""
     if meta_dir.endswith(".egg-info"):
-        text = _read_text(os.path.join(meta_dir, "installed-files.txt"), notes, quiet=True)
-        for line in (text or "").splitlines():
-            if line.strip():
-                yield _key(os.path.join(meta_dir, line.strip()))
+        listing = os.path.join(meta_dir, "installed-files.txt")
+        for line in reader.listed_paths(listing, optional=True):
+            yield _key(os.path.join(meta_dir, line))
         return
-    text = _read_text(os.path.join(meta_dir, "RECORD"), notes, limit=_MAX_RECORD_BYTES)
-    if text is None:
-        return
-    try:
-        for row in csv.reader(io.StringIO(text)):
-            if row and row[0]:
-                yield _key(os.path.join(root, row[0]))
-    except csv.Error as exc:
-        notes.append(f"{meta_dir}/RECORD: unreadable line ({exc})")
+    for row in reader.record_paths(os.path.join(meta_dir, "RECORD")):
+        yield _key(os.path.join(root, row))
 
 
-def _read_pip_distribution(meta_dir: str, notes: list[str]) -> Distribution:
+def _read_pip_distribution(meta_dir: str, reader: MetadataReader) -> Distribution:
     stem = os.path.basename(meta_dir).rsplit(".", 1)[0]
     dir_name, _, dir_version = stem.partition("-")
     egg = meta_dir.endswith(".egg-info")
-    headers = _read_headers(os.path.join(meta_dir, "PKG-INFO" if egg else "METADATA"), notes)
+    metadata = os.path.join(meta_dir, "PKG-INFO" if egg else "METADATA")
+    headers = reader.headers(metadata)
     dir_version = dir_version.split("-")[0]
-    name = (headers.get("Name") or [""])[0].strip() or dir_name
-    version = (headers.get("Version") or [""])[0].strip() or dir_version
-    requires = _requires_from(headers.get("Requires-Dist", []))
+    raw_name = (headers.get("Name") or [""])[0] or dir_name
+    raw_version = (headers.get("Version") or [""])[0] or dir_version
+    name, version = checked_name(raw_name), checked_version(raw_version) if raw_version else ""
+    ok = name is not None and version is not None
+    if not ok:
+        reader.note(metadata, f"unreadable metadata: invalid Name {raw_name!r} or Version")
+    requires = required_names(headers.get("Requires-Dist", []))
     if egg:
-        text = _read_text(os.path.join(meta_dir, "requires.txt"), notes, quiet=True) or ""
-        requires = _requires_from(text.split("\n[", 1)[0].splitlines())
+        text = reader.text(os.path.join(meta_dir, "requires.txt"), optional=True) or ""
+        requires = required_names(text.split("\n[", 1)[0].splitlines())
         installer = "setuptools"
         tags: tuple[str, ...] = ()
     else:
-        text = _read_text(os.path.join(meta_dir, "INSTALLER"), notes, quiet=True) or ""
+        text = reader.text(os.path.join(meta_dir, "INSTALLER"), optional=True) or ""
         installer = text.strip().split("\n", 1)[0].strip()
-        wheel = _read_headers(os.path.join(meta_dir, "WHEEL"), notes, quiet=True)
+        if installer and checked_name(installer) is None:
+            installer = ""
+        wheel = reader.headers(os.path.join(meta_dir, "WHEEL"), optional=True)
         tags = _expand_tags(wheel.get("Tag", []))
     return Distribution(
-        name=name,
-        version=version or None,
+        name=name or raw_name,
+        version=(version if ok else raw_version) or None,
         kind=OwnerKind.PIP.value,
         installer=installer or None,
         wheel_tags=tags,
-        built_from_source=egg or _built_from_source(meta_dir, tags),
+        built_from_source=egg or _built_from_source(meta_dir, tags, reader),
         requires=requires,
         location=meta_dir,
+        metadata_ok=ok,
     )
 
 
-def _built_from_source(meta_dir: str, tags: tuple[str, ...]) -> bool:
-    direct = _read_json(os.path.join(meta_dir, "direct_url.json"))
+def _built_from_source(meta_dir: str, tags: tuple[str, ...], reader: MetadataReader) -> bool:
+    direct = reader.json(os.path.join(meta_dir, "direct_url.json"), optional=True)
     if isinstance(direct, dict):
         if "dir_info" in direct or "vcs_info" in direct:
             return True
@@ -563,52 +587,49 @@ def _expand_tags(values: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))
 
 
-def _requires_from(values: Iterable[str]) -> tuple[str, ...]:
-    names: list[str] = []
-    for value in values:
-        if not value.strip() or value.lstrip().startswith("#"):
-            continue
-        try:
-            req = Requirement(value.strip())
-        except InvalidRequirement:
-            match = _NAME_AT_START.match(value)
-            if match and ";" not in value:
-                names.append(canonicalize_name(match.group(1)))
-            continue
-        if req.marker is not None and _EXTRA_MARKER.search(str(req.marker)):
-            continue
-        names.append(canonicalize_name(req.name))
-    return tuple(dict.fromkeys(names))
-
-
 # -- conda ----------------------------------------------------------------------------------
 
 
-def _read_conda(prefix: str, notes: list[str]) -> Iterator[tuple[Distribution, list[str]]]:
+def _read_conda(prefix: str, reader: MetadataReader) -> Iterator[tuple[Distribution, list[str]]]:
     meta = os.path.join(prefix, "conda-meta")
     try:
         names = sorted(n for n in os.listdir(meta) if n.endswith(".json"))
     except OSError as exc:
-        notes.append(f"cannot list {meta}: {os_error_text(exc)}")
+        reader.note(meta, f"not listed: {os_error_text(exc)}")
         return
     for entry in names:
-        data = _read_json(os.path.join(meta, entry))
+        where = os.path.join(meta, entry)
+        data = reader.json(where, conda=True)
+        if data is None:
+            continue
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            notes.append(f"{meta}/{entry}: not a conda package record, skipped")
+            reader.note(where, "not a conda package record, skipped")
             continue
         files = data.get("files")
-        paths = [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
+        paths: list[str] = []
+        for item in files if isinstance(files, list) else ():
+            if isinstance(item, str):
+                if not reader.take(where, len(paths)):
+                    break
+                paths.append(item)
         subdir = data.get("subdir")
         channel = _short_channel(data.get("channel"), subdir)
         depends = data.get("depends")
         requires = (
-            _requires_from(str(d).split()[0] for d in depends if isinstance(d, str) and d.strip())
+            required_names(str(d).split()[0] for d in depends if isinstance(d, str) and d.strip())
             if isinstance(depends, list)
             else ()
         )
+        name = str(data["name"])
+        version = str(data["version"]) if data.get("version") is not None else None
+        ok = bool(_CONDA_TEXT.match(name)) and (version is None or bool(_CONDA_TEXT.match(version)))
+        if not ok:
+            reader.note(where, f"unreadable metadata: invalid name or version {name!r} {version!r}")
+        channel_ok = channel is None or bool(_CONDA_TEXT.match(channel.replace("/", "")))
         dist = Distribution(
-            name=str(data["name"]),
-            version=str(data["version"]) if data.get("version") is not None else None,
+            name=name,
+            version=version,
+            metadata_ok=ok and channel_ok,
             kind=OwnerKind.CONDA.value,
             installer="conda",
             channel=channel,
@@ -635,78 +656,3 @@ def _subdir_from_url(url: Any) -> Optional[str]:
     if isinstance(url, str) and url.count("/") >= 2:
         return url.rsplit("/", 2)[-2] or None
     return None
-
-
-# -- reading helpers: never raise -----------------------------------------------------------
-
-
-def _read_text(
-    path: str, notes: list[str], *, quiet: bool = False, limit: int = _MAX_METADATA_BYTES
-) -> Optional[str]:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        _note_read_error(path, exc, notes, quiet=quiet)
-        return None
-    if len(data) > limit:
-        notes.append(f"{path}: larger than {limit} bytes, skipped")
-        return None
-    return data.decode("utf-8", errors="replace")
-
-
-def _note_read_error(path: str, error: OSError, notes: list[str], *, quiet: bool) -> None:
-    """A missing file is noted unless ``quiet`` (optional metadata); other errors always."""
-    if isinstance(error, FileNotFoundError):
-        if not quiet:
-            notes.append(f"{path}: missing")
-    else:
-        notes.append(f"{path}: {os_error_text(error)}")
-
-
-def _read_headers(path: str, notes: list[str], *, quiet: bool = False) -> dict[str, list[str]]:
-    """RFC 822 headers of METADATA / WHEEL; the body (long description) is not parsed."""
-    head = _read_head(path, notes, quiet=quiet)
-    if not head:
-        return {}
-    try:
-        message = HeaderParser().parsestr(head)
-        result: dict[str, list[str]] = {}
-        for key, value in message.items():
-            result.setdefault(key, []).append(str(value))
-        return result
-    except Exception as exc:  # email parsing of hostile input: skip, never fail the scan
-        notes.append(f"{path}: unreadable headers ({type(exc).__name__})")
-        return {}
-
-
-def _read_head(path: str, notes: list[str], *, quiet: bool) -> Optional[str]:
-    """The text up to the first blank line: METADATA's long description can be large."""
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        with open(path, "rb") as handle:
-            while size <= _MAX_METADATA_BYTES:
-                chunk = handle.read(16384)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if b"\n\n" in chunk or b"\n\r\n" in chunk:
-                    break
-    except OSError as exc:
-        _note_read_error(path, exc, notes, quiet=quiet)
-        return None
-    text = b"".join(chunks).decode("utf-8", errors="replace")
-    return re.split(r"\r?\n\r?\n", text, maxsplit=1)[0]
-
-
-def _read_json(path: str) -> Any:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(_MAX_RECORD_BYTES + 1)
-        if len(data) > _MAX_RECORD_BYTES:
-            return None
-        return json.loads(data.decode("utf-8", errors="replace"))
-    except (OSError, ValueError, RecursionError):
-        return None

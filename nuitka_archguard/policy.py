@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from . import archs
 from .binaries import BinaryFormat, BinaryInfo, Slice
+from .text import shown
 
 if TYPE_CHECKING:
     from .ownership import Distribution
@@ -197,12 +198,9 @@ def foreign_extension(
 
 
 def display_path(path: str) -> str:
-    """A path as printable text whatever bytes its name holds (no lone surrogates)."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as one line of printable text whatever bytes its name holds: see
+    :func:`nuitka_archguard.text.shown`."""
+    return shown(path)
 
 
 # -- roles ------------------------------------------------------------------------------------

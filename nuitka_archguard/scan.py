@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional, Union
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -35,6 +34,7 @@ from .discovery import (
     read_wheel_meta,
     resolve,
 )
+from .metadata import MetadataReader
 from .ownership import Distribution, OwnershipIndex, owner_of_in_tree
 from .policy import (
     Finding,
@@ -207,6 +207,7 @@ class Checker:
         strict_min_os: bool = False,
         allow: Iterable[Union[str, AllowRule]] = (),
         search_paths: Optional[Sequence[str]] = None,
+        metadata: Optional[MetadataReader] = None,
     ) -> None:
         self.target = _as_target(target)
         self.strict_min_os = strict_min_os
@@ -219,6 +220,7 @@ class Checker:
         self._host: Optional[Target] = None
         self._host_known = False
         self._index: Optional[OwnershipIndex] = None
+        self.metadata = metadata if metadata is not None else MetadataReader()
         self._wheels: dict[tuple[str, str, tuple[str, ...]], Distribution] = {}
         self._requires: dict[str, set[str]] = {}
         self._loaded: dict[
@@ -231,7 +233,7 @@ class Checker:
     def index(self) -> OwnershipIndex:
         if self._index is None:
             paths = self._search_paths if self._search_paths is not None else list(sys.path)
-            self._index = OwnershipIndex.for_paths([p for p in paths if p])
+            self._index = OwnershipIndex.for_paths([p for p in paths if p], self.metadata)
         return self._index
 
     def owner_of(self, path: str) -> Optional[Distribution]:
@@ -265,14 +267,10 @@ class Checker:
                 channel=None,
                 subdir=None,
                 requires=meta.requires,
+                metadata_ok=meta.metadata_ok,
             )
             self._wheels[key] = dist
-            for text in meta.requires:
-                try:
-                    requirement = Requirement(text)
-                except InvalidRequirement:
-                    continue
-                name = str(canonicalize_name(requirement.name))
+            for name in meta.requires:
                 self._requires.setdefault(name, set()).add(meta.name)
         return dist
 
@@ -442,6 +440,7 @@ def scan(
     resolved_target = _as_target(target, str(min_os) if min_os is not None else None)
     roots = []
     problems = []
+    reader = MetadataReader()
     for text in texts:
         try:
             roots.append(resolve(text))
@@ -456,13 +455,14 @@ def scan(
         strict_min_os=strict_min_os,
         allow=allow,
         search_paths=list(dict.fromkeys(search)),
+        metadata=reader,
     )
-    discovery = Discovery()
+    discovery = Discovery(reader=reader)
     try:
         # Every wheel's requirements first, so "needed by" is complete whatever the order.
         for root in roots:
             if root.kind is RootKind.WHEEL:
-                checker.add_wheel(read_wheel_meta(root.path))
+                checker.add_wheel(read_wheel_meta(root.path, reader))
         for root in roots:
             for found in discovery.binaries(root):
                 _check_found(checker, found, root)
@@ -470,6 +470,7 @@ def scan(
         raise ScanError(str(error)) from None
     checker.files_scanned = discovery.files_seen
     checker.notes.extend(discovery.notes)
+    checker.notes.extend(reader.notes)
     return checker.report()
 
 

@@ -515,7 +515,7 @@ ZIP_MEMBER_CASES: dict[str, tuple[Callable[[], bytes], Outcome]] = {
     # The local header names another file than the directory does.
     "local-name-differs": (
         lambda: build_zip([Member(b"pkg/a.so", b"data", local_name=b"pkg/b.so")]),
-        Fails(r"corrupt zip member: File name in directory .* and header .* differ\."),
+        Fails(r"corrupt zip member: its local header names another file than the directory"),
     ),
     # The directory's offset is off: zipfile shifts every member by the difference.
     "directory-offset-too-big": (
@@ -524,7 +524,7 @@ ZIP_MEMBER_CASES: dict[str, tuple[Callable[[], bytes], Outcome]] = {
     ),
     "directory-offset-too-small": (
         lambda: build_zip([Member(b"pkg/a.so", b"data")], directory_offset_delta=-7),
-        Fails(r"corrupt zip member: Bad magic number for file header"),
+        Fails(r"corrupt zip member: bad local header magic"),
     ),
     # Deflate data that is not deflate data.
     "corrupt-deflate-stream": (
@@ -555,7 +555,8 @@ ZIP_MEMBER_CASES: dict[str, tuple[Callable[[], bytes], Outcome]] = {
         lambda: build_zip(
             [Member(b"pkg/a.so", deflate(b"tiny"), method=DEFLATED, true_size=1 << 30, crc=1)]
         ),
-        Fails(r"corrupt zip member: Bad CRC-32 for file 'pkg/a.so'"),
+        # CRCs are not checked (only headers are read): the short data is what shows.
+        Fails(r"truncated: short read at offset 0"),
     ),
 }
 

@@ -8,10 +8,15 @@ and time. Files are never read whole.
 
 from __future__ import annotations
 
+import bz2
+import enum
+import lzma
 import os
 import stat
+import struct
 import zipfile
-from typing import IO, Optional
+import zlib
+from typing import Optional, Protocol
 
 from .model import BinaryReadError
 
@@ -184,7 +189,7 @@ class ZipMemberSource(ByteSource):
         self._archive = archive
         self._member = member
         self._budget = budget if budget is not None else InflateBudget()
-        self._stream: Optional[IO[bytes]] = None
+        self._stream: Optional[MemberStream] = None
         self._position = 0
         self._streamed = 0
 
@@ -192,7 +197,7 @@ class ZipMemberSource(ByteSource):
         try:
             if self._stream is None or offset < self._position:
                 self.close()
-                self._stream = self._archive.open(self._member)
+                self._stream = MemberStream(self._archive, self._member)
                 self._position = 0
             while self._position < offset:
                 step = min(offset - self._position, 1024 * 1024)
@@ -208,17 +213,197 @@ class ZipMemberSource(ByteSource):
             data = self._stream.read(length)
             self._position += len(data)
             return data
-        except EOFError:
-            raise BinaryReadError("truncated: member data ends before its claimed size") from None
         except BinaryReadError:
             raise
-        except Exception as error:  # BadZipFile, zlib.error, OSError... from a damaged archive
+        except Exception as error:  # zlib.error, LZMAError, OSError... from a damaged archive
             raise BinaryReadError(f"corrupt zip member: {error or type(error).__name__}") from None
 
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+class _Decoder(Protocol):
+    """What bz2, lzma and zstd decompressors share: output bounded by ``max_length``, input
+    they could not use yet kept inside them."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def needs_input(self) -> bool: ...
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+class _Inflate:
+    """zlib's raw deflate behind the :class:`_Decoder` interface (zlib hands unused input
+    back instead of keeping it)."""
+
+    def __init__(self) -> None:
+        self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        self._pending = b""
+
+    @property
+    def eof(self) -> bool:
+        return self._zlib.eof
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._pending
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        data = self._pending + data if self._pending else data
+        out = self._zlib.decompress(data, max(max_length, 0))
+        self._pending = self._zlib.unconsumed_tail
+        return out
+
+
+class _Stored:
+    """Method 0: the bytes as they are."""
+
+    @property
+    def eof(self) -> bool:
+        return False
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._pending
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        data = self._pending + data if self._pending else data
+        self._pending = data[max_length:]
+        return data[:max_length]
+
+
+class CompressionMethod(int, enum.Enum):
+    """Zip compression methods (APPNOTE 4.4.5) this reader decompresses itself."""
+
+    STORED = 0
+    DEFLATED = 8
+    BZIP2 = 12
+    LZMA = 14
+    ZSTANDARD = 93
+
+
+_RAW_CHUNK = 64 * 1024
+"""Compressed bytes handed to a decompressor at a time."""
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+_LOCAL_MAGIC = b"PK\x03\x04"
+
+
+class MemberStream:
+    """A zip member's decompressed bytes, produced a chunk at a time.
+
+    :mod:`zipfile` hands bzip2 and lzma (and zstd) decompressors its whole read buffer
+    without ``max_length``, so a few hundred compressed bytes can become gigabytes in one
+    call. Here every decompressor, whatever the method, is asked for at most the bytes the
+    caller wants, and is fed ``_RAW_CHUNK`` compressed bytes at a time: what a member costs is
+    what the reader asked for, never what the compressed data can expand to.
+    """
+
+    def __init__(self, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+        if archive.fp is None:
+            raise BinaryReadError("the archive is closed")
+        if member.flag_bits & 0x1:
+            raise BinaryReadError("encrypted zip member")
+        self._fp = archive.fp
+        self._fp.seek(member.header_offset)
+        header = self._fp.read(_LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size:
+            raise BinaryReadError("truncated: local header ends early")
+        magic, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+        if magic != _LOCAL_MAGIC:
+            raise BinaryReadError("corrupt zip member: bad local header magic")
+        local_name = self._fp.read(name_length)
+        encoding = "utf-8" if member.flag_bits & 0x800 else "cp437"
+        if local_name.decode(encoding, "replace") != member.orig_filename:
+            raise BinaryReadError(
+                "corrupt zip member: its local header names another file than the directory"
+            )
+        self._raw_at = member.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+        self._raw_left = member.compress_size
+        self._decoder = _decoder_for(member.compress_type, self)
+        self._size = member.file_size
+
+    def read_raw(self, count: int) -> bytes:
+        """Up to ``count`` compressed bytes of the member (the archive file is shared, so
+        every read seeks)."""
+        count = min(count, self._raw_left)
+        if count <= 0:
+            return b""
+        self._fp.seek(self._raw_at)
+        data = self._fp.read(count)
+        self._raw_at += len(data)
+        self._raw_left = self._raw_left - len(data) if data else 0
+        return data
+
+    def read(self, length: int) -> bytes:
+        """Up to ``length`` decompressed bytes; fewer only at the end of the member."""
+        chunks: list[bytes] = []
+        wanted = length
+        while wanted > 0 and not self._decoder.eof:
+            data = b""
+            if self._decoder.needs_input:
+                data = self.read_raw(_RAW_CHUNK)
+                if not data:
+                    break
+            out = self._decoder.decompress(data, wanted)
+            if not out and not data:
+                break  # a decoder that neither wants input nor gives output: corrupt data
+            chunks.append(out)
+            wanted -= len(out)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self._raw_left = 0
+
+
+def _decoder_for(method: int, stream: MemberStream) -> _Decoder:
+    if method == CompressionMethod.STORED:
+        return _Stored()
+    if method == CompressionMethod.DEFLATED:
+        return _Inflate()
+    if method == CompressionMethod.BZIP2:
+        return bz2.BZ2Decompressor()
+    if method == CompressionMethod.LZMA:
+        # Zip's LZMA: 2 version bytes, 2 bytes of properties size, the properties, then a
+        # raw LZMA1 stream (APPNOTE 5.8.8).
+        head = stream.read_raw(4)
+        if len(head) != 4:
+            raise BinaryReadError("truncated: lzma header ends early")
+        (size,) = struct.unpack("<H", head[2:])
+        properties = stream.read_raw(size)
+        if len(properties) != size:
+            raise BinaryReadError("truncated: lzma properties end early")
+        try:
+            lzma_filter = lzma._decode_filter_properties(  # type: ignore[attr-defined]
+                lzma.FILTER_LZMA1, properties
+            )
+        except lzma.LZMAError as error:
+            raise BinaryReadError(f"corrupt lzma properties: {error}") from None
+        decoder: _Decoder = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma_filter])
+        return decoder
+    if method == CompressionMethod.ZSTANDARD and _ZSTD is not None:
+        zstd: _Decoder = _ZSTD()
+        return zstd
+    raise BinaryReadError(f"zip compression method {method} is not supported")
+
+
+def _zstd_decompressor() -> Optional[type]:
+    try:
+        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
+    except ImportError:
+        return None
+    found: type = zstd.ZstdDecompressor
+    return found
+
+
+_ZSTD = _zstd_decompressor()
 
 
 def os_error_text(error: OSError) -> str:

@@ -1,0 +1,399 @@
+"""Every read of distribution metadata goes through here: ``METADATA``/``PKG-INFO``,
+``WHEEL``, ``RECORD``, ``INSTALLER``, ``direct_url.json``, ``conda-meta/*.json``, Homebrew
+receipts, ``pyproject.toml``, and the same files inside a wheel.
+
+Metadata is as hostile as binaries (a wheel from the internet, a shared directory), so the
+guarantees live in one place:
+
+* only regular files are read: a file is opened with ``O_NONBLOCK`` and checked with
+  ``fstat`` on the open descriptor, so a FIFO, socket or device is a one-line note, never a
+  hang or an endless read;
+* every file has a byte limit (:data:`FILE_LIMIT`, larger for ``RECORD`` and conda records),
+  and all metadata of one scan shares one :class:`MetadataBudget` of bytes and of entries
+  (paths listed by ``RECORD`` and conda records), so a scan's memory is bounded whatever
+  the metadata says;
+* ``RECORD`` and ``installed-files.txt`` are streamed a line at a time, never held whole;
+* zip members are decompressed through :class:`~.binaries.source.MemberStream`, which counts
+  every byte whatever the compression method;
+* a ``Name`` that is not a valid project name, or a ``Version`` that is not a PEP 440 version,
+  makes the metadata unreadable (a note), so such text never reaches a command.
+
+"Needed by" (:func:`required_names`): a requirement counts only when it holds without an
+extra. ``cffi; extra == "speed"`` in X's metadata does not make X need cffi: X works without
+it, and whether the extra was installed is not recorded anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import stat
+import zipfile
+from collections.abc import Iterable, Iterator
+from email.parser import HeaderParser
+from typing import Any, Callable, Optional
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .binaries.model import BinaryReadError
+from .binaries.source import OPEN_FLAGS, MemberStream, os_error_text
+from .text import shown
+
+__all__ = [
+    "FILE_LIMIT",
+    "LIST_LIMIT",
+    "SCAN_BYTES",
+    "SCAN_ENTRIES",
+    "MetadataBudget",
+    "MetadataError",
+    "MetadataReader",
+    "checked_name",
+    "checked_version",
+    "parse_headers",
+    "read_regular",
+    "required_names",
+]
+
+FILE_LIMIT = 4 * 1024 * 1024
+"""Bytes read at most from one metadata file (METADATA, WHEEL, JSON, pyproject.toml)."""
+LIST_LIMIT = 32 * 1024 * 1024
+"""Bytes read at most from one file list (RECORD, installed-files.txt, a conda record)."""
+LIST_ENTRIES = 250_000
+"""Paths taken at most from one file list (the largest real wheels list ~30,000)."""
+SCAN_BYTES = 256 * 1024 * 1024
+"""Bytes of metadata one scan reads at most, all files together."""
+SCAN_ENTRIES = 1_000_000
+"""Paths one scan takes at most from all file lists together (they are kept in memory)."""
+LINE_LIMIT = 64 * 1024
+"""Characters of one line of a file list."""
+_CHUNK = 64 * 1024
+_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_EXTRA = re.compile(r"\bextra\b")
+_NAME_AT_START = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_MAX_NAME = 200
+_MAX_VERSION = 100
+
+
+class MetadataError(Exception):
+    """A metadata file cannot be used; one line without the path. ``missing`` tells a file
+    that is simply absent (often normal) from one that is unreadable."""
+
+    def __init__(self, text: str, *, missing: bool = False) -> None:
+        super().__init__(text)
+        self.missing = missing
+
+
+class MetadataBudget:
+    """Bytes and file-list entries left for all metadata of one scan."""
+
+    def __init__(self, max_bytes: int = SCAN_BYTES, max_entries: int = SCAN_ENTRIES) -> None:
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self.bytes_left = max_bytes
+        self.entries_left = max_entries
+
+    def spend(self, count: int) -> None:
+        self.bytes_left -= count
+        if self.bytes_left < 0:
+            raise MetadataError(
+                f"the scan's metadata budget of {self.max_bytes >> 20} MiB is spent; not read"
+            )
+
+    def take_entry(self) -> None:
+        self.entries_left -= 1
+        if self.entries_left < 0:
+            raise MetadataError(
+                f"the scan's budget of {self.max_entries:,} listed paths is spent; rest not read"
+            )
+
+
+# -- one file ---------------------------------------------------------------------------------
+
+
+def _open_regular(path: str) -> int:
+    """A descriptor on ``path`` if it is a regular file; never blocks (``O_NONBLOCK``), and
+    the type is checked on the open descriptor, so nothing can be swapped in between."""
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except FileNotFoundError:
+        raise MetadataError("missing", missing=True) from None
+    except OSError as error:
+        raise MetadataError(os_error_text(error)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as error:
+        os.close(fd)
+        raise MetadataError(os_error_text(error)) from None
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = (
+            "a directory" if stat.S_ISDIR(mode) else "not a regular file (FIFO, socket or device)"
+        )
+        raise MetadataError(f"{kind}, not read")
+    return fd
+
+
+def _chunks(
+    fd: int, limit: int, budget: Optional[MetadataBudget], stop: Optional[bytes] = None
+) -> Iterator[bytes]:
+    """The file's bytes in chunks, at most ``limit`` (more raises), each counted."""
+    total = 0
+    while True:
+        try:
+            chunk = os.read(fd, _CHUNK)
+        except OSError as error:
+            raise MetadataError(os_error_text(error)) from None
+        if not chunk:
+            return
+        total += len(chunk)
+        if total > limit:
+            raise MetadataError(f"larger than {limit:,} bytes; not read")
+        if budget is not None:
+            budget.spend(len(chunk))
+        yield chunk
+        if stop is not None and stop in chunk:
+            return
+
+
+def read_regular(
+    path: str, limit: int = FILE_LIMIT, budget: Optional[MetadataBudget] = None
+) -> bytes:
+    """The whole of a small regular file; raises :class:`MetadataError` (for ``config``)."""
+    fd = _open_regular(path)
+    try:
+        return b"".join(_chunks(fd, limit, budget))
+    finally:
+        os.close(fd)
+
+
+# -- text formats -----------------------------------------------------------------------------
+
+
+def parse_headers(text: str) -> dict[str, list[str]]:
+    """RFC 822 headers (METADATA, WHEEL) up to the first blank line; values stripped."""
+    head = re.split(r"\r?\n\r?\n", text, maxsplit=1)[0]
+    result: dict[str, list[str]] = {}
+    for key, value in HeaderParser().parsestr(head).items():
+        result.setdefault(str(key), []).append(str(value).strip())
+    return result
+
+
+def checked_name(text: str) -> Optional[str]:
+    """``text`` if it is a valid project name (PEP 508: letters, digits, ``._-``), else
+    None: only such names are put into commands."""
+    return text if len(text) <= _MAX_NAME and _NAME.match(text) else None
+
+
+def checked_version(text: str) -> Optional[str]:
+    """The normalized PEP 440 version, or None: only such versions are put into commands."""
+    if len(text) > _MAX_VERSION:
+        return None
+    try:
+        return str(Version(text))
+    except InvalidVersion:
+        return None
+
+
+def required_names(values: Iterable[str]) -> tuple[str, ...]:
+    """Canonical names of what ``Requires-Dist`` values (or conda ``depends`` names) need.
+
+    The one parser of requirements. A requirement under an extra (its marker mentions
+    ``extra``) does not count: see the module's docstring. Other markers are kept (they
+    describe the machine, and the target is not always this machine). Unparsable entries
+    count by their leading name unless they carry a marker."""
+    names: list[str] = []
+    for value in values:
+        text = value.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            match = _NAME_AT_START.match(text)
+            if match and ";" not in text:
+                names.append(canonicalize_name(match.group(1)))
+            continue
+        if requirement.marker is not None and _EXTRA.search(str(requirement.marker)):
+            continue
+        names.append(canonicalize_name(requirement.name))
+    return tuple(dict.fromkeys(names))
+
+
+def _conda_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Keep only the keys conda records are read for, at every level: ``paths_data`` with
+    a dict per file costs nothing then."""
+    return {k: v for k, v in pairs if k in _CONDA_KEYS}
+
+
+_CONDA_KEYS = frozenset(
+    {"name", "version", "files", "channel", "subdir", "url", "depends", "build"}
+)
+
+
+# -- the reader -------------------------------------------------------------------------------
+
+
+class MetadataReader:
+    """Reads metadata for one scan: one :class:`MetadataBudget`, and ``notes`` (one line
+    each) for everything skipped. Methods return None (or nothing) instead of raising."""
+
+    def __init__(self, budget: Optional[MetadataBudget] = None) -> None:
+        self.budget = budget if budget is not None else MetadataBudget()
+        self.notes: list[str] = []
+        self._spent_noted = False
+
+    def note(self, where: str, text: str) -> None:
+        if "budget" in text:
+            if self._spent_noted:
+                return
+            self._spent_noted = True
+        self.notes.append(shown(f"{where}: {text}"))
+
+    def _failed(self, path: str, error: MetadataError, optional: bool) -> None:
+        if not (error.missing and optional):
+            self.note(path, f"unreadable metadata: {error}")
+
+    # -- files on disk
+
+    def read(
+        self, path: str, *, limit: int = FILE_LIMIT, optional: bool = False
+    ) -> Optional[bytes]:
+        try:
+            return read_regular(path, limit, self.budget)
+        except MetadataError as error:
+            self._failed(path, error, optional)
+            return None
+
+    def text(self, path: str, *, optional: bool = False) -> Optional[str]:
+        data = self.read(path, optional=optional)
+        return None if data is None else data.decode("utf-8", "replace")
+
+    def headers(self, path: str, *, optional: bool = False) -> dict[str, list[str]]:
+        """Headers of METADATA/WHEEL; reading stops after the blank line that ends them, so a
+        long description is not read."""
+        try:
+            fd = _open_regular(path)
+            try:
+                data = b"".join(_chunks(fd, FILE_LIMIT, self.budget, stop=b"\n\n"))
+            finally:
+                os.close(fd)
+        except MetadataError as error:
+            self._failed(path, error, optional)
+            return {}
+        return self._parse(path, data)
+
+    def _parse(self, where: str, data: bytes) -> dict[str, list[str]]:
+        try:
+            return parse_headers(data.decode("utf-8", "replace"))
+        except Exception as error:  # the email parser on hostile input: a note, never a crash
+            self.note(where, f"unreadable metadata: {type(error).__name__}")
+            return {}
+
+    def json(self, path: str, *, optional: bool = False, conda: bool = False) -> Any:
+        data = self.read(path, limit=LIST_LIMIT if conda else FILE_LIMIT, optional=optional)
+        if data is None:
+            return None
+        hook: Optional[Callable[[list[tuple[str, Any]]], dict[str, Any]]] = (
+            _conda_hook if conda else None
+        )
+        try:
+            return json.loads(data.decode("utf-8", "replace"), object_pairs_hook=hook)
+        except (ValueError, RecursionError) as error:
+            self.note(path, f"unreadable metadata: invalid JSON ({type(error).__name__})")
+            return None
+
+    def take(self, where: str, taken: int) -> bool:
+        """Count one more path from a file list; False (and a note) when a budget is out."""
+        if taken >= LIST_ENTRIES:
+            self.note(where, f"lists more than {LIST_ENTRIES:,} paths; the rest not read")
+            return False
+        try:
+            self.budget.take_entry()
+        except MetadataError as error:
+            self.note(where, str(error))
+            return False
+        return True
+
+    def lines(self, path: str, *, optional: bool = False) -> Iterator[str]:
+        """The lines of a file list, streamed: never more than one line held."""
+        try:
+            fd = _open_regular(path)
+        except MetadataError as error:
+            self._failed(path, error, optional)
+            return
+        try:
+            pending = b""
+            for chunk in _chunks(fd, LIST_LIMIT, self.budget):
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                if len(pending) > LINE_LIMIT:
+                    raise MetadataError(f"a line longer than {LINE_LIMIT:,} characters")
+                for line in complete:
+                    yield line.decode("utf-8", "replace").rstrip("\r")
+            if pending:
+                yield pending.decode("utf-8", "replace").rstrip("\r")
+        except MetadataError as error:
+            self.note(path, f"unreadable metadata: {error}; the rest not read")
+        finally:
+            os.close(fd)
+
+    def record_paths(self, path: str) -> Iterator[str]:
+        """First column of every row of a RECORD (CSV), streamed and counted."""
+        taken = 0
+        try:
+            for row in csv.reader(self.lines(path)):
+                if row and row[0]:
+                    if not self.take(path, taken):
+                        return
+                    taken += 1
+                    yield row[0]
+        except csv.Error as error:
+            self.note(path, f"unreadable metadata: {error}; the rest not read")
+
+    def listed_paths(self, path: str, *, optional: bool = False) -> Iterator[str]:
+        """Non-blank lines of installed-files.txt, streamed and counted."""
+        taken = 0
+        for line in self.lines(path, optional=optional):
+            if line.strip():
+                if not self.take(path, taken):
+                    return
+                taken += 1
+                yield line.strip()
+
+    # -- zip members
+
+    def member(
+        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
+    ) -> Optional[bytes]:
+        """A wheel member's bytes, at most :data:`FILE_LIMIT` decompressed, each counted."""
+        try:
+            stream = MemberStream(archive, info)
+            chunks: list[bytes] = []
+            total = 0
+            while total <= FILE_LIMIT:
+                chunk = stream.read(_CHUNK)
+                if not chunk:
+                    break
+                self.budget.spend(len(chunk))
+                chunks.append(chunk)
+                total += len(chunk)
+            if total > FILE_LIMIT:
+                raise MetadataError(f"larger than {FILE_LIMIT:,} bytes; not read")
+            return b"".join(chunks)
+        except MetadataError as error:
+            self.note(where, f"unreadable metadata: {error}")
+        except BinaryReadError as error:
+            self.note(where, f"unreadable metadata: {error}")
+        except Exception as error:  # zlib.error, LZMAError, OSError... of a damaged archive
+            self.note(where, f"unreadable metadata: {error or type(error).__name__}")
+        return None
+
+    def member_headers(
+        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
+    ) -> dict[str, list[str]]:
+        data = self.member(archive, info, where)
+        return {} if data is None else self._parse(where, data)

@@ -1,0 +1,108 @@
+"""Text that came from outside (file names, paths, package metadata), made safe to print.
+
+Everything archguard prints is pasted somewhere: into a terminal, a CI log, a shell, a JSON
+consumer. This module is the one place that decides how outside text is shown:
+
+* :func:`shown`: one line of printable text, for reports, notes and ``inspect``. Control
+  characters (C0, DEL, C1, and the Unicode line/paragraph separators and bidi overrides)
+  are escaped like Python's ``repr`` (``\\n``, ``\\r``, ``\\t``, ``\\x1b``, ``\\u2028``),
+  and a byte that is not UTF-8 (a file name Python decoded with ``surrogateescape``)
+  appears as ``\\xNN``. Backslashes are kept as they are (Windows paths).
+* :func:`strict_json`: the same for every string of a JSON document, so it is valid, strict
+  UTF-8: an undecodable byte is the four characters ``\\xNN``, never a lone surrogate.
+* :func:`shell_quote` / :func:`powershell_quote`: an argument for a pasted command. A value
+  that :func:`shown` would change (control characters, undecodable bytes) cannot be typed
+  literally; each such character becomes ``?`` inside the quotes, so the command stays one
+  line and runs nothing extra.
+* :func:`github_data` / :func:`github_property`: GitHub workflow-command escaping.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any
+
+__all__ = [
+    "github_data",
+    "github_property",
+    "is_printable",
+    "powershell_quote",
+    "shell_quote",
+    "shown",
+    "strict_json",
+]
+
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the raw byte of a non-UTF-8 name
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def shown(text: str) -> str:
+    """``text`` as one line of printable text (see the module docstring)."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def is_printable(text: str) -> bool:
+    """True when :func:`shown` leaves ``text`` as it is."""
+    return _UNPRINTABLE.search(text) is None
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` (dicts, lists, strings, numbers) with every string, keys included, made
+    valid UTF-8: lone surrogates become ``\\xNN`` / ``\\udXXX`` text. Other characters,
+    control characters included, are left to the JSON encoder, which escapes them."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return re.sub("[\ud800-\udfff]", _escape, value)
+    if isinstance(value, dict):
+        return {strict_json(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
+def _typable(text: str) -> str:
+    return _UNPRINTABLE.sub("?", text)
+
+
+def shell_quote(text: str) -> str:
+    """One POSIX shell word that stands for ``text`` (``shlex.quote``); characters that
+    cannot be typed become ``?``."""
+    return shlex.quote(_typable(text))
+
+
+_POWERSHELL_QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
+
+
+def powershell_quote(text: str) -> str:
+    """One PowerShell word for ``text``: single quotes, with every single quote (PowerShell
+    also treats the typographic ones as quotes) doubled."""
+    return "'" + _POWERSHELL_QUOTES.sub(lambda m: m.group() * 2, _typable(text)) + "'"
+
+
+def github_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's toolkit does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_property(text: str) -> str:
+    """A workflow command's property value (``file=``, ``title=``)."""
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
