@@ -86,7 +86,7 @@ def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key {', '.join(shown(k) for k in unknown)}; known keys: {', '.join(KEYS)}"
+            f"{where}: unknown key {shown(', '.join(unknown))}; known keys: {', '.join(KEYS)}"
         )
     allow = table.get("allow", [])
     if isinstance(allow, str):
