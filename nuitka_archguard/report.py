@@ -61,13 +61,14 @@ def summary_line(report: ScanReport) -> str:
     )
 
 
-def render_text(report: ScanReport) -> str:
-    """The human report: one block per distribution, one entry per finding, a summary."""
+def render_text(report: ScanReport, *, allow_option: str = "--allow") -> str:
+    """The human report: one block per distribution, one entry per finding, a summary.
+    ``allow_option`` is the option the user typed to accept findings (the plugin's differs)."""
     lines: list[str] = []
     for dist, findings in report.by_distribution():
         lines.append(describe_distribution(dist))
         for finding in findings:
-            lines.extend(_finding_lines(finding, report))
+            lines.extend(_finding_lines(finding, report, allow_option))
         lines.append("")
     if not report.findings:
         lines.append(
@@ -79,13 +80,13 @@ def render_text(report: ScanReport) -> str:
     return "\n".join(lines)
 
 
-def _finding_lines(finding: Finding, report: ScanReport) -> list[str]:
+def _finding_lines(finding: Finding, report: ScanReport, allow_option: str) -> list[str]:
     kind = "allowed" if finding.allowed else finding.severity.value
     lines = [f"  {kind}[{finding.code.value}]: {shown_path(finding.path)}"]
     lines.append(_INDENT + finding.message)
     if finding.allowed:
         reason = f": {finding.allow_reason}" if finding.allow_reason else ""
-        lines.append(_field("allowed", f"by --allow{reason}"))
+        lines.append(_field("allowed", f"by {allow_option}{reason}"))
     if finding.code is not Code.MIN_OS_TOO_NEW and finding.code is not Code.UNREADABLE_BINARY:
         lines.append(_field("has", ", ".join(finding.archs) or "nothing for this target"))
         needs = f"{', '.join(finding.required_archs)} for {_target_text(report)}"

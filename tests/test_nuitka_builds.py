@@ -157,6 +157,10 @@ def _assert_stopped_early(build: Build) -> None:
     assert "FATAL: archguard: stopped before the C compilation" in build.output, build.output
     assert not build.c_compiled, build.output
     assert "Traceback" not in build.output, build.output
+    # The stopped build removed the .build/.dist folders it created (and the output folder
+    # itself when it made it and nothing else is left).
+    left = sorted(p.name for p in build.output_dir.glob("prog.*"))
+    assert left == [], left
 
 
 BCRYPT_PROGRAM = 'import bcrypt\nprint("hashed", bcrypt.hashpw(b"pw", bcrypt.gensalt())[:4])\n'
@@ -168,8 +172,11 @@ BCRYPT_PROGRAM = 'import bcrypt\nprint("hashed", bcrypt.hashpw(b"pw", bcrypt.gen
 @_case("1")
 def test_case1_foreign_extension_stops_before_c_compilation(tmp_path: Path) -> None:
     tree = _tree([BCRYPT], ARM)
+    earlier = tmp_path / "case1" / "out" / "earlier.build"  # not this build's: kept
+    earlier.mkdir(parents=True)
     build = _build(tmp_path / "case1", BCRYPT_PROGRAM, [tree])
     _assert_stopped_early(build)
+    assert sorted(p.name for p in build.output_dir.iterdir()) == ["earlier.build"]
     out = build.output
     assert "bcrypt 4.2.0" in out
     assert "manylinux2014_aarch64" in out or "manylinux_2_17_aarch64" in out
@@ -217,6 +224,7 @@ def test_case2_cffi_backend_only_for_aarch64_is_foreign_extension_only(tmp_path:
     program = 'import _cffi_backend\nprint("cffi backend", _cffi_backend.__version__)\n'
     build = _build(tmp_path / "case2", program, [_tree([CFFI], ARM)])
     _assert_stopped_early(build)
+    assert not build.output_dir.exists()  # Nuitka made it for this build: removed
     out = build.output
     assert "foreign-extension-only" in out
     assert "cffi 1.17.1" in out

@@ -3,8 +3,8 @@ architecture or OS, before the C compilation, naming the distribution and the fi
 
 Use: ``python -m nuitka --user-plugin="$(nuitka-archguard plugin-path)" ...`` or
 ``nuitka-archguard nuitka ...``. A thin adapter: it turns Nuitka's modules, DLL entry points
-and data files into calls on :class:`nuitka_archguard.nuitka_plugin.support.Guard`, which
-does the checking (and is tested without Nuitka).
+and data files into plain facts for :class:`nuitka_archguard.nuitka_plugin.support.Session`,
+which decides (and is tested without Nuitka), and prints the messages it returns.
 
 When it looks (Nuitka 4.x / 2.x):
 
@@ -62,15 +62,18 @@ try:
 
     from nuitka_archguard.nuitka_plugin.support import (
         ConfigError,
+        EntryPointFacts,
         Guard,
-        Stage,
-        entry_point_role,
+        ImportAttempt,
+        Level,
+        Message,
+        ModuleFacts,
+        OutputFolders,
+        Session,
         merge_settings,
         plugin_target,
         project_config,
-        report_items,
     )
-    from nuitka_archguard.policy import Role
 except ImportError as error:
     _LOAD_ERROR = str(error)
 
@@ -172,26 +175,20 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
         self._min_os = archguard_min_os
         self._strict_min_os = bool(archguard_strict_min_os)
         self._report_path = archguard_report
-        self._guard: Optional[Guard] = None
-        self._importers: dict[str, str] = {}
-        self._early_done = False
-        self._late_done = False
-        self._summary_done = False
         if _LOAD_ERROR is not None:
             self.sysexit(
                 f"cannot load the nuitka_archguard package ({_LOAD_ERROR}); install it into "
                 f"the Python that runs Nuitka: {sys.executable} -m pip install nuitka-archguard",
                 reporting=False,
             )
+        self._session = Session(self._make_guard)
 
     # -- setup --------------------------------------------------------------------------------
 
     @property
     def guard(self) -> Guard:
         """Created on first use, inside a hook, when Nuitka's options are final."""
-        if self._guard is None:
-            self._guard = self._make_guard()
-        return self._guard
+        return self._session.guard
 
     def _make_guard(self) -> Guard:
         parsed = getattr(_options(), "options", None)
@@ -223,17 +220,23 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
         except Exception:
             return False
 
-    def _safely(self, what: str, action: Callable[[], None]) -> None:
-        """Run one piece of checking; a bug in it becomes a finding about ``what``."""
-        try:
-            action()
-        except Exception as error:
-            self.guard.record_internal_error(what, error)
+    def _say(self, messages: Iterable[Message]) -> None:
+        for message in messages:
+            if message.level is Level.STOP:
+                self.sysexit(message.text, reporting=False)
+            elif message.level is Level.WARNING:
+                self.warning(message.text)
+            else:
+                self.info(message.text)
 
     # -- discovery ----------------------------------------------------------------------------
 
     def onCompilationStartChecks(self) -> None:
         _ = self.guard  # a bad option or target stops the build now, not after the parse
+        try:  # before Nuitka makes its .build/.dist folders: a stop removes only new ones
+            self._session.folders = OutputFolders.snapshot(str(_options().getOutputDir()))
+        except Exception:
+            self._session.folders = None
 
     def onModuleRecursion(
         self,
@@ -244,53 +247,17 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
         source_ref: Any,
         reason: Any,
     ) -> None:
-        name, user = _name(module_name), _name(using_module_name)
-        if name and user and name not in self._importers:
-            self._importers[name] = user
+        self._session.record_import(_name(module_name), _name(using_module_name))
 
     def onModuleCompleteSet(self, module_set: Any) -> None:
-        guard = self.guard
-        modules = tuple(module_set)
-        done = {_name(m) for m in modules}
         implicit = self._implicit_imports_plugin()
-        for module in modules:
-            name = _name(module) or "?"
+        facts: list[ModuleFacts] = []
+        for module in tuple(module_set):
             try:
-                self._check_module(module, name, done, implicit)
+                facts.append(_module_facts(module, implicit))
             except Exception as error:
-                guard.record_internal_error(_filename(module) or name, error)
-
-    def _check_module(
-        self, module: Any, name: str, done: set[Optional[str]], implicit: Any
-    ) -> None:
-        guard = self.guard
-        is_extension = bool(module.isPythonExtensionModule())
-        if is_extension:
-            guard.check(
-                str(module.getFilename()),
-                Role.EXTENSION_MODULE,
-                module_name=name,
-                needed_by=self._needers(name),
-            )
-        package = name if _is_package(module) else name.rpartition(".")[0]
-        package_dirs = _package_dirs(module)
-        for missing in _not_found_imports(module, name):
-            if missing not in done:
-                # The importer's own folder matters only for its own package's modules.
-                nearby = package_dirs if missing.rpartition(".")[0] == package else ()
-                guard.check_missing_module(missing, needed_by=(name,), extra_dirs=nearby)
-        if is_extension and implicit is not None:
-            for missing in _implicit_names(implicit, module):
-                if missing not in done and missing != name:
-                    guard.check_missing_module(missing, needed_by=(name,))
-
-    def _needers(self, module_name: str) -> tuple[str, ...]:
-        """Who imports a module, unless it is its own package (bcrypt imports bcrypt._bcrypt:
-        saying so adds nothing)."""
-        user = self._importers.get(module_name)
-        if not user or user.split(".")[0] == module_name.split(".")[0]:
-            return ()
-        return (user,)
+                self.guard.record_internal_error(_filename(module) or _name(module) or "?", error)
+        self._session.check_modules(facts)
 
     @staticmethod
     def _implicit_imports_plugin() -> Any:
@@ -308,33 +275,20 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
 
     def onDataFileTags(self, included_datafile: Any) -> None:
         source = getattr(included_datafile, "source_path", None)
-        if getattr(included_datafile, "kind", None) != "data_file" or not source:
-            return
-        if "inhibit" in (getattr(included_datafile, "tags", None) or ()):
-            return
-        self._safely(str(source), lambda: self.guard.check(str(source), None))
+        self._session.check_data_file(
+            str(source) if source else None,
+            kind=str(getattr(included_datafile, "kind", "")),
+            tags=tuple(getattr(included_datafile, "tags", None) or ()),
+        )
 
     def onDllTags(self, included_entry_point: Any) -> None:
-        self._safely(
-            str(getattr(included_entry_point, "source_path", "?")),
-            lambda: self._check_entry_point(included_entry_point),
-        )
-
-    def _check_entry_point(self, entry_point: Any) -> None:
-        role = entry_point_role(str(entry_point.kind))
-        if role is None or entry_point.reason == "main binary" or not entry_point.source_path:
+        path = str(getattr(included_entry_point, "source_path", None) or "?")
+        try:
+            facts = _entry_point_facts(included_entry_point)
+        except Exception as error:
+            self.guard.record_internal_error(path, error)
             return
-        module = _name(entry_point.module_name)
-        if role is Role.EXTENSION_MODULE and module:
-            needers = self._needers(module)
-        else:
-            needers = (module,) if module else ()
-        self.guard.check(
-            str(entry_point.source_path),
-            role,
-            module_name=module if role is Role.EXTENSION_MODULE else None,
-            needed_by=needers,
-        )
+        self._session.check_entry_point(facts)
 
     # -- the early stop: before Scons -----------------------------------------------------
 
@@ -352,10 +306,7 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
             self._early_stop()
 
     def _early_stop(self) -> None:
-        if self._early_done:
-            return
-        self._early_done = True
-        self._judge(Stage.EARLY, summary=not self._is_standalone())
+        self._say(self._session.early(standalone=self._is_standalone()))
 
     # -- the late stop: DLLs found after Scons ------------------------------------------------
 
@@ -364,69 +315,70 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
 
     def onStandaloneDistributionFinished(self, dist_dir: Any) -> None:
         self._late_stop()
-        if not self._summary_done:
-            self._summary_done = True
-            self.info(self.guard.summary())
+        self._say(self._session.finish())
 
     def _late_stop(self) -> None:
-        if self._late_done:
-            return
-        self._late_done = True
-        self._early_stop()  # never skip the early verdict (e.g. a build without C code)
-        try:
-            freezer = importlib.import_module("nuitka.freezer.IncludedEntryPoints")
-            entry_points = tuple(freezer.getStandaloneEntryPoints())
-        except Exception:
-            entry_points = ()
-        for entry_point in entry_points:
-            self.onDllTags(entry_point)
-        self._judge(Stage.LATE, summary=False)
-
-    def _judge(self, stage: Stage, *, summary: bool) -> None:
-        guard = self.guard
-        verdict = guard.verdict(stage)
-        problem = guard.write_json()
-        if problem:
-            self.warning(problem)
-        if verdict.stop:
-            self.sysexit(verdict.message or "stopped", reporting=False)
-        if verdict.message:
-            self.warning(verdict.message)
-        if summary and verdict.summary and not self._summary_done:
-            self._summary_done = True
-            self.info(verdict.summary)
+        self._say(self._session.late(_late_entry_points()))
 
     # -- reporting ----------------------------------------------------------------------------
 
     def getReportData(self, make_report_path: Optional[Callable[[str], str]] = None) -> Any:
-        if self._guard is None:
-            return ()
+        return tuple(self._session.report_items(make_report_path))
+
+
+# -- reading Nuitka's objects ------------------------------------------------------------------
+
+
+def _late_entry_points() -> Iterator[EntryPointFacts]:
+    """The standalone entry points known after Scons (the main binary's DLLs; on 2.x all)."""
+    try:
+        freezer = importlib.import_module("nuitka.freezer.IncludedEntryPoints")
+        entry_points = tuple(freezer.getStandaloneEntryPoints())
+    except Exception:
+        return
+    for entry_point in entry_points:
         try:
-            return report_items(self._guard.report(), self._guard.settings.mode, make_report_path)
-        except Exception as error:
-            return (("error", f"archguard could not summarize its findings: {error}"),)
+            yield _entry_point_facts(entry_point)
+        except Exception:
+            continue
 
 
-# -- reading Nuitka's module objects -------------------------------------------------------------
+def _entry_point_facts(entry_point: Any) -> EntryPointFacts:
+    source = getattr(entry_point, "source_path", None)
+    return EntryPointFacts(
+        kind=str(entry_point.kind),
+        source_path=str(source) if source else "",
+        module_name=_name(getattr(entry_point, "module_name", None)),
+        reason=str(getattr(entry_point, "reason", "") or ""),
+    )
 
 
-def _not_found_imports(module: Any, name: str) -> Iterator[str]:
-    """Names a module tried to import that Nuitka did not locate (``finding`` not-found)."""
+def _module_facts(module: Any, implicit: Any) -> ModuleFacts:
+    is_extension = bool(module.isPythonExtensionModule())
+    return ModuleFacts(
+        name=_name(module) or "?",
+        filename=_filename(module),
+        is_extension=is_extension,
+        is_package=_is_package(module),
+        not_found=tuple(_not_found_imports(module)),
+        implicit_imports=(
+            tuple(_implicit_names(implicit, module)) if is_extension and implicit else ()
+        ),
+    )
+
+
+def _not_found_imports(module: Any) -> Iterator[ImportAttempt]:
+    """Imports a module made that Nuitka did not locate (``finding`` not-found)."""
     try:
         attempts = tuple(module.getUsedModules())
     except Exception:
         return
-    package = name.rpartition(".")[0] if not _is_package(module) else name
     for attempt in attempts:
         if getattr(attempt, "finding", None) != "not-found":
             continue
         missing = _name(getattr(attempt, "module_name", None))
-        if not missing:
-            continue
-        yield missing
-        level = getattr(attempt, "level", 0) or 0
-        if level != 0 and package and not missing.startswith(package + "."):
-            yield f"{package}.{missing}"
+        if missing:
+            yield ImportAttempt(missing, int(getattr(attempt, "level", 0) or 0))
 
 
 def _filename(module: Any) -> Optional[str]:
@@ -442,14 +394,6 @@ def _is_package(module: Any) -> bool:
         return bool(module.isCompiledPythonPackage() or module.isExtensionModulePackage())
     except Exception:
         return False
-
-
-def _package_dirs(module: Any) -> tuple[str, ...]:
-    """Directories next to a module, where its relative imports live."""
-    filename = _filename(module)
-    if filename is None:
-        return ()
-    return (filename if os.path.isdir(filename) else os.path.dirname(filename),)
 
 
 def _implicit_names(plugin: Any, module: Any) -> Iterator[str]:

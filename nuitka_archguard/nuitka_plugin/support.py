@@ -1,9 +1,12 @@
 """The archguard plugin's logic, kept free of Nuitka so it can be tested anywhere.
 
 The plugin file (``archguard.py``) only translates Nuitka's objects (modules, entry points,
-data files, options) into calls on :class:`Guard`; everything that decides, finds, words or
-writes lives here. That split is what lets the macOS paths (``--macos-target-arch``,
-universal builds, Mach-O slices) be tested on a Linux machine with real Mach-O files.
+data files, options) into plain facts (:class:`ModuleFacts`, :class:`EntryPointFacts`) and
+calls on :class:`Session`, and prints the :class:`Message` values it gets back; everything
+that decides, finds, words or writes lives here: when to stop (:class:`Stage`), which module
+imports which, how a relative import resolves, which folders a stopped build leaves behind.
+That split is what lets the plugin's decisions, the macOS paths included, be tested on any
+machine without Nuitka.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import json
 import os
 import platform as _platform
 import re
+import shutil
 import sys
 import sysconfig
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -30,18 +34,29 @@ from ..report import render_text
 from ..scan import Checker, ScanReport
 from ..target import Target, TargetError, host_target, macos_target
 
+ALLOW_OPTION = "--archguard-allow"
+"""The option a plugin user types to accept a finding (the scanner's is ``--allow``)."""
+
 __all__ = [
     "PLUGIN_NAME",
     "ConfigError",
+    "EntryPointFacts",
     "ExtensionFinder",
     "Guard",
+    "ImportAttempt",
+    "Level",
+    "Message",
     "Mode",
+    "ModuleFacts",
+    "OutputFolders",
+    "Session",
     "Settings",
     "Stage",
     "Verdict",
     "entry_point_role",
     "macos_archs",
     "merge_settings",
+    "missing_imports",
     "plugin_target",
     "project_config",
     "python_min_macos",
@@ -365,7 +380,8 @@ class Guard:
         errors = [f for f in counted if f.severity is Severity.ERROR]
         if not new:
             return Verdict(stop=False, summary=self.summary(report))
-        text = render_text(dataclasses.replace(report, findings=new)).rstrip()
+        shown = dataclasses.replace(report, findings=new)
+        text = render_text(shown, allow_option=ALLOW_OPTION).rstrip()
         if errors and self.settings.mode is Mode.ERROR:
             head = (
                 f"stopped {stage.value}: {plural(len(errors), 'binary')} would "
@@ -373,7 +389,7 @@ class Guard:
             )
             tail = (
                 "Fix the environment as shown, or build anyway with --archguard-mode=warning, "
-                "or accept a finding with --archguard-allow=NAME[:REASON]."
+                f"or accept a finding with {ALLOW_OPTION}=NAME[:REASON]."
             )
             return Verdict(stop=True, message=f"{head}\n{text}\n{tail}")
         if not counted:
@@ -451,3 +467,322 @@ def _key(path: str) -> str:
         return os.path.realpath(path)
     except (OSError, ValueError):
         return path
+
+
+# -- what the plugin learns from Nuitka, as plain data ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportAttempt:
+    """An import a module made that Nuitka did not locate: the name as written and its
+    relative level (0 for ``import x``, 1 for ``from . import x``, 2 for ``from .. import``)."""
+
+    name: str
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    """What the plugin needs to know of one Nuitka module object."""
+
+    name: str
+    filename: Optional[str] = None
+    is_extension: bool = False
+    is_package: bool = False
+    not_found: tuple[ImportAttempt, ...] = ()
+    implicit_imports: tuple[str, ...] = ()
+    """What Nuitka's implicit-imports plugin adds for it (``_cffi_backend`` for cffi users):
+    that plugin skips the ones it cannot locate without a word."""
+
+    @property
+    def package(self) -> str:
+        """The package its relative imports start from ('' for a top-level module)."""
+        return self.name if self.is_package else self.name.rpartition(".")[0]
+
+    @property
+    def folder(self) -> Optional[str]:
+        """The directory its relative imports live in."""
+        if not self.filename:
+            return None
+        if os.path.isdir(self.filename):  # Nuitka gives a package its folder
+            return self.filename
+        return os.path.dirname(self.filename)
+
+
+@dataclass(frozen=True)
+class EntryPointFacts:
+    """One of Nuitka's standalone entry points (an extension module, DLL or executable)."""
+
+    kind: str
+    source_path: str
+    module_name: Optional[str] = None
+    reason: str = ""
+
+
+def missing_imports(module: ModuleFacts) -> Iterator[str]:
+    """The full names a module's not-found imports may stand for: the name as Nuitka gives
+    it, and for a relative import the name resolved against the module's package (``from .
+    import _bcrypt`` in ``bcrypt/__init__.py`` is ``bcrypt._bcrypt``), as Python resolves it:
+    level 2 starts one package up."""
+    for attempt in module.not_found:
+        if not attempt.name:
+            continue
+        yield attempt.name
+        if attempt.level <= 0 or not module.package:
+            continue
+        parts = module.package.split(".")
+        if attempt.level - 1 >= len(parts):
+            continue  # beyond the top-level package: Python raises ImportError too
+        base = ".".join(parts[: len(parts) - (attempt.level - 1)])
+        if not attempt.name.startswith(base + "."):
+            yield f"{base}.{attempt.name}"
+
+
+# -- what the plugin prints ----------------------------------------------------------------------
+
+
+class Level(str, enum.Enum):
+    """How Nuitka shows a message: ``STOP`` ends the build (Nuitka's FATAL)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class Message:
+    level: Level
+    text: str
+
+
+# -- the folders a stopped build leaves behind ---------------------------------------------------
+
+_NUITKA_FOLDER_SUFFIXES = (".build", ".dist", ".onefile-build", ".app")
+
+
+@dataclass(frozen=True)
+class OutputFolders:
+    """Nuitka's output folders as they were before the build began, so that a stopped build
+    removes the ones it created (the generated C of a build that stops before the C
+    compilation, an empty ``.dist``) and never one that was there before."""
+
+    directory: str
+    existed: bool
+    before: frozenset[str]
+
+    @classmethod
+    def snapshot(cls, directory: str) -> OutputFolders:
+        try:
+            names = frozenset(os.listdir(directory))
+        except OSError:
+            return cls(directory, existed=os.path.lexists(directory), before=frozenset())
+        return cls(directory, existed=True, before=names)
+
+    def created(self) -> list[str]:
+        """Build folders (``NAME.build``, ``NAME.dist``, ...) that were not there before."""
+        try:
+            names = sorted(os.listdir(self.directory))
+        except OSError:
+            return []
+        return [
+            os.path.join(self.directory, name)
+            for name in names
+            if name.endswith(_NUITKA_FOLDER_SUFFIXES)
+            and name not in self.before
+            and os.path.isdir(os.path.join(self.directory, name))
+            and not os.path.islink(os.path.join(self.directory, name))
+        ]
+
+    def remove_created(self, keep: Optional[str] = None) -> list[str]:
+        """Remove the build folders this build created (not one holding ``keep``, the JSON
+        report), then the output directory itself if the build created it and it is empty.
+        Returns what was removed; failures are ignored (a stop must not turn into a crash)."""
+        kept = os.path.abspath(keep) if keep else None
+        removed: list[str] = []
+        for path in self.created():
+            if kept and kept.startswith(os.path.abspath(path) + os.sep):
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            if not os.path.lexists(path):
+                removed.append(path)
+        if not self.existed:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.directory)  # only succeeds when empty
+                removed.append(self.directory)
+        return removed
+
+
+# -- one build -----------------------------------------------------------------------------------
+
+
+class Session:
+    """One Nuitka build as the plugin sees it: who imports what, which modules, DLLs and
+    data files were checked, and the two stops.
+
+    The early stop (:attr:`Stage.EARLY`) fires at the first of the hooks that run before the
+    Scons C compilation, the late one (:attr:`Stage.LATE`) at the first of those that run
+    before the distribution folder is finished; each fires once, and the late one never
+    skips the early verdict. ``make_guard`` is called on first use, when Nuitka's options are
+    final.
+    """
+
+    def __init__(self, make_guard: Callable[[], Guard]) -> None:
+        self._make_guard = make_guard
+        self._guard: Optional[Guard] = None
+        self._importers: dict[str, str] = {}
+        self._early_done = False
+        self._late_done = False
+        self._summary_done = False
+        self.folders: Optional[OutputFolders] = None
+        """Set when the build starts; a stop then removes the folders the build created."""
+
+    @property
+    def guard(self) -> Guard:
+        if self._guard is None:
+            self._guard = self._make_guard()
+        return self._guard
+
+    @property
+    def started(self) -> bool:
+        """Whether the guard exists (anything was checked)."""
+        return self._guard is not None
+
+    # -- who imports what -----------------------------------------------------------------------
+
+    def record_import(self, module_name: Optional[str], user: Optional[str]) -> None:
+        """``user`` imports ``module_name``; the first importer is the one named."""
+        if module_name and user and module_name not in self._importers:
+            self._importers[module_name] = user
+
+    def needers(self, module_name: str) -> tuple[str, ...]:
+        """Who imports a module, unless it is its own package (bcrypt imports
+        bcrypt._bcrypt: saying so adds nothing)."""
+        user = self._importers.get(module_name)
+        if not user or user.split(".")[0] == module_name.split(".")[0]:
+            return ()
+        return (user,)
+
+    # -- checking -------------------------------------------------------------------------------
+
+    def check_modules(self, modules: Iterable[ModuleFacts]) -> None:
+        """Nuitka's complete module set: every extension module, and every module one of
+        them needs that Nuitka did not find (the silent drop)."""
+        modules = tuple(modules)
+        done = {m.name for m in modules}
+        for module in modules:
+            try:
+                self._check_module(module, done)
+            except Exception as error:
+                self.guard.record_internal_error(module.filename or module.name, error)
+
+    def _check_module(self, module: ModuleFacts, done: set[str]) -> None:
+        guard = self.guard
+        if module.is_extension and module.filename:
+            guard.check(
+                module.filename,
+                Role.EXTENSION_MODULE,
+                module_name=module.name,
+                needed_by=self.needers(module.name),
+            )
+        nearby = (module.folder,) if module.folder else ()
+        for missing in missing_imports(module):
+            if missing not in done:
+                # The importer's own folder matters only for its own package's modules.
+                extra = nearby if missing.rpartition(".")[0] == module.package else ()
+                guard.check_missing_module(missing, needed_by=(module.name,), extra_dirs=extra)
+        if module.is_extension:
+            for missing in module.implicit_imports:
+                if missing not in done and missing != module.name:
+                    guard.check_missing_module(missing, needed_by=(module.name,))
+
+    def check_data_file(self, source: Optional[str], *, kind: str, tags: Iterable[str]) -> None:
+        """A data file Nuitka copies: binaries among them are checked (not inhibited ones)."""
+        if kind != "data_file" or not source or "inhibit" in set(tags):
+            return
+        self.check_safely(source, lambda: self.guard.check(source, None))
+
+    def check_entry_point(self, entry_point: EntryPointFacts) -> None:
+        """An extension module, DLL or executable of the standalone distribution."""
+        self.check_safely(entry_point.source_path, lambda: self._check_entry(entry_point))
+
+    def _check_entry(self, entry_point: EntryPointFacts) -> None:
+        role = entry_point_role(entry_point.kind)
+        if role is None or entry_point.reason == "main binary" or not entry_point.source_path:
+            return
+        module = entry_point.module_name
+        if role is Role.EXTENSION_MODULE and module:
+            needers = self.needers(module)
+        else:
+            needers = (module,) if module else ()
+        self.guard.check(
+            entry_point.source_path,
+            role,
+            module_name=module if role is Role.EXTENSION_MODULE else None,
+            needed_by=needers,
+        )
+
+    def check_safely(self, what: str, action: Callable[[], None]) -> None:
+        """Run one piece of checking; a bug in it becomes a finding about ``what``."""
+        try:
+            action()
+        except Exception as error:
+            self.guard.record_internal_error(what or "?", error)
+
+    # -- the stops ------------------------------------------------------------------------------
+
+    def early(self, *, standalone: bool) -> list[Message]:
+        """The verdict before the C compilation, once. Outside standalone mode it is the
+        last one, so it carries the summary line too."""
+        if self._early_done:
+            return []
+        self._early_done = True
+        return self._judge(Stage.EARLY, summary=not standalone)
+
+    def late(self, entry_points: Iterable[EntryPointFacts] = ()) -> list[Message]:
+        """The verdict on the DLLs found after Scons, once, after the early one."""
+        if self._late_done:
+            return []
+        self._late_done = True
+        messages = self.early(standalone=True)
+        if any(m.level is Level.STOP for m in messages):
+            return messages
+        for entry_point in entry_points:
+            self.check_entry_point(entry_point)
+        return [*messages, *self._judge(Stage.LATE, summary=False)]
+
+    def finish(self) -> list[Message]:
+        """The distribution folder is done: the summary line, once."""
+        if self._summary_done:
+            return []
+        self._summary_done = True
+        return [Message(Level.INFO, self.guard.summary())]
+
+    def _judge(self, stage: Stage, *, summary: bool) -> list[Message]:
+        guard = self.guard
+        verdict = guard.verdict(stage)
+        messages: list[Message] = []
+        problem = guard.write_json()
+        if problem:
+            messages.append(Message(Level.WARNING, problem))
+        if verdict.stop:
+            if self.folders is not None:
+                self.folders.remove_created(keep=guard.settings.report_path)
+            messages.append(Message(Level.STOP, verdict.message or "stopped"))
+            return messages
+        if verdict.message:
+            messages.append(Message(Level.WARNING, verdict.message))
+        if summary and verdict.summary and not self._summary_done:
+            self._summary_done = True
+            messages.append(Message(Level.INFO, verdict.summary))
+        return messages
+
+    def report_items(
+        self, make_report_path: Optional[Callable[[str], str]] = None
+    ) -> list[tuple[str, str]]:
+        """Key/value strings for Nuitka's ``--report`` XML; none before anything ran."""
+        if self._guard is None:
+            return []
+        try:
+            return report_items(self._guard.report(), self._guard.settings.mode, make_report_path)
+        except Exception as error:
+            return [("error", f"archguard could not summarize its findings: {error}")]
