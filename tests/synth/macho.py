@@ -300,3 +300,49 @@ def fat(
     count = len(slices) if nfat_arch is None else nfat_arch
     header = struct.pack(">II", FAT_MAGIC_64 if fat64 else FAT_MAGIC, count)
     return header + b"".join(entries) + bytes(payload)
+
+
+LC_SEGMENT, LC_SEGMENT_64 = 0x1, 0x19
+
+
+def segment_command(
+    vmaddr: int = 0, section_aligns: Sequence[int] = (), form: Form = LITTLE64,
+    *, name: str = "__TEXT",
+) -> bytes:  # fmt: skip
+    """``LC_SEGMENT(_64)`` with no file content (fileoff, filesize 0) and one empty section
+    per entry of ``section_aligns`` (each the section's log2 alignment)."""
+    wide = form.bits == 64
+    segname = name.encode().ljust(16, b"\0")
+    word = "Q" if wide else "I"
+    sections = b"".join(
+        (b"__s%d" % index).ljust(16, b"\0") + segname
+        + form.pack(word * 2 + "IIIIIII", 0, 0, 0, align, 0, 0, 0, 0, 0)
+        + (form.pack("I", 0) if wide else b"")
+        for index, align in enumerate(section_aligns)
+    )  # fmt: skip
+    body = segname + form.pack(word * 4 + "iiII", vmaddr, 0, 0, 0, 7, 7,
+                               len(section_aligns), 0)  # fmt: skip
+    return command(LC_SEGMENT_64 if wide else LC_SEGMENT, body + sections, form)
+
+
+def archive(members: Sequence[tuple[str, bytes]], *, gnu: bool = False) -> bytes:
+    """An ``ar`` archive of ``(name, data)`` members after an empty symbol table: BSD style
+    (``#1/N`` names, ``__.SYMDEF SORTED``) as Apple's ``ar`` writes, or GNU style."""
+
+    def member(name: str, data: bytes) -> bytes:
+        raw = name.encode()
+        if gnu:
+            field, payload = raw + b"/", data
+        else:
+            padded = raw + b"\0" * (-len(raw) % 8 or 8)
+            field, payload = b"#1/%d" % len(padded), padded + data
+        header = (
+            field.ljust(16) + b"0".ljust(12) + b"0".ljust(6) + b"0".ljust(6)
+            + b"100644".ljust(8) + str(len(payload)).encode().ljust(10) + b"`\n"
+        )  # fmt: skip
+        return header + payload + b"\n" * (len(payload) % 2)
+
+    symbols = member("/", b"\0" * 4) if gnu else member("__.SYMDEF SORTED", b"\0" * 8)
+    if gnu:  # the GNU symbol table's name is "/" itself, not "/" plus the terminator
+        symbols = b"/".ljust(16) + symbols[16:]
+    return b"!<arch>\n" + symbols + b"".join(member(name, data) for name, data in members)
