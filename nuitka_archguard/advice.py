@@ -5,6 +5,12 @@ wheel, a local source build, conda, Homebrew, a bare folder), on where it lives 
 virtualenv or a ``pip --target`` directory) and on the machine doing the build (an arm64
 Mac building for Intel needs a Rosetta environment; Nuitka does not cross-compile on Linux
 or Windows). The policy decides *what* is wrong; this module only says what to type.
+
+Every command is pasted, so every value in it that comes from outside is either validated
+or quoted (:mod:`.text`): distribution names and versions must be valid (PEP 508 names,
+PEP 440 versions for pip; plain tokens for conda and Homebrew) or no command is printed at
+all; paths are quoted (``shlex.quote``, or PowerShell quoting for Windows commands); prose
+shows names escaped (:func:`.text.shown`), so a fix stays one block of printable lines.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import sys
 from collections.abc import Iterable
 from typing import Optional, Union
 
+from .metadata import checked_name, checked_version
 from .ownership import Distribution, OwnerKind
 from .policy import Code
 from .target import Platform, Target, TargetError, format_version, host_target
+from .text import powershell_quote, shell_quote, shown
 
 NUITKA_ARGS = "<your Nuitka options>"
 
@@ -43,7 +51,9 @@ _DOCKER_PLATFORMS = {
     "riscv64": "linux/riscv64",
 }
 _PY_LAUNCHER = {"amd64": "64", "x86": "32", "arm64": "arm64"}
-_CPYTHON_TAG = re.compile(r"^cp(\d)(\d+)-cp\d+")
+_CPYTHON_TAG = re.compile(r"^cp([0-9])([0-9]+)-cp[0-9]+")
+_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@+._!-]{0,199}$")
+"""What a conda or Homebrew name, version, channel or subdir may be to go into a command."""
 
 
 def fix_for(
@@ -72,6 +82,8 @@ def fix_for(
         except TargetError:
             host = None
     ctx = _Context(distribution, target, host, path, tuple(archs), python, nuitka_args)
+    if distribution is not None and not _commandable(distribution):
+        return _unreadable_metadata_fix(ctx, distribution)
     if code == Code.MIN_OS_TOO_NEW:
         return _min_os_fix(ctx, min_os)
     if code == Code.UNREADABLE_BINARY:
@@ -79,10 +91,30 @@ def fix_for(
     fix = _arch_fix(ctx)
     if code == Code.WHEEL_TAG_MISMATCH and distribution is not None and distribution.wheel_tag:
         return (
-            f"the {distribution} wheel is tagged {distribution.wheel_tag} but this file "
+            f"the {distribution} wheel is tagged {shown(distribution.wheel_tag)} but this file "
             f"lacks {_needed(ctx)}: report it to the project; meanwhile {fix}"
         )
     return fix
+
+
+def _commandable(dist: Distribution) -> bool:
+    """Whether the distribution's names may go into a command (see the module docstring)."""
+    if dist.kind == OwnerKind.DIRECTORY:
+        return True  # its name is only ever shown in prose
+    if not dist.metadata_ok:
+        return False
+    if dist.kind == OwnerKind.PIP:
+        version_ok = dist.version is None or checked_version(dist.version) is not None
+        return checked_name(dist.name) is not None and version_ok
+    values = (dist.name, dist.version, dist.channel, dist.subdir)
+    return all(v is None or _TOKEN.match(v.replace("/", "")) for v in values)
+
+
+def _unreadable_metadata_fix(ctx: _Context, dist: Distribution) -> str:
+    return (
+        f"the metadata of {shown(dist.name)} is unreadable (its name or version is not valid),"
+        " so no command is given: reinstall it from a source you trust and scan again"
+    )
 
 
 class _Context:
@@ -124,7 +156,12 @@ class _Context:
         return next(iter(self.host.archs)) if len(self.host.archs) == 1 else None
 
     def file_name(self) -> str:
-        return os.path.basename(self.path) if self.path else "this file"
+        """The file's name for prose, escaped."""
+        return shown(os.path.basename(self.path)) if self.path else "this file"
+
+    def quote(self, text: str) -> str:
+        """One argument of a command for the target's shell."""
+        return _quote(text, windows=self.target.platform == Platform.WINDOWS)
 
 
 def _arch_fix(ctx: _Context) -> str:
@@ -251,11 +288,12 @@ def _pip_target_dir_fix(
     platforms = (tag,) if tag else ctx.target.pip_platforms()
     if not platforms:
         return _generic_fix(ctx)
-    where = site or ctx.site or "DIR"
+    directory = site or ctx.site
+    where = ctx.quote(directory) if directory else "DIR"
     flags = " ".join(f"--platform {p}" for p in platforms)
     command = (
         f"{ctx.python} -m pip install --upgrade --no-deps --only-binary=:all: {flags} "
-        f"--python-version {ctx.py_version} --target {_quote(where)} {dist.requirement}"
+        f"--python-version {ctx.py_version} --target {where} {dist.requirement}"
     )
     lines = [f"install the {ctx.target.name} wheel of {dist.name}:", f"  {command}"]
     if ctx.target.is_universal2:
@@ -278,7 +316,7 @@ def _archflags_command(ctx: _Context, dist: Distribution, archs: Iterable[str]) 
     env = f'ARCHFLAGS="{flags}"'
     if ctx.target.min_os is not None:
         env += f" MACOSX_DEPLOYMENT_TARGET={format_version(ctx.target.min_os)}"
-    where = f" --target {_quote(ctx.site)} --upgrade" if ctx.in_target_dir and ctx.site else ""
+    where = f" --target {ctx.quote(ctx.site)} --upgrade" if ctx.in_target_dir and ctx.site else ""
     return (
         f"{env} {ctx.python} -m pip install --force-reinstall --no-deps --no-cache-dir "
         f"--no-binary {dist.name}{where} {dist.requirement}"
@@ -322,7 +360,7 @@ def _homebrew_fix(ctx: _Context, dist: Distribution) -> str:
     intel = f"arch -x86_64 /usr/local/bin/brew install {formula}"
     arm = f"/opt/homebrew/bin/brew install {formula}"
     if target.is_universal2:
-        name = ctx.file_name()
+        name = shell_quote(os.path.basename(ctx.path)) if ctx.path else "FILE"
         return "\n".join(
             [
                 "Homebrew bottles hold one architecture: install both and merge them:",
@@ -344,7 +382,7 @@ def _generic_fix(ctx: _Context) -> str:
     origin = ""
     if ctx.dist is not None and ctx.dist.kind == OwnerKind.DIRECTORY:
         origin = (
-            f" ({ctx.dist.name} was copied without metadata: fix {ctx.dist.name} in the "
+            f" ({shown(ctx.dist.name)} was copied without metadata: fix it in the "
             f"environment it came from, e.g. `nuitka-archguard scan --target "
             f"{ctx.target.name} <that venv>`, and rebuild)"
         )
@@ -388,7 +426,7 @@ def _min_os_fix(ctx: _Context, needed: Optional[str]) -> str:
 
 def _unreadable_fix(ctx: _Context) -> str:
     dist = ctx.dist
-    allow = f"--allow '{ctx.path}'" if ctx.path else "--allow PATH"
+    allow = f"--allow {ctx.quote(ctx.path)}" if ctx.path else "--allow PATH"
     if dist is not None and dist.kind == OwnerKind.PIP:
         return (
             f"reinstall {dist.name} (the file looks truncated or corrupt):\n"
@@ -447,7 +485,7 @@ def _env_python(site: str) -> Optional[str]:
         os.path.join(prefix, "python.exe"),
     ):
         if os.path.isfile(candidate):
-            return _quote(candidate)
+            return _quote(candidate, windows=os.name == "nt")
     return "python"
 
 
@@ -455,7 +493,9 @@ def _default_python(target: Target) -> str:
     return "python" if target.platform == Platform.WINDOWS else "python3"
 
 
-def _quote(path: str) -> str:
-    if re.fullmatch(r"[A-Za-z0-9_@%+=:,./~\\-]+", path):
-        return path
-    return "'" + path.replace("'", "'\"'\"'") + "'"
+def _quote(text: str, *, windows: bool) -> str:
+    """``text`` as one shell word: PowerShell quoting for Windows, ``shlex.quote`` else."""
+    if windows:
+        safe = re.fullmatch(r"[A-Za-z0-9_:./\\-]+", text, re.ASCII)
+        return text if safe else powershell_quote(text)
+    return shell_quote(text)  # shlex leaves plain words as they are

@@ -230,15 +230,16 @@ class PlatformTag:
     libc: Optional[Libc] = None
 
 
-_MACOSX_TAG = re.compile(r"macosx_(\d+)_(\d+)_([a-z0-9_]+)")
+# ASCII digits only (a regex digit class also matches other scripts' digits), at most 4.
+_MACOSX_TAG = re.compile(r"macosx_([0-9]{1,4})_([0-9]{1,4})_([a-z0-9_]+)")
 _LINUX_TAGS = (
-    (re.compile(r"manylinux_\d+_\d+_([a-z0-9_]+)"), Libc.GLIBC),
+    (re.compile(r"manylinux_[0-9]{1,4}_[0-9]{1,4}_([a-z0-9_]+)"), Libc.GLIBC),
     (re.compile(r"manylinux(?:1|2010|2014)_([a-z0-9_]+)"), Libc.GLIBC),
-    (re.compile(r"musllinux_\d+_\d+_([a-z0-9_]+)"), Libc.MUSL),
+    (re.compile(r"musllinux_[0-9]{1,4}_[0-9]{1,4}_([a-z0-9_]+)"), Libc.MUSL),
     (re.compile(r"linux_([a-z0-9_]+)"), Libc.GLIBC),
 )
-_ANDROID_TAG = re.compile(r"android_(\d+)_([a-z0-9_]+)")
-_IOS_TAG = re.compile(r"ios_(\d+)_(\d+)_([a-z0-9_]+?)_(iphoneos|iphonesimulator)")
+_ANDROID_TAG = re.compile(r"android_([0-9]{1,4})_([a-z0-9_]+)")
+_IOS_TAG = re.compile(r"ios_([0-9]{1,4})_([0-9]{1,4})_([a-z0-9_]+?)_(iphoneos|iphonesimulator)")
 _IOS_SDKS = {"iphoneos": Platform.IOS, "iphonesimulator": Platform.IOS_SIMULATOR}
 WINDOWS_TAGS: dict[str, str] = {
     "amd64": "win_amd64",

@@ -7,6 +7,7 @@ traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from typing import Optional
 from . import __version__, plugin_path
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
 from .common import PLUGIN_NAME, ExitCode
+from .text import OutputClosed, OutputError, shown, strict_json, write
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
 
@@ -24,13 +26,26 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.US
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
-    except BrokenPipeError:
+    except (OutputClosed, BrokenPipeError):
         # The reader went away (`... | head`): stop quietly, as cat and grep do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_FINDINGS
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except OutputError as error:  # stdout closed or full: one line, where it can go
+        with contextlib.suppress(OutputError):
+            write(sys.stderr, f"nuitka-archguard: error: {error}\n")
+        _silence_stdout()
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """After a failed write, Python's own flush at exit must not print a traceback."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _main(argv: list[str]) -> int:
@@ -77,7 +92,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _print(text: str) -> int:
-    print(text)
+    write(sys.stdout, text + "\n")
     return EXIT_OK
 
 
@@ -87,9 +102,10 @@ def _print(text: str) -> int:
 def _run_inspect(args: argparse.Namespace) -> int:
     results = [_inspect_one(path) for path in args.files]
     if args.json:
-        print(json.dumps([info.to_json() for info in results], indent=2))
+        document = strict_json([info.to_json() for info in results])
+        write(sys.stdout, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
-        print("\n\n".join(format_binary_info(info) for info in results))
+        write(sys.stdout, "\n\n".join(format_binary_info(info) for info in results) + "\n")
     return EXIT_USAGE if any(info.error for info in results) else EXIT_OK
 
 
@@ -97,19 +113,21 @@ def _inspect_one(path: str) -> BinaryInfo:
     try:
         return inspect_file(path)
     except BinaryReadError as error:
-        print(f"nuitka-archguard: {_display(path)}: {error}", file=sys.stderr)
+        with contextlib.suppress(OutputError):
+            write(sys.stderr, f"nuitka-archguard: {shown(path)}: {shown(str(error))}\n")
         return BinaryInfo(path=path, format=BinaryFormat.NOT_A_BINARY, error=str(error))
 
 
 def format_binary_info(info: BinaryInfo) -> str:
-    """One block per file, like ``lipo -detailed_info`` and ``otool -L`` together."""
+    """One block per file, like ``lipo -detailed_info`` and ``otool -L`` together; every
+    line escaped (:func:`.text.shown`): names inside binaries are outside text too."""
     lines = [f"{_display(info.path)}:"]
     if info.error:
         lines.append(f"    error: {info.error}")
-        return "\n".join(lines)
+        return "\n".join(shown(line) for line in lines)
     if not info.is_binary:
         lines.append("    not a binary")
-        return "\n".join(lines)
+        return "\n".join(shown(line) for line in lines)
     kind = "fat " if info.format is BinaryFormat.MACHO and len(info.slices) > 1 else ""
     lines.append(f"    format: {kind}{info.format.value}, archs: {' '.join(info.archs)}")
     for item in info.slices:
@@ -129,12 +147,12 @@ def format_binary_info(info: BinaryInfo) -> str:
             lines.append(f"        rpath: {rpath}")
         for dependency in item.dependencies:
             lines.append(f"        needs: {dependency}")
-    return "\n".join(lines)
+    return "\n".join(shown(line) for line in lines)
 
 
 def _display(path: str) -> str:
-    """A path as text, whatever bytes its name holds."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as one line of printable text, whatever bytes its name holds."""
+    return shown(path)
 
 
 # -- nuitka ----------------------------------------------------------------------------------

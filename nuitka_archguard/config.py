@@ -59,7 +59,10 @@ def _toml_loads() -> Callable[[str], dict[str, Any]]:
 def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
     """Settings from ``directory``/pyproject.toml (default: the current directory); empty
     settings when the file or the table is absent. Raises :class:`ConfigError`."""
-    base = os.fspath(directory) if directory is not None else os.getcwd()
+    try:
+        base = os.fspath(directory) if directory is not None else os.getcwd()
+    except OSError as error:  # the working directory was deleted
+        raise ConfigError(f"cannot use the current directory: {error.strerror}") from None
     path = os.path.join(base, "pyproject.toml")
     try:
         # Regular files only, never blocking, at most FILE_LIMIT bytes (metadata.py).

@@ -4,6 +4,9 @@
 The text reads like a good compiler error: the distribution first (what to fix is a
 package, not a file), then each file with what it has, what the target needs, who needs
 it, and the fix to paste.
+
+Every line goes through :func:`.text.shown`, so control characters in names are escaped and
+one finding stays one block; GitHub output escapes as the workflow-command docs say.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .common import plural
 from .policy import Code, Finding, Severity, display_path
+from .text import github_data, github_property, shown
 
 if TYPE_CHECKING:
     from .ownership import Distribution
@@ -77,13 +81,13 @@ def render_text(report: ScanReport, *, allow_option: str = "--allow") -> str:
             else f"ok: no binaries found to check against {_target_text(report)}"
         )
     lines.append(summary_line(report))
-    return "\n".join(lines)
+    return "\n".join(shown(line) for line in lines)
 
 
 def _finding_lines(finding: Finding, report: ScanReport, allow_option: str) -> list[str]:
     kind = "allowed" if finding.allowed else finding.severity.value
     lines = [f"  {kind}[{finding.code.value}]: {shown_path(finding.path)}"]
-    lines.append(_INDENT + finding.message)
+    lines.extend(_INDENT + line for line in finding.message.split("\n"))
     if finding.allowed:
         reason = f": {finding.allow_reason}" if finding.allow_reason else ""
         lines.append(_field("allowed", f"by {allow_option}{reason}"))
@@ -96,7 +100,7 @@ def _finding_lines(finding: Finding, report: ScanReport, allow_option: str) -> l
     if finding.needed_by:
         lines.append(_field("note", f"needed by {', '.join(finding.needed_by)}"))
     if finding.fix:
-        fix_lines = finding.fix.splitlines() or [""]
+        fix_lines = finding.fix.split("\n")
         lines.append(_field("fix", fix_lines[0]))
         pad = _INDENT + " " * (_LABEL_WIDTH + 1)
         lines.extend(pad + line if line else "" for line in fix_lines[1:])
@@ -127,16 +131,6 @@ def _target_text(report: ScanReport) -> str:
 # -- GitHub workflow commands --------------------------------------------------------------
 
 
-def _escape_data(text: str) -> str:
-    """GitHub's escaping of a command's message."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    """GitHub's escaping of a command property (``file=``, ``title=``)."""
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def render_github(report: ScanReport) -> str:
     """One ``::error file=…,title=…::message`` / ``::warning …`` line per finding that
     counts; allowed findings become ``::notice`` lines. The fix follows the message."""
@@ -163,5 +157,6 @@ def _github_line(finding: Finding) -> str:
         workspace = os.environ.get("GITHUB_WORKSPACE")
         if workspace and path.startswith(workspace.rstrip("/\\") + os.sep):
             path = os.path.relpath(path, workspace)
-    properties = f"file={_escape_property(path)},title={_escape_property(title)}"
-    return f"::{level} {properties}::{_escape_data(body)}"
+    body = "\n".join(shown(line) for line in body.split("\n"))
+    properties = f"file={github_property(path)},title={github_property(shown(title))}"
+    return f"::{level} {properties}::{github_data(body)}"

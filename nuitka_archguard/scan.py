@@ -47,6 +47,7 @@ from .policy import (
     role_for,
 )
 from .target import Target, TargetError, host_target, parse_min_os, parse_target
+from .text import strict_json
 
 __all__ = ["AllowRule", "Checker", "ScanError", "ScanReport", "scan"]
 
@@ -141,9 +142,10 @@ class ScanReport:
         return list(groups.values())
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--format json`` document (schema_version 1) plus ``exit_code``."""
+        """The ``--format json`` document (schema_version 1) plus ``exit_code``; strict
+        UTF-8 whatever the names (:func:`.text.strict_json`)."""
         target = self.target.to_json()
-        return {
+        document: dict[str, Any] = strict_json({
             "schema_version": SCHEMA_VERSION,
             "target": {k: target[k] for k in ("platform", "archs", "min_os")},
             "findings": [f.to_json() for f in self.findings],
@@ -154,7 +156,8 @@ class ScanReport:
                 "warnings": len(self.warnings),
             },
             "exit_code": self.exit_code,
-        }
+        })
+        return document
 
 
 def _dist_key(dist: Optional[Distribution]) -> tuple[str, str, tuple[str, ...]]:

@@ -7,6 +7,7 @@ bad ``pyproject.toml`` or a PATH that cannot be read. Never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any, Optional, TextIO
@@ -17,6 +18,7 @@ from .policy import display_path
 from .report import render_github, render_text
 from .scan import ScanError, ScanReport, scan
 from .target import Target, TargetError, host_target, parse_target
+from .text import OutputError, write
 
 __all__ = ["add_scan_parser", "run_scan"]
 
@@ -74,6 +76,11 @@ def run_scan(args: argparse.Namespace) -> int:
         return _run(args)
     except KeyboardInterrupt:
         return 130
+    except OutputError:
+        raise  # cli.main says it in one line
+    except RecursionError:
+        _error("input nested too deeply")
+        return EXIT_USAGE
     except Exception as error:  # no traceback ever; say what broke so it can be reported
         _error(f"internal error ({type(error).__name__}: {error}); please report this")
         return EXIT_USAGE
@@ -127,14 +134,16 @@ def _with_min_os(target: Target, min_os: str) -> Target:
 
 def _emit(report: ScanReport, fmt: str) -> None:
     if fmt == "json":
-        text = json.dumps(report.to_json(), indent=2)
+        text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
     elif fmt == "github":
         text = render_github(report)
     else:
         text = render_text(report)
     if text:
-        _write(sys.stdout, text + "\n")
+        write(sys.stdout, text + "\n")
     for note in report.notes:
+        # Every line starts with our name: no name from a file can begin a line (GitHub
+        # reads "::command::" lines on stderr too).
         _write(sys.stderr, f"nuitka-archguard: note: {display_path(note)}\n")
 
 
@@ -142,19 +151,7 @@ def _error(message: str) -> None:
     _write(sys.stderr, f"nuitka-archguard: error: {display_path(message)}\n")
 
 
-def _write(stream: TextIO, text: str) -> None:
-    """Write whatever the stream's encoding (a C locale must not turn é into a traceback)."""
-    try:
-        stream.write(text)
-        stream.flush()
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "ascii"
-        data = text.encode(encoding, "backslashreplace")
-        buffer = getattr(stream, "buffer", None)
-        if buffer is not None:
-            buffer.write(data)
-            buffer.flush()
-        else:
-            stream.write(data.decode(encoding, "replace"))
-    except BrokenPipeError:
-        pass
+def _write(stream: Optional[TextIO], text: str) -> None:
+    """Notes and errors on stderr: best effort (a closed stderr must not fail the scan)."""
+    with contextlib.suppress(OutputError):
+        write(stream, text)

@@ -26,6 +26,7 @@ from packaging.version import Version
 
 from . import archs
 from .archs import Libc, Platform
+from .text import shown
 
 __all__ = [
     "Libc",
@@ -162,9 +163,11 @@ def parse_min_os(text: Union[str, Version]) -> Version:
         version = text
     else:
         cleaned = str(text).strip().replace("_", ".")
-        if not re.fullmatch(r"\d+(\.\d+){0,2}", cleaned):
+        # ASCII digits only (a regex digit class also matches other scripts' digits).
+        if not re.fullmatch(r"[0-9]{1,4}(\.[0-9]{1,4}){0,2}", cleaned):
             raise TargetError(
-                f"invalid minimum macOS version {text!r}; expected e.g. 10.13, 11.0 or 14"
+                f"invalid minimum macOS version {shown(repr(str(text)[:40]))}; expected e.g. "
+                "10.13, 11.0 or 14"
             )
         version = Version(cleaned)
     if not 10 <= version.release[0] <= 99 or len(version.release) > 3:

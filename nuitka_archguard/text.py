@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any
+from typing import Any, Optional, TextIO
 
 __all__ = [
+    "OutputClosed",
+    "OutputError",
     "github_data",
     "github_property",
     "is_printable",
@@ -31,6 +33,7 @@ __all__ = [
     "shell_quote",
     "shown",
     "strict_json",
+    "write",
 ]
 
 _UNPRINTABLE = re.compile(
@@ -106,3 +109,36 @@ def github_data(text: str) -> str:
 def github_property(text: str) -> str:
     """A workflow command's property value (``file=``, ``title=``)."""
     return github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+class OutputError(Exception):
+    """The report cannot be written (stdout closed, disk full...); one line."""
+
+
+class OutputClosed(OutputError):
+    """The reader went away (``| head``): stop quietly, as cat and grep do."""
+
+
+def write(stream: Optional[TextIO], text: str) -> None:
+    """Write ``text`` and flush, whatever the stream's encoding (characters it cannot show
+    are written ``\\xNN``/``\\uNNNN``-escaped). Raises :class:`OutputClosed` for a closed
+    pipe and :class:`OutputError` for any other failure, so callers print one line."""
+    if stream is None:  # Python sets sys.stdout to None when descriptor 1 is closed
+        raise OutputError("the output stream is closed")
+    try:
+        try:
+            stream.write(text)
+            stream.flush()
+        except UnicodeEncodeError:
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            data = text.encode(encoding, "backslashreplace")
+            buffer = getattr(stream, "buffer", None)
+            if buffer is None:
+                raise OutputError(f"the output cannot show this text in {encoding}") from None
+            buffer.write(data)
+            buffer.flush()
+    except BrokenPipeError:
+        raise OutputClosed("the reader closed the pipe") from None
+    except (OSError, ValueError) as error:  # ENOSPC, EBADF; ValueError: a closed file
+        text = getattr(error, "strerror", None) or str(error)
+        raise OutputError(f"cannot write the output: {text}") from None

@@ -114,7 +114,8 @@ def test_github_escaping() -> None:
         distribution=None,
     )
     (line,) = render_github(report_of(tricky)).splitlines()
-    assert line == "::error file=/a%2Cb%3Ac/100%25.so,title=arch-missing::50%25 done%0D%0Anext"
+    # control characters are shown escaped first (text.shown), then GitHub-escaped
+    assert line == "::error file=/a%2Cb%3Ac/100%25.so,title=arch-missing::50%25 done\\r%0Anext"
 
 
 def test_allowed_findings_become_notices() -> None:
