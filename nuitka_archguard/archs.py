@@ -130,7 +130,6 @@ ARM64_MAC = frozenset({"arm64", "arm64e"})
 
 ARCH_NOTES: dict[str, str] = {
     "armel": "soft-float ARM EABI; armv7l means the hard-float ABI (armhf)",
-    "armv7l": "hard-float ARM EABI (armhf)",
     "x32": "the x32 ABI, which no x86_64 process loads",
 }
 """What an architecture name means where the name alone may mislead."""

@@ -130,17 +130,24 @@ def format_binary_info(info: BinaryInfo) -> str:
         return "\n".join(shown(line) for line in lines)
     kind = "fat " if info.format is BinaryFormat.MACHO and len(info.slices) > 1 else ""
     lines.append(f"    format: {kind}{info.format.value}, archs: {' '.join(info.archs)}")
+    if info.debug_only:
+        lines.append("    debug symbols (MH_DSYM): never loaded, not checked")
+    elif info.any_cpu:
+        lines.append("    IL-only .NET assembly: loads into a process of any architecture")
     for item in info.slices:
         lines.append(f"    arch {item.arch}")
         lines.append(f"        file type: {item.file_type}")
         if item.platform:
             lines.append(f"        platform: {item.platform}")
         if item.min_os:
-            lines.append(f"        minimum OS: {item.min_os}")
+            what = "API level" if item.platform == "android" else "OS"
+            lines.append(f"        minimum {what}: {item.min_os}")
         if item.sdk:
             lines.append(f"        SDK: {item.sdk}")
         if item.libc:
             lines.append(f"        C library: {item.libc}")
+        if item.clr:
+            lines.append(f"        .NET assembly: {item.clr}")
         if item.install_name:
             lines.append(f"        install name: {item.install_name}")
         for rpath in item.rpaths:

@@ -15,6 +15,8 @@ What is skipped without being opened (documented in the README):
 * anything that is not a regular file (FIFOs, sockets, devices: never opened, a note);
 * a directory already visited (by ``(st_dev, st_ino)``), so symlink loops end.
 
+``.whl`` files found in a directory (a wheelhouse) are read like wheels named as PATHs.
+
 Wheels are read in place with :mod:`zipfile` through ``ZipMemberSource``: never extracted,
 member names are only names (``..`` and absolute paths included), and every member costs at
 most the source's header budget whatever sizes the archive claims or the compression method
@@ -53,6 +55,7 @@ from .policy import display_path, looks_loaded
 __all__ = [
     "SKIP_DIRS",
     "SKIP_SUFFIXES",
+    "WHEEL_SUFFIX",
     "Discovery",
     "Found",
     "PathError",
@@ -73,6 +76,8 @@ SKIP_SUFFIXES = frozenset(
 )  # fmt: skip
 """Suffixes of files that are never loaded or run as Mach-O/ELF/PE binaries."""
 SKIP_DIRS = frozenset({"__pycache__"})
+WHEEL_SUFFIX = ".whl"
+"""Wheels found in a walked directory are opened and their members checked."""
 _SKIP_DIR_SUFFIXES = (".dist-info", ".egg-info")
 MAX_ZIP_ENTRIES = 100_000
 """Central-directory entries a wheel may list (the largest real wheels list ~30,000):
@@ -193,8 +198,12 @@ class Discovery:
                         if entry.is_symlink():
                             links.append(entry)
                         elif entry.is_file(follow_symlinks=False):
-                            if os.path.splitext(name)[1].lower() in SKIP_SUFFIXES:
+                            suffix = os.path.splitext(name)[1].lower()
+                            if suffix in SKIP_SUFFIXES:
                                 self.files_seen += 1
+                                continue
+                            if suffix == WHEEL_SUFFIX:
+                                yield from self._wheel_in_tree(entry.path)
                                 continue
                             found = self._file(entry.path, rel + name)
                             if found is not None:
@@ -245,8 +254,12 @@ class Discovery:
         if not stat.S_ISREG(st.st_mode):
             self._note(entry.path, "skipped: not a regular file")
             return
-        if os.path.splitext(name)[1].lower() in SKIP_SUFFIXES:
+        suffix = os.path.splitext(name)[1].lower()
+        if suffix in SKIP_SUFFIXES:
             self.files_seen += 1
+            return
+        if suffix == WHEEL_SUFFIX:
+            yield from self._wheel_in_tree(entry.path)
             return
         found = self._file(entry.path, rel + name)
         if found is not None:
@@ -293,6 +306,21 @@ class Discovery:
             os.close(fd)
 
     # -- wheels ---------------------------------------------------------------------------
+
+    def _wheel_in_tree(self, path: str) -> Iterator[Found]:
+        """A ``.whl`` inside a scanned directory (a wheelhouse) is read like one named on the
+        command line: a CI job pointed at its wheelhouse must not pass unchecked. One that
+        cannot be read is a note, not the end of the scan."""
+        key = _file_key(path)
+        if key is not None:
+            if key in self._files:
+                return
+            self._files.add(key)
+        try:
+            yield from self._wheel(path)
+        except PathError as error:
+            self.files_seen += 1
+            self.notes.append(str(error))
 
     def _wheel(self, path: str) -> Iterator[Found]:
         archive = open_wheel(path)
@@ -361,6 +389,14 @@ class Discovery:
             return Found(path=shown, rel=name, info=info, wheel=wheel, wheel_meta=meta)
         finally:
             source.close()
+
+
+def _file_key(path: str) -> Optional[tuple[int, int]]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if st.st_ino else None
 
 
 def _unreadable(

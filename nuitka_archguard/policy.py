@@ -31,13 +31,17 @@ __all__ = [
     "Role",
     "Severity",
     "allowed",
+    "built_for",
     "check_binary",
     "check_wheel_tags",
     "display_path",
+    "distribution_for_other_os",
     "foreign_extension",
     "internal_error",
     "new_finding",
+    "other_os",
     "role_for",
+    "skipped_by_name",
 ]
 
 
@@ -246,8 +250,8 @@ _SUFFIX_PLATFORMS = {
     ".exe": frozenset({"windows"}),
     ".dll": frozenset({"windows"}),
     ".pyd": frozenset({"windows"}),
-    ".dylib": frozenset({"macos"}),
-    ".so": frozenset({"linux", "macos"}),
+    ".dylib": frozenset({"macos", "ios", "ios-simulator"}),
+    ".so": frozenset({"linux", "macos", "android", "ios", "ios-simulator"}),
 }
 _SO_VERSION_RE = re.compile(r"\.so(?:\.[0-9][0-9a-z.]*)?$", re.IGNORECASE)
 
@@ -318,11 +322,14 @@ def check_binary(
     A file whose name only another OS uses (``.exe``/``.dll``/``.pyd`` outside Windows,
     ``.dylib`` outside macOS, ``.so`` on Windows) is never loaded or run on the target:
     pip's and setuptools' Windows launcher templates in every virtualenv, per-OS copies in
-    multi-platform packages. Such files give no finding.
+    multi-platform packages. Such files give no finding here; the scanner counts them, and a
+    distribution made only of them gets :func:`distribution_for_other_os`. ``MH_DSYM`` debug
+    files and IL-only .NET assemblies (AnyCPU) give none either: never loaded, or loaded by
+    any process.
     """
     required = _sorted(target.archs)
     name = display_path(os.path.basename(info.path.replace("\\", "/")))
-    if not used_on(name, target.platform):
+    if not used_on(name, target.platform) or info.debug_only or info.any_cpu:
         return []
     if info.error is not None:
         what = "" if role is None else f"{role.label} "
@@ -361,6 +368,73 @@ def check_binary(
     return findings
 
 
+_USUAL_OS = {BinaryFormat.MACHO: "macos", BinaryFormat.ELF: "linux", BinaryFormat.PE: "windows"}
+
+
+def built_for(info: BinaryInfo) -> Optional[str]:
+    """The OS a binary is for: its slices' platform, else its format's usual OS."""
+    platforms = list(dict.fromkeys(s.platform for s in info.slices if s.platform))
+    if len(platforms) == 1:
+        return platforms[0]
+    return _USUAL_OS.get(info.format) if not platforms else None
+
+
+def skipped_by_name(path: str, target: Target) -> bool:
+    """Whether the file's name alone says the target never loads or runs it."""
+    return not used_on(path, target.platform)
+
+
+def other_os(info: BinaryInfo, target: Target) -> Optional[str]:
+    """The OS a readable binary is built for when it is not the target's (by its format or
+    because every slice names another OS; a C library mismatch is not another OS); None when
+    it is for the target, or loaded anywhere (AnyCPU .NET), or not a binary."""
+    if info.error is not None or not info.is_binary or info.any_cpu or info.debug_only:
+        return None
+    if info.format is not _FORMAT_FOR_PLATFORM.get(target.platform):
+        return built_for(info) or _USUAL_OS.get(info.format)
+    platforms = [s.platform for s in info.slices]
+    if platforms and all(p is not None and p != target.platform for p in platforms):
+        return built_for(info) or platforms[0]
+    return None
+
+
+def distribution_for_other_os(
+    distribution: Distribution,
+    target: Target,
+    platforms: Sequence[str],
+    loaded: int,
+    found_archs: Sequence[str],
+    path: str,
+) -> Finding:
+    """One ``platform-mismatch`` for a distribution whose wheel tag, or every loaded binary,
+    is for another OS (a win_amd64 wheel in a Linux build): one finding, not one per file."""
+    names = [archs.PLATFORM_NAMES.get(p, p) for p in dict.fromkeys(platforms)] or ["another OS"]
+    tags = [t.rsplit("-", 1)[-1] for t in distribution.wheel_tags if not t.endswith("-any")]
+    tagged = f" (wheel {', '.join(dict.fromkeys(tags))})" if tags else ""
+    count = f"{loaded} {'binary' if loaded == 1 else 'binaries'}"
+    head = " ".join(x for x in (distribution.name, distribution.version) if x)
+    message = (
+        f"{head}{tagged} is built for {' and '.join(names)}: its {count} cannot load on "
+        f"{target.describe()}"
+    )
+    # A pure-Python wheel (py3-none-any) may carry per-OS helpers it loads only there
+    # (sounddevice's PortAudio DLLs): worth a look, not a stop.
+    pure = bool(distribution.wheel_tags) and all(
+        t.endswith("-any") for t in distribution.wheel_tags
+    )
+    if pure:
+        message += "; it is a pure-Python wheel, so check that it does not need them here"
+    return new_finding(
+        Code.PLATFORM_MISMATCH,
+        path,
+        message,
+        severity=Severity.WARNING if pure else None,
+        archs=_sorted(found_archs),
+        required_archs=_sorted(target.archs),
+        distribution=distribution,
+    )
+
+
 def _platform_mismatch(
     info: BinaryInfo, target: Target, role: Role, name: str, required: tuple[str, ...]
 ) -> Optional[Finding]:
@@ -378,7 +452,7 @@ def _platform_mismatch(
         if not bad or len(bad) < len(info.slices):
             return None
         built_for = ", ".join(dict.fromkeys(f"{p} ({s.arch})" for s, p in bad))
-        libc = getattr(target, "libc", None)
+        libc = target.libc
         target_desc = f"{target_text} ({libc})" if libc else target_text
         message = (
             f"{role.label} {name} is built for {built_for}, not {target_desc}; "
@@ -419,6 +493,9 @@ def _arch_missing(
         f"{role.label} {name} {built}, but the target {target.name} needs "
         f"{_fmt_archs(required)}: {' and '.join(missing)} processes cannot load it"
     )
+    notes = [f"{a}: {archs.ARCH_NOTES[a]}" for a in info.archs if a in archs.ARCH_NOTES]
+    if notes:
+        message += f" ({'; '.join(dict.fromkeys(notes))})"
     return new_finding(
         code=Code.ARCH_MISSING,
         path=info.path,

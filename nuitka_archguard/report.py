@@ -59,9 +59,14 @@ def summary_line(report: ScanReport) -> str:
     counts = f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
     if allowed:
         counts += f" ({allowed} allowed)"
+    skipped = (
+        f"; {plural(report.skipped_other_os, 'binary')} for other OSes skipped"
+        if report.skipped_other_os
+        else ""
+    )
     return (
         f"{counts} in {plural(report.binaries, 'binary')} among "
-        f"{plural(report.files_scanned, 'file')}; target {_target_text(report)}"
+        f"{plural(report.files_scanned, 'file')}{skipped}; target {_target_text(report)}"
     )
 
 
@@ -78,6 +83,8 @@ def render_text(report: ScanReport, *, allow_option: str = "--allow") -> str:
         lines.append(
             f"ok: every binary fits {_target_text(report)}"
             if report.binaries
+            else f"ok: no binaries for {_target_text(report)} found to check"
+            if report.skipped_other_os
             else f"ok: no binaries found to check against {_target_text(report)}"
         )
     lines.append(summary_line(report))

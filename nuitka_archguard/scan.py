@@ -20,6 +20,7 @@ from typing import Any, Optional, Union
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from . import archs
 from .advice import fix_for
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
 from .common import ExitCode
@@ -37,14 +38,19 @@ from .discovery import (
 from .metadata import MetadataReader
 from .ownership import Distribution, OwnershipIndex, owner_of_in_tree
 from .policy import (
+    Code,
     Finding,
     Role,
     Severity,
     allowed,
+    built_for,
     check_binary,
     check_wheel_tags,
+    distribution_for_other_os,
     foreign_extension,
+    other_os,
     role_for,
+    skipped_by_name,
 )
 from .target import Target, TargetError, host_target, parse_min_os, parse_target
 from .text import strict_json
@@ -112,6 +118,9 @@ class ScanReport:
     findings: list[Finding] = field(default_factory=list)
     files_scanned: int = 0
     binaries: int = 0
+    """Binaries checked (``MH_DSYM`` debug files and files for other OSes not included)."""
+    skipped_other_os: int = 0
+    """Binaries whose name says another OS (``.dll`` for Linux): never loaded, not checked."""
     notes: list[str] = field(default_factory=list)
     """Files the scan could not look at (FIFOs, unreadable non-binaries, listing errors)."""
 
@@ -147,11 +156,12 @@ class ScanReport:
         target = self.target.to_json()
         document: dict[str, Any] = strict_json({
             "schema_version": SCHEMA_VERSION,
-            "target": {k: target[k] for k in ("platform", "archs", "min_os")},
+            "target": target,
             "findings": [f.to_json() for f in self.findings],
             "summary": {
                 "files_scanned": self.files_scanned,
                 "binaries": self.binaries,
+                "skipped_other_os": self.skipped_other_os,
                 "errors": len(self.errors),
                 "warnings": len(self.warnings),
             },
@@ -229,6 +239,8 @@ class Checker:
         self._loaded: dict[
             tuple[str, str, tuple[str, ...]], tuple[Distribution, list[tuple[BinaryInfo, Role]]]
         ] = {}
+        self.skipped_other_os = 0
+        self._other_os: dict[tuple[str, str, tuple[str, ...]], _OtherOs] = {}
 
     # -- ownership --------------------------------------------------------------------
 
@@ -316,14 +328,20 @@ class Checker:
         ``tree_root``: a folder without package metadata (``.dist``, ``.app``): owners are
         looked up only for files with findings, falling back to the top-level directory.
         """
-        if not info.is_binary and info.error is None:
+        if (not info.is_binary and info.error is None) or info.debug_only:
             return []
-        self.binaries += 1
+        by_name = skipped_by_name(info.path, self.target)
+        if by_name:
+            self.skipped_other_os += 1
+        else:
+            self.binaries += 1
         if role is None:
             role = role_for(info.path, info)
         findings = check_binary(info, self.target, role, strict_min_os=self.strict_min_os)
+        foreign = other_os(info, self.target)
         dist = distribution
-        if dist is None and lookup_owner and (findings or tree_root is None):
+        wanted = findings or (by_name and role in _LOADED) or tree_root is None
+        if dist is None and lookup_owner and wanted:
             dist = self.owner_of(info.path)
             if dist is None and tree_root is not None:
                 with contextlib.suppress(OSError, ValueError):
@@ -331,6 +349,13 @@ class Checker:
         if dist is not None and dist.wheel_tags and not info.error:
             key = _dist_key(dist)
             self._loaded.setdefault(key, (dist, []))[1].append((info, role))
+        if dist is not None and role in _LOADED and not info.any_cpu and info.error is None:
+            seen = self._other_os.setdefault(_dist_key(dist), _OtherOs(dist, info.path))
+            seen.loaded += 1
+            if by_name or foreign is not None:
+                seen.foreign += 1
+                seen.platforms.append(foreign or built_for(info) or "another OS")
+                seen.archs.update(info.archs)
         if not findings:
             return findings
         # Only now: "who needs it" reads every distribution's METADATA on first use.
@@ -395,7 +420,7 @@ class Checker:
 
     def report(self) -> ScanReport:
         """All findings so far plus the per-distribution wheel-tag checks, sorted."""
-        findings = list(self.findings)
+        findings = self._per_distribution_os(list(self.findings))
         for dist, binaries in self._loaded.values():
             finding = check_wheel_tags(dist, binaries)
             if finding is not None:
@@ -407,8 +432,51 @@ class Checker:
             findings=findings,
             files_scanned=self.files_scanned,
             binaries=self.binaries,
+            skipped_other_os=self.skipped_other_os,
             notes=list(self.notes),
         )
+
+
+    def _per_distribution_os(self, findings: list[Finding]) -> list[Finding]:
+        """A distribution whose wheel tag, or every loaded binary, is for another OS gets one
+        ``platform-mismatch`` instead of one per file (or none at all, for files skipped by
+        name: a win_amd64 wheel in a Linux build must not pass as "ok")."""
+        for key, seen in self._other_os.items():
+            tag_os = {
+                found[0].value
+                for found in (archs.wheel_archs(t) for t in seen.dist.wheel_tags)
+                if found is not None
+            }
+            tag_foreign = bool(tag_os) and self.target.platform not in tag_os
+            if not seen.loaded or not (tag_foreign or seen.foreign == seen.loaded):
+                continue
+            findings = [
+                f
+                for f in findings
+                if not (f.code is Code.PLATFORM_MISMATCH and _dist_key(f.distribution) == key)
+            ]
+            platforms = seen.platforms or sorted(tag_os)
+            finding = distribution_for_other_os(
+                seen.dist, self.target, platforms, seen.loaded, sorted(seen.archs), seen.path
+            )
+            finding = replace(finding, needed_by=self.needed_by(seen.dist))
+            findings.append(self._finish(finding, None))
+        return findings
+
+
+@dataclass
+class _OtherOs:
+    """Per distribution: its loaded binaries, and those for another OS."""
+
+    dist: Distribution
+    path: str
+    loaded: int = 0
+    foreign: int = 0
+    platforms: list[str] = field(default_factory=list)
+    archs: set[str] = field(default_factory=set)
+
+
+_LOADED = frozenset({Role.EXTENSION_MODULE, Role.SHARED_LIBRARY})
 
 
 # -- scan ---------------------------------------------------------------------------------

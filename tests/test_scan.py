@@ -97,9 +97,12 @@ def test_report_json_schema(tmp_path: Path) -> None:
     data = scan([str(tmp_path)], "macos-x86_64").to_json()
     json.dumps(data)
     assert data["schema_version"] == 1
-    assert data["target"] == {"platform": "macos", "archs": ["x86_64"], "min_os": None}
+    assert data["target"] == {
+        "platform": "macos", "archs": ["x86_64"], "min_os": None, "libc": None,
+        "name": "macos-x86_64",
+    }
     assert data["summary"] == {"files_scanned": data["summary"]["files_scanned"], "binaries": 2,
-                               "errors": 1, "warnings": 0}  # fmt: skip
+                               "skipped_other_os": 0, "errors": 1, "warnings": 0}  # fmt: skip
     assert data["exit_code"] == 1
     (finding,) = data["findings"]
     assert finding["severity"] == "error" and finding["code"] == "arch-missing"

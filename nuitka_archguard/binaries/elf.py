@@ -74,6 +74,23 @@ class PType(enum.IntEnum):
     LOAD = 1
     DYNAMIC = 2
     INTERP = 3
+    NOTE = 4
+
+
+class ArmFlags(enum.IntFlag):
+    """``e_flags`` of 32-bit ARM files (``packaging/_manylinux.py`` reads them the same way):
+    glibc's armhf loader refuses soft-float objects, so the float ABI is part of the arch."""
+
+    ABI_FLOAT_SOFT = 0x200
+    ABI_FLOAT_HARD = 0x400
+
+
+ANDROID_NOTE_NAME = b"Android\0"
+NT_ANDROID_TYPE_IDENT = 1
+"""The ``.note.android.ident`` note: owner "Android", type 1, the API level as its first word.
+Every NDK-built file carries it; it is what tells Android's bionic ELF from glibc Linux."""
+MAX_NOTES_BYTES = 4096
+"""Bytes of PT_NOTE segments read; the Android note sits among the first few notes."""
 
 
 class ShType(enum.IntEnum):
@@ -99,6 +116,7 @@ _DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_SONAME, _DT_FLAGS_1 = (
 )
 _STRING_TAGS = frozenset(int(t) for t in (DTag.NEEDED, DTag.SONAME, DTag.RPATH, DTag.RUNPATH))
 _PT_LOAD, _PT_DYNAMIC, _PT_INTERP = int(PType.LOAD), int(PType.DYNAMIC), int(PType.INTERP)
+_PT_NOTE = int(PType.NOTE)
 _ET_REL, _ET_EXEC, _ET_DYN, _ET_CORE = (int(t) for t in EType)
 
 
@@ -227,10 +245,12 @@ def _read(source: ByteSource) -> Slice:
     fmt, phentsize_expected, shentsize_expected = layout
     if len(head) < (64 if elf_class == _C64 else 52):
         raise BinaryReadError("truncated ELF header")
-    (e_type, machine, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum,
+    (e_type, machine, _, _, phoff, shoff, flags, _, phentsize, phnum, shentsize, shnum,
      _) = struct.unpack_from(endian + fmt, head, 16)
 
     arch = arch_name(machine, elf_class, data)
+    if arch == "armv7l" and flags & ArmFlags.ABI_FLOAT_SOFT and not flags & ArmFlags.ABI_FLOAT_HARD:
+        arch = "armel"
     platform = _PLATFORMS.get(osabi) or f"osabi_{osabi}"
     if e_type == _ET_REL:
         return Slice(arch=arch, file_type="object", platform=platform)
@@ -241,8 +261,13 @@ def _read(source: ByteSource) -> Slice:
         raise BinaryReadError(f"unknown ELF file type {e_type}")
 
     file = _File(source, endian, elf_class == _C64)
-    loads, dynamic, interp_at = file.program_headers(phoff, phentsize, phnum, phentsize_expected)
+    loads, dynamic, interp_at, notes = file.program_headers(
+        phoff, phentsize, phnum, phentsize_expected
+    )
     interp = file.interpreter(*interp_at) if interp_at else None
+    api_level = file.android_api_level(notes) if notes else None
+    if api_level is not None:
+        platform = "android"
     dyn = file.dynamic(*dynamic, loads, (shoff, shentsize, shnum, shentsize_expected)) \
         if dynamic else _Dynamic()
 
@@ -260,7 +285,8 @@ def _read(source: ByteSource) -> Slice:
         dependencies=tuple(dyn.needed),
         rpaths=tuple(dyn.rpaths),
         install_name=dyn.soname,
-        libc=_libc(interp, dyn.needed, dyn.soname),
+        libc=None if api_level is not None else _libc(interp, dyn.needed, dyn.soname),
+        min_os=str(api_level) if api_level else None,
     )
 
 
@@ -296,16 +322,23 @@ class _File:
 
     def __init__(self, source: ByteSource, endian: str, is64: bool) -> None:
         self.read = source.peek
+        self.size = source.size
         self.endian = endian
         self.is64 = is64
         self.word = "Q" if is64 else "I"
 
     def program_headers(
         self, phoff: int, phentsize: int, phnum: int, expected: int
-    ) -> tuple[list[tuple[int, int, int]], Optional[tuple[int, int]], Optional[tuple[int, int]]]:
-        """PT_LOAD (vaddr, offset, filesz) list, PT_DYNAMIC and PT_INTERP (offset, filesz)."""
+    ) -> tuple[
+        list[tuple[int, int, int]],
+        Optional[tuple[int, int]],
+        Optional[tuple[int, int]],
+        list[tuple[int, int]],
+    ]:
+        """PT_LOAD (vaddr, offset, filesz) list, PT_DYNAMIC and PT_INTERP (offset, filesz),
+        PT_NOTE (offset, filesz) list."""
         if phnum == 0:
-            return [], None, None
+            return [], None, None, []
         if phentsize != expected:
             raise BinaryReadError(f"bad program header size {phentsize}")
         if phnum > MAX_PROGRAM_HEADERS:
@@ -329,7 +362,34 @@ class _File:
         if _PT_INTERP in types:
             i = types.index(_PT_INTERP)
             interp = (offsets[i], sizes[i])
-        return loads, dynamic, interp
+        notes = [(o, n) for t, o, n in zip(types, offsets, sizes) if t == _PT_NOTE]
+        return loads, dynamic, interp, notes
+
+    def android_api_level(self, notes: list[tuple[int, int]]) -> Optional[int]:
+        """The API level of an ``Android`` ident note, or None when there is none. Notes
+        that do not parse are skipped (they say nothing about the OS)."""
+        budget = MAX_NOTES_BYTES
+        for offset, size in notes:
+            size = min(size, budget, max(self.size - offset, 0))
+            budget -= size
+            data = self.read(offset, size) if size >= 12 else b""
+            position = 0
+            while position + 12 <= len(data):
+                namesz, descsz, kind = struct.unpack_from(self.endian + "III", data, position)
+                name_at = position + 12
+                desc_at = name_at + ((namesz + 3) & ~3)
+                end = desc_at + ((descsz + 3) & ~3)
+                if end > len(data) or end <= position:
+                    break
+                if (
+                    kind == NT_ANDROID_TYPE_IDENT
+                    and data[name_at : name_at + namesz] == ANDROID_NOTE_NAME
+                    and descsz >= 4
+                ):
+                    (level,) = struct.unpack_from(self.endian + "I", data, desc_at)
+                    return int(level)
+                position = end
+        return None
 
     def interpreter(self, offset: int, size: int) -> str:
         if size > MAX_INTERP:

@@ -22,6 +22,12 @@ class BinaryFormat(str, enum.Enum):
     NOT_A_BINARY = "not-a-binary"
 
 
+CLR_ANYCPU = "AnyCPU"
+CLR_ANYCPU_32BIT_PREFERRED = "AnyCPU, 32-bit preferred"
+_PORTABLE_CLR = frozenset({CLR_ANYCPU, CLR_ANYCPU_32BIT_PREFERRED})
+"""IL-only .NET assemblies: any process with a .NET runtime loads them, whatever its arch."""
+
+
 @dataclass(frozen=True)
 class Slice:
     """One architecture's code inside a binary: the only slice of an ELF or PE file, one of
@@ -47,6 +53,9 @@ class Slice:
     """Mach-O ``LC_ID_DYLIB`` or ELF ``DT_SONAME``."""
     libc: Optional[str] = None
     """ELF only: ``glibc`` or ``musl`` when the file tells, else ``None``."""
+    clr: Optional[str] = None
+    """PE only: what a .NET assembly's CLR header says (``AnyCPU``, ``x86-only (IL only,
+    32-bit required)``, ``mixed-mode (native code inside)``...); ``None`` for native code."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +66,7 @@ class Slice:
             "sdk": self.sdk,
             "install_name": self.install_name,
             "libc": self.libc,
+            "clr": self.clr,
             "dependencies": list(self.dependencies),
             "rpaths": list(self.rpaths),
         }
@@ -78,6 +88,16 @@ class BinaryInfo:
     @property
     def is_binary(self) -> bool:
         return self.format is not BinaryFormat.NOT_A_BINARY
+
+    @property
+    def debug_only(self) -> bool:
+        """Mach-O ``MH_DSYM`` files (inside ``.dSYM`` bundles): debug data, never loaded."""
+        return bool(self.slices) and all(s.file_type == "dsym" for s in self.slices)
+
+    @property
+    def any_cpu(self) -> bool:
+        """An IL-only .NET assembly any process with a .NET runtime loads, whatever its arch."""
+        return any(s.clr in _PORTABLE_CLR for s in self.slices)
 
     @property
     def archs(self) -> tuple[str, ...]:

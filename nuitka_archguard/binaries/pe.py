@@ -21,7 +21,7 @@ import enum
 import struct
 from typing import Optional
 
-from .model import BinaryReadError, Slice
+from .model import CLR_ANYCPU, CLR_ANYCPU_32BIT_PREFERRED, BinaryReadError, Slice
 from .source import FIRST_READ, ByteSource
 
 MZ_MAGIC = b"MZ"
@@ -75,12 +75,30 @@ class Directory(enum.IntEnum):
     IMPORT = 1
     LOAD_CONFIG = 10
     DELAY_IMPORT = 13
+    CLR_RUNTIME = 14
+
+
+class ComImageFlags(enum.IntFlag):
+    """``IMAGE_COR20_HEADER.Flags`` of a .NET assembly (what ``corflags`` shows)."""
+
+    ILONLY = 0x1
+    BIT32_REQUIRED = 0x2
+    IL_LIBRARY = 0x4
+    STRONGNAME_SIGNED = 0x8
+    NATIVE_ENTRYPOINT = 0x10
+    TRACKDEBUGDATA = 0x10000
+    BIT32_PREFERRED = 0x20000
+
+
+CLR_FLAGS_OFFSET = 16
+"""Offset of ``Flags`` in ``IMAGE_COR20_HEADER`` (cb, versions, the metadata directory)."""
+
 
 
 # Plain ints for the hot path: an enum member lookup costs ~0.2 µs on Python 3.11.
 _AMD64, _ARM64 = int(Machine.AMD64), int(Machine.ARM64)
 _PE32, _PE32_PLUS = int(OptionalMagic.PE32), int(OptionalMagic.PE32_PLUS)
-_IMPORT, _LOAD_CONFIG, _DELAY_IMPORT = (int(d) for d in Directory)
+_IMPORT, _LOAD_CONFIG, _DELAY_IMPORT, _CLR = (int(d) for d in Directory)
 
 IMAGE_FILE_DLL = 0x2000
 DELAY_ATTRIBUTE_RVA = 1
@@ -165,7 +183,28 @@ class _Image:
             file_type="dll" if self.characteristics & IMAGE_FILE_DLL else "executable",
             platform="windows",
             dependencies=tuple(dict.fromkeys(dependencies)),
+            clr=self._clr(arch),
         )
+
+    def _clr(self, arch: str) -> Optional[str]:
+        """What a .NET assembly's CLR header says about where it runs, as ``corflags`` and
+        Visual Studio name it; ``None`` for native images."""
+        rva, size = self.directory(_CLR)
+        if rva == 0 or size < CLR_FLAGS_OFFSET + 4:
+            return None
+        offset, available = self.map(rva)
+        if available < CLR_FLAGS_OFFSET + 4:
+            raise BinaryReadError("truncated CLR runtime header")
+        (flags,) = struct.unpack("<I", self.read(offset + CLR_FLAGS_OFFSET, 4))
+        if not flags & ComImageFlags.ILONLY:
+            return "mixed-mode (native code inside)"
+        if self.is64 or self.machine != int(Machine.I386):
+            return f"{arch}-only (IL only)"
+        if flags & ComImageFlags.BIT32_REQUIRED:
+            if flags & ComImageFlags.BIT32_PREFERRED:
+                return CLR_ANYCPU_32BIT_PREFERRED
+            return "x86-only (IL only, 32-bit required)"
+        return CLR_ANYCPU
 
     def directory(self, index: int) -> tuple[int, int]:
         return self.directories[index] if index < len(self.directories) else (0, 0)

@@ -43,7 +43,10 @@ ARCHS: dict[str, tuple[int, int, bool]] = {
 }
 ETYPES = {"rel": 1, "exec": 2, "dyn": 3, "core": 4}
 
-PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
+PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE = 1, 2, 3, 4
+EF_ARM_ABI_VER5, EF_ARM_ABI_FLOAT_SOFT, EF_ARM_ABI_FLOAT_HARD = 0x05000000, 0x200, 0x400
+ARMHF_FLAGS = EF_ARM_ABI_VER5 | EF_ARM_ABI_FLOAT_HARD  # Debian armhf's libz: 0x5000400
+ARMEL_FLAGS = EF_ARM_ABI_VER5 | EF_ARM_ABI_FLOAT_SOFT  # Debian armel's libz: 0x5000200
 DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
 DT_FLAGS_1, DF_1_PIE = 0x6FFFFFFB, 0x08000000
 SHT_STRTAB, SHT_DYNAMIC = 3, 6
@@ -98,13 +101,19 @@ def build_elf(
     load: bool = True,
     sections: bool = True,
     strsz: bool = True,
+    flags: int = 0,
+    notes: Sequence[tuple[bytes, int, bytes]] = (),
+    android_api: Optional[int] = None,
 ) -> ElfImage:
     """An ELF file for ``arch`` (a key of :data:`ARCHS`, or any name with ``machine=``).
 
     ``runpath``/``rpath`` entries are joined with ``:`` into one DT_RUNPATH/DT_RPATH.
     ``dynamic`` defaults to "when there is anything to put in it"; ``load=False`` leaves out
     the PT_LOAD segment (so DT_STRTAB maps only through section headers); ``sections=False``
-    leaves out section headers; ``strsz=False`` leaves out DT_STRSZ.
+    leaves out section headers; ``strsz=False`` leaves out DT_STRSZ. ``flags`` is
+    ``e_flags``; ``notes`` are (name, type, desc) notes in one PT_NOTE segment, and
+    ``android_api`` adds the ``.note.android.ident`` note NDK-built files carry (name
+    ``Android``, type 1, the API level, then the NDK version strings).
     """
     default_machine, default_bits, default_big = ARCHS.get(arch, (0, 64, False))
     machine = default_machine if machine is None else machine
@@ -136,12 +145,28 @@ def build_elf(
         entries.append((DT_FLAGS_1, DF_1_PIE))
     entries += list(extra_dynamic)
 
+    notes = list(notes)
+    if android_api is not None:
+        ndk = b"r27c".ljust(64, b"\0") + b"12479018".ljust(64, b"\0")
+        notes.append((b"Android\0", 1, struct.pack(f"{e}I", android_api) + ndk))
+
+    def pad4(raw: bytes) -> bytes:
+        return raw + b"\0" * (-len(raw) % 4)
+
+    note_bytes = b"".join(
+        struct.pack(f"{e}III", len(name), len(desc), kind) + pad4(name) + pad4(desc)
+        for name, kind, desc in notes
+    )
     phnum = (1 if load else 0) + (1 if dynamic else 0) + (1 if interp is not None else 0)
+    phnum += 1 if notes else 0
     phoff = ehsize if phnum else 0
     cursor = ehsize + phnum * phentsize
     interp_bytes = interp.encode() + b"\0" if interp is not None else b""
     interp_offset = cursor if interp is not None else None
     cursor += len(interp_bytes)
+    cursor = (cursor + 3) & ~3
+    note_offset = cursor
+    cursor += len(note_bytes)
     dynstr_offset = cursor
     cursor += len(dynstr)
     cursor = (cursor + 7) & ~7
@@ -167,7 +192,7 @@ def build_elf(
     struct.pack_into(
         e + ("HHIQQQIHHHHHH" if bits == 64 else "HHIIIIIHHHHHH"), out, 16,
         ETYPES[etype], machine, 1, BASE + 0x1000 if etype in ("exec", "dyn") else 0,
-        phoff, shoff, 0, ehsize, phentsize, phnum, shentsize, shnum, 3 if sections else 0,
+        phoff, shoff, flags, ehsize, phentsize, phnum, shentsize, shnum, 3 if sections else 0,
     )
 
     def phdr(index: int, p_type: int, offset: int, vaddr: int, filesz: int) -> None:
@@ -189,6 +214,10 @@ def build_elf(
         index += 1
     if dynamic:
         phdr(index, PT_DYNAMIC, dynamic_offset, BASE + dynamic_offset, len(dynamic_bytes))
+        index += 1
+    if notes:
+        phdr(index, PT_NOTE, note_offset, BASE + note_offset, len(note_bytes))
+        out[note_offset : note_offset + len(note_bytes)] = note_bytes
     if interp_offset is not None:
         out[interp_offset : interp_offset + len(interp_bytes)] = interp_bytes
     out[dynstr_offset : dynstr_offset + len(dynstr)] = dynstr

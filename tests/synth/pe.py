@@ -35,6 +35,8 @@ PE_OFFSET = 0x40
 FILE_ALIGNMENT = 0x200
 SECTION_RVA = 0x1000
 CHPE_OFFSET_64, CHPE_OFFSET_32 = 200, 124
+COMIMAGE_FLAGS_ILONLY, COMIMAGE_FLAGS_32BITREQUIRED = 0x1, 0x2
+COMIMAGE_FLAGS_32BITPREFERRED = 0x20000
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,15 @@ def build_pe(
     load_config: Optional[bool] = None,
     pe32plus: Optional[bool] = None,
     delay_rva_based: bool = True,
+    clr_flags: Optional[int] = None,
 ) -> PeImage:
     """A PE image for ``machine`` (a key of :data:`MACHINES`, or any with ``machine_value=``).
 
     ``chpe`` writes a load configuration with a non-zero CHPEMetadataPointer (the mark of
     ARM64EC/ARM64X images); ``load_config=True`` writes one without it.
     ``pe32plus`` defaults to the machine's word size. ``delay_rva_based=False`` writes
-    Visual C++ 6 style delay-load descriptors that hold VAs.
+    Visual C++ 6 style delay-load descriptors that hold VAs. ``clr_flags`` writes a CLR
+    runtime header (a .NET assembly) with these ``COMIMAGE_FLAGS_*``.
     """
     value = MACHINES[machine] if machine_value is None else machine_value
     plus = value in SIXTY_FOUR_BIT if pe32plus is None else pe32plus
@@ -102,6 +106,9 @@ def build_pe(
     load_config_rva = cursor
     load_config_size = (0x140 if plus else 0xC0) if load_config else 0
     cursor += load_config_size
+    clr_rva = cursor
+    if clr_flags is not None:
+        cursor += 72  # sizeof(IMAGE_COR20_HEADER)
     every = [*imports, *delay_imports]
     thunks_rva = cursor  # per DLL: ILT (2 thunks), IAT (2 thunks), module handle (8 bytes)
     per_dll = 4 * thunk_size + 8
@@ -151,6 +158,8 @@ def build_pe(
         directories[10] = (load_config_rva, load_config_size)
     if delay_imports:
         directories[13] = (delay_rva, (len(delay_imports) + 1) * 32)
+    if clr_flags is not None:
+        directories[14] = (clr_rva, 72)
     for index, (rva, length) in directories.items():
         struct.pack_into("<II", out, directories_offset + index * 8, rva, length)
     struct.pack_into("<8sIIIIIIHHI", out, section_table_offset, b".rdata", virtual_size,
@@ -173,6 +182,8 @@ def build_pe(
                              (handle + bias) & 0xFFFFFFFF, (iat + bias) & 0xFFFFFFFF,
                              (ilt + bias) & 0xFFFFFFFF, 0, 0, 0)
     out[at(names_rva) : at(names_rva) + len(names)] = names
+    if clr_flags is not None:  # cb, runtime 2.5, metadata directory (empty), Flags
+        struct.pack_into("<IHHIII", out, at(clr_rva), 72, 2, 5, 0, 0, clr_flags)
     if load_config:
         struct.pack_into("<I", out, at(load_config_rva), load_config_size)
         if chpe:
