@@ -80,6 +80,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_scan_parser(commands)
 
+    from .fix_cli import add_fix_parser
+
+    add_fix_parser(commands)
+
     path = commands.add_parser("plugin-path", help="print the Nuitka plugin file's path")
     path.set_defaults(run=lambda args: _print(plugin_path()))
 

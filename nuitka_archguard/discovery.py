@@ -75,7 +75,8 @@ SKIP_SUFFIXES = frozenset(
     }
 )  # fmt: skip
 """Suffixes of files that are never loaded or run as Mach-O/ELF/PE binaries."""
-SKIP_DIRS = frozenset({"__pycache__"})
+SKIP_DIRS = frozenset({"__pycache__", ".archguard"})
+"""``.archguard`` holds the backups and staging of ``nuitka-archguard fix``, never the build's."""
 WHEEL_SUFFIX = ".whl"
 """Wheels found in a walked directory are opened and their members checked."""
 _SKIP_DIR_SUFFIXES = (".dist-info", ".egg-info")

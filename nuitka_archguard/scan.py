@@ -519,6 +519,7 @@ def scan(
             problems.append(str(error))
     if problems:
         raise ScanError("cannot read " + "; ".join(problems))
+    _refuse_half_fixed(roots)
     search = [r.path for r in roots if r.kind not in (RootKind.WHEEL, RootKind.FILE)]
     search += [d for r in roots if r.kind is not RootKind.WHEEL for d in r.walk]
     checker = Checker(
@@ -546,6 +547,20 @@ def scan(
 
 
 _TREE_ROOTS = frozenset({RootKind.DIST, RootKind.APP, RootKind.DIRECTORY})
+
+
+def _refuse_half_fixed(roots: Sequence[Root]) -> None:
+    """A fix interrupted midway leaves an environment that is neither the old nor the new
+    one: scanning it would judge a mix. Say so, and how to recover (the scan never writes)."""
+    from .fix.journal import half_fixed_message, interrupted_near
+
+    for root in roots:
+        if root.kind in (RootKind.WHEEL, RootKind.FILE):
+            continue
+        for path in (root.path, *root.walk):
+            found = interrupted_near(path)
+            if found is not None:
+                raise ScanError(half_fixed_message(found))
 
 
 def _check_found(checker: Checker, found: Found, root: Root) -> None:

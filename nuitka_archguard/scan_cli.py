@@ -106,8 +106,21 @@ def _run(args: argparse.Namespace) -> int:
     except ScanError as error:
         _error(str(error))
         return EXIT_USAGE
-    _emit(report, args.format)
+    _emit(report, args.format, fix_line(report, args.paths))
     return report.exit_code
+
+
+def fix_line(report: ScanReport, paths: list[str]) -> str:
+    """``fix all: nuitka-archguard fix --target T PATH...`` when some error finding belongs
+    to a distribution that ``fix`` can reinstall; empty otherwise."""
+    fixable = any(
+        f.distribution is not None and f.distribution.kind == "pip" for f in report.errors
+    )
+    if not fixable:
+        return ""
+    from .fix_cli import fix_command
+
+    return "fix all: " + fix_command(report.target, paths)
 
 
 def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -> Target:
@@ -132,13 +145,15 @@ def _with_min_os(target: Target, min_os: str) -> Target:
     return parse_target(target.name, min_os)
 
 
-def _emit(report: ScanReport, fmt: str) -> None:
+def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
     elif fmt == "github":
         text = render_github(report)
     else:
         text = render_text(report)
+        if fix:
+            text = fix + "\n\n" + text
     if text:
         write(sys.stdout, text + "\n")
     for note in report.notes:

@@ -1,0 +1,363 @@
+"""Move files in and out of an environment so that nothing is ever lost.
+
+A change is a :class:`Transaction`: every file it replaces is first *moved* (renamed, same
+filesystem) into ``<env>/.archguard/backup/<id>/``, then every new file is renamed in from
+the staging folder. The whole list of moves is written to ``<env>/.archguard/journal.json``
+(fsynced) before the first one, so an interrupted run (``kill -9``, power loss) is found by
+the next one and rolled back: each move is a rename, so whether it happened is read off the
+filesystem (source gone, destination present). A finished fix leaves its journal in its
+backup folder, which is what ``fix --undo`` replays backwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from .environment import STATE_DIR
+
+__all__ = [
+    "JOURNAL_NAME",
+    "JournalError",
+    "Transaction",
+    "interrupted",
+    "last_fix",
+    "recover",
+    "undo",
+]
+
+JOURNAL_NAME = "journal.json"
+_FORMAT = 1
+
+
+class JournalError(Exception):
+    """A fix could not be applied or undone; the environment was rolled back."""
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1, ensure_ascii=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def new_id() -> str:
+    """A sortable, unique name for one fix: ``20261130T131500-12345``."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+
+
+@dataclass
+class Transaction:
+    """The moves of one fix (or one undo), relative to the environment's root.
+
+    ``out``: (file in the environment, where it is kept); ``into``: (prepared file, its place
+    in the environment). ``new_dirs``: folders the new files need that do not exist yet;
+    ``old_dirs``: folders that held replaced files (removed when left empty, made again on
+    rollback).
+    """
+
+    root: Path
+    ident: str
+    kind: str = "fix"
+    out: list[tuple[str, str]] = field(default_factory=list)
+    into: list[tuple[str, str]] = field(default_factory=list)
+    new_dirs: list[str] = field(default_factory=list)
+    old_dirs: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def journal(self) -> Path:
+        return self.state_dir / JOURNAL_NAME
+
+    @property
+    def backup(self) -> Path:
+        return self.state_dir / "backup" / self.ident
+
+    @property
+    def staging(self) -> Path:
+        return self.state_dir / f"staging-{self.ident}"
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def rel(self, path: Path) -> str:
+        return os.path.relpath(os.path.abspath(path), self.root)
+
+    def to_json(self, state: str) -> dict[str, Any]:
+        return {
+            "format": _FORMAT,
+            "state": state,
+            "kind": self.kind,
+            "id": self.ident,
+            "out": self.out,
+            "into": self.into,
+            "new_dirs": self.new_dirs,
+            "old_dirs": self.old_dirs,
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_json(cls, root: Path, data: dict[str, Any]) -> Transaction:
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise JournalError("unknown journal format")
+
+        def pairs(key: str) -> list[tuple[str, str]]:
+            return [(str(a), str(b)) for a, b in data.get(key, [])]
+
+        transaction = cls(
+            root,
+            str(data["id"]),
+            str(data.get("kind", "fix")),
+            pairs("out"),
+            pairs("into"),
+            [str(d) for d in data.get("new_dirs", [])],
+            [str(d) for d in data.get("old_dirs", [])],
+            [str(s) for s in data.get("summary", [])],
+        )
+        for rel in transaction._all_paths():
+            _check_rel(rel)
+        return transaction
+
+    def _all_paths(self) -> Iterable[str]:
+        for a, b in (*self.out, *self.into):
+            yield a
+            yield b
+        yield from self.new_dirs
+        yield from self.old_dirs
+
+    # -- applying ----------------------------------------------------------------------------
+
+    def plan_dirs(self) -> None:
+        """Work out ``new_dirs`` and ``old_dirs`` from the moves (before anything moves)."""
+        old_dirs: dict[str, None] = {}
+        for rel, _ in self.out:
+            old_dirs[os.path.dirname(rel)] = None
+        new_dirs: dict[str, None] = {}
+        for _, rel in self.into:
+            parent = os.path.dirname(rel)
+            missing: list[str] = []
+            while parent and not self.path(parent).is_dir():
+                missing.append(parent)
+                parent = os.path.dirname(parent)
+            new_dirs.update(dict.fromkeys(reversed(missing)))
+        self.old_dirs = sorted(d for d in old_dirs if d)
+        self.new_dirs = list(new_dirs)
+
+    def apply(self, *, undoing: Optional[Transaction] = None) -> None:
+        """Journal, move out, move in, commit. Any failure rolls back and raises
+        :class:`JournalError`; the environment is then exactly as before. ``undoing``: the
+        fix this transaction reverts (its backup folder goes once this one is done)."""
+        self.plan_dirs()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if undoing is None:
+            self.backup.mkdir(parents=True, exist_ok=True)
+        _write_json(self.journal, self.to_json("applying"))
+        try:
+            self._forward()
+        except BaseException as error:
+            try:
+                rollback(self)
+            except Exception as second:
+                raise JournalError(
+                    f"{_text(error)}; rolling back failed too ({_text(second)}): run "
+                    f"'nuitka-archguard fix' on {self.root} again to finish it"
+                ) from None
+            if isinstance(error, Exception):
+                raise JournalError(f"{_text(error)}; nothing was changed") from None
+            raise
+        if undoing is None:
+            self._commit()
+            return
+        os.unlink(self.journal)
+        _fsync_dir(self.state_dir)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        shutil.rmtree(undoing.backup, ignore_errors=True)
+        tidy(self.root)
+
+    def _forward(self) -> None:
+        for rel, kept in self.out:
+            destination = self.path(kept)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self.path(rel), destination)
+        for rel in self.new_dirs:
+            self.path(rel).mkdir(exist_ok=True)
+        for staged, rel in self.into:
+            os.rename(self.path(staged), self.path(rel))
+        for rel in sorted(self.old_dirs, key=len, reverse=True):
+            _remove_empty_dirs(self.path(rel), self.root)
+
+    def _commit(self) -> None:
+        record = self.backup / JOURNAL_NAME
+        _write_json(record, self.to_json("done"))
+        os.unlink(self.journal)
+        _fsync_dir(self.state_dir)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _remove_empty_dirs(path: Path, root: Path) -> None:
+    """Remove ``path`` and its parents while they are empty, never ``root`` itself."""
+    while path != root and root in path.parents:
+        try:
+            os.rmdir(path)
+        except OSError:
+            return
+        path = path.parent
+
+
+def _check_rel(rel: str) -> None:
+    if os.path.isabs(rel) or ".." in Path(rel).parts:
+        raise JournalError(f"the journal names a path outside the environment: {rel!r}")
+
+
+def _text(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return str(error) or type(error).__name__
+
+
+def rollback(transaction: Transaction) -> None:
+    """Undo whatever part of ``transaction`` happened (idempotent: safe to run again)."""
+    t = transaction
+    for staged, rel in reversed(t.into):
+        if os.path.lexists(t.path(rel)) and not os.path.lexists(t.path(staged)):
+            t.path(staged).parent.mkdir(parents=True, exist_ok=True)
+            os.rename(t.path(rel), t.path(staged))
+    for rel in reversed(t.new_dirs):
+        with contextlib.suppress(OSError):
+            os.rmdir(t.path(rel))
+    for rel in t.old_dirs:
+        t.path(rel).mkdir(parents=True, exist_ok=True)
+    for rel, kept in reversed(t.out):
+        if os.path.lexists(t.path(kept)) and not os.path.lexists(t.path(rel)):
+            os.rename(t.path(kept), t.path(rel))
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(t.journal)
+    _fsync_dir(t.state_dir)
+    if t.kind == "fix":
+        shutil.rmtree(t.backup, ignore_errors=True)
+    shutil.rmtree(t.staging, ignore_errors=True)
+    tidy(t.root)
+
+
+def tidy(root: Path) -> None:
+    """Remove ``.archguard`` folders left empty (an environment looks untouched again)."""
+    state = root / STATE_DIR
+    for folder in (state / "backup", state):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
+
+def interrupted(root: Path) -> Optional[Path]:
+    """The journal of a fix that did not finish, if there is one (read-only check)."""
+    journal = root / STATE_DIR / JOURNAL_NAME
+    return journal if os.path.lexists(journal) else None
+
+
+def interrupted_near(path: str) -> Optional[str]:
+    """The root of an interrupted fix at ``path`` or up to three folders above it (a
+    site-packages folder inside a fixed prefix), for the read-only scanner and plugin."""
+    current = os.path.abspath(path)
+    for _ in range(4):
+        if os.path.lexists(os.path.join(current, STATE_DIR, JOURNAL_NAME)):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return None
+
+
+def half_fixed_message(root: str) -> str:
+    """One line: what is wrong and the command that recovers it."""
+    import shlex
+
+    return (
+        f"{root}: a 'nuitka-archguard fix' was interrupted here and the environment is "
+        f"half-fixed; run: nuitka-archguard fix {shlex.quote(root)} (it rolls the "
+        "interrupted fix back first)"
+    )
+
+
+def _load(root: Path, path: Path) -> Transaction:
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read(64 * 1024 * 1024).decode("utf-8"))
+    except (OSError, ValueError) as error:
+        raise JournalError(f"cannot read the journal {path}: {error}") from None
+    try:
+        return Transaction.from_json(root, data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise JournalError(f"the journal {path} is damaged: {error}") from None
+
+
+def recover(root: Path) -> Optional[str]:
+    """Roll back an interrupted fix or undo; returns what was done, ``None`` if nothing."""
+    journal = interrupted(root)
+    if journal is None:
+        return None
+    transaction = _load(root, journal)
+    with open(journal, "rb") as handle:
+        state = json.loads(handle.read().decode("utf-8")).get("state")
+    if state == "done":  # finished but not yet filed away: roll forward
+        transaction._commit()
+        return f"finished the interrupted {transaction.kind} {transaction.ident}"
+    rollback(transaction)
+    return f"rolled back the interrupted {transaction.kind} {transaction.ident}"
+
+
+def last_fix(root: Path) -> Optional[Transaction]:
+    """The most recent finished fix (what ``--undo`` reverts)."""
+    backups = root / STATE_DIR / "backup"
+    try:
+        names = sorted(os.listdir(backups), reverse=True)
+    except OSError:
+        return None
+    for name in names:
+        record = backups / name / JOURNAL_NAME
+        if record.is_file():
+            transaction = _load(root, record)
+            if transaction.kind == "fix":
+                return transaction
+    return None
+
+
+def undo(root: Path) -> Optional[Transaction]:
+    """Restore the environment as it was before the last fix, byte for byte; ``None`` when
+    there is no fix to undo. The undo is itself journaled (and rolled back on failure)."""
+    done = last_fix(root)
+    if done is None:
+        return None
+    reverse = Transaction(root, new_id(), kind="undo")
+    trash = reverse.staging
+    for _staged, rel in done.into:
+        if os.path.lexists(done.path(rel)):
+            reverse.out.append((rel, os.path.relpath(trash / rel, root)))
+    for rel, kept in done.out:
+        reverse.into.append((kept, rel))
+    reverse.summary = [f"undo of fix {done.ident}", *done.summary]
+    reverse.apply(undoing=done)
+    return done

@@ -1,0 +1,346 @@
+"""Findings -> one action per offending distribution.
+
+Same version first, always: the target's wheel of the installed version (replace it, or fuse
+it with the installed one into universal2); else a pure-Python wheel of that version; else the
+newest earlier version with a target wheel (only with ``--allow-version-change``); else advice
+to build from source, never attempted. pip answers every "which wheel" question: the planner
+only chooses the platform tags it asks for (the minimum macOS, the installed flavour).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from packaging.version import Version
+
+from ..ownership import Distribution, OwnerKind
+from ..policy import Finding, Severity, display_path, wheel_tag_archs
+from ..scan import ScanReport
+from ..target import MACOS_ARM64_FIRST, Target
+from .environment import Environment
+from .wheels import PipOptions, PythonSpec, download, read_wheel_tags, wheel_info
+
+__all__ = ["Action", "ActionKind", "Plan", "make_plan", "request_platforms"]
+
+_MACOS_DEFAULT = {"x86_64": Version("10.9"), "arm64": MACOS_ARM64_FIRST}
+_MACOS_TAG = re.compile(r"^macosx_(\d+)_(\d+)_(.+)$")
+
+
+class ActionKind(str, enum.Enum):
+    REPLACE = "replace"
+    """Uninstall the distribution, install the target's wheel of the same version."""
+    FUSE = "fuse"
+    """Merge the installed copy with the target's wheel into one universal2 copy."""
+    PURE_PYTHON = "pure-python"
+    """Replace by the same version's pure-Python wheel: slower, works everywhere."""
+    OLDER_VERSION = "older-version"
+    """Replace by the newest earlier version with a target wheel (--allow-version-change)."""
+    BUILD_FROM_SOURCE = "build-from-source"
+    """No wheel fits: advice only, never attempted."""
+    UNOWNED = "unowned"
+    """Files no distribution claims: nothing to reinstall."""
+    UNSUPPORTED = "unsupported"
+    """Installed by conda, Homebrew, or without a RECORD: fix it with its own tool."""
+
+    @property
+    def changes(self) -> bool:
+        return self in (
+            ActionKind.REPLACE, ActionKind.FUSE, ActionKind.PURE_PYTHON, ActionKind.OLDER_VERSION
+        )  # fmt: skip
+
+
+@dataclass
+class Action:
+    """What happens to one distribution (or to the files nobody owns)."""
+
+    kind: ActionKind
+    distribution: Optional[Distribution]
+    findings: list[Finding]
+    wheel: Optional[Path] = None
+    """The downloaded wheel (in the staging folder)."""
+    wheel_tags: tuple[str, ...] = ()
+    new_version: Optional[str] = None
+    applies: bool = True
+    """False: listed, not done (needs a flag, or cannot be done)."""
+    reason: str = ""
+    manual: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.distribution.name if self.distribution else "(no distribution)"
+
+    @property
+    def needed_by(self) -> tuple[str, ...]:
+        names: dict[str, None] = {}
+        for finding in self.findings:
+            names.update(dict.fromkeys(finding.needed_by))
+        return tuple(names)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.path for f in self.findings))
+
+    def describe(self) -> str:
+        """One line: what will be done (or why not)."""
+        dist = self.distribution
+        wheel = self.wheel.name if self.wheel else ""
+        if self.kind is ActionKind.REPLACE:
+            return f"replace by {wheel}"
+        if self.kind is ActionKind.FUSE:
+            return f"fuse with {wheel} into universal2"
+        if self.kind is ActionKind.PURE_PYTHON:
+            return f"replace by the pure-Python wheel {wheel} (slower, works on every platform)"
+        if self.kind is ActionKind.OLDER_VERSION:
+            assert dist is not None
+            head = (
+                f"change version {dist.version} -> {self.new_version} ({wheel})"
+                if self.applies
+                else f"not done: needs --allow-version-change to go from {dist.version} to "
+                f"{self.new_version} ({wheel})"
+            )
+            who = ", ".join(self.needed_by)
+            return head + (f"; required by {who}: check their version constraints" if who else "")
+        return f"cannot fix: {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        dist = self.distribution
+        return {
+            "action": self.kind.value,
+            "distribution": None if dist is None else dist.to_json(),
+            "applies": self.applies,
+            "wheel": None if self.wheel is None else display_path(self.wheel.name),
+            "wheel_tags": list(self.wheel_tags),
+            "new_version": self.new_version,
+            "needed_by": list(self.needed_by),
+            "paths": [display_path(p) for p in self.paths],
+            "codes": sorted({f.code.value for f in self.findings}),
+            "description": self.describe(),
+            "manual": self.manual,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Plan:
+    environment: Environment
+    target: Target
+    python: PythonSpec
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def to_apply(self) -> list[Action]:
+        return [a for a in self.actions if a.applies and a.kind.changes]
+
+    @property
+    def unfixable(self) -> list[Action]:
+        return [a for a in self.actions if not (a.applies and a.kind.changes)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "environment": display_path(str(self.environment.root)),
+            "target": self.target.name,
+            "python": {"version": self.python.version, "abi": self.python.abi},
+            "actions": [a.to_json() for a in self.actions],
+        }
+
+
+# -- which platform tags to ask pip for -----------------------------------------------------
+
+
+def _macos_tag_version(tags: Sequence[str], arch: str) -> Optional[Version]:
+    """The macOS version an installed wheel's tag for ``arch`` (or universal2) names."""
+    for tag in tags:
+        match = _MACOS_TAG.match(tag.rsplit("-", 1)[-1])
+        if match and match.group(3) in (arch, "universal2", "intel"):
+            return Version(f"{match.group(1)}.{match.group(2)}")
+    return None
+
+
+def installed_archs(dist: Distribution) -> set[str]:
+    archs: set[str] = set()
+    for tag in dist.wheel_tags:
+        parsed = wheel_tag_archs(tag)
+        if parsed is not None:
+            archs.update(parsed[1])
+    return archs
+
+
+def request_platforms(target: Target, dist: Distribution, fuse: bool) -> tuple[str, ...]:
+    """The ``pip --platform`` tags that fetch the wheel this distribution needs.
+
+    macOS: one tag per arch still missing, versioned by ``--min-os`` (pip then picks the
+    newest wheel not newer than it: OpenBLAS ``10_9`` rather than Accelerate ``14_0`` for
+    numpy). When fusing without ``--min-os``, the installed wheel's own version, so both
+    halves are the same flavour. Elsewhere: the target's own tags.
+    """
+    if target.platform != "macos":
+        return target.pip_platforms()
+    missing = sorted(target.archs - installed_archs(dist)) if fuse else sorted(target.archs)
+    if not fuse and len(target.archs) > 1:
+        return target.pip_platforms()
+    tags: list[str] = []
+    for arch in missing or sorted(target.archs):
+        default = _MACOS_DEFAULT.get(arch, Version("10.9"))
+        wanted = target.min_os_for(arch)
+        if wanted is None and fuse:
+            other = next(iter(installed_archs(dist) - {arch}), arch)
+            wanted = _macos_tag_version(dist.wheel_tags, other)
+        version = max(wanted, default) if wanted is not None else default
+        major, minor = (*version.release, 0)[:2]
+        tags.append(f"macosx_{major}_{minor}_{arch}")
+    return tuple(tags)
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+def offending(report: ScanReport) -> list[tuple[Optional[Distribution], list[Finding]]]:
+    """Distributions with error findings (allowed ones and warnings left out)."""
+    groups = []
+    for dist, findings in report.by_distribution():
+        errors = [f for f in findings if f.severity is Severity.ERROR and not f.allowed]
+        if errors:
+            groups.append((dist, errors))
+    return groups
+
+
+def make_plan(
+    report: ScanReport,
+    environment: Environment,
+    target: Target,
+    python: PythonSpec,
+    options: PipOptions,
+    staging: Path,
+    *,
+    fuse: bool,
+    allow_version_change: bool = False,
+) -> Plan:
+    """One action per offending distribution; wheels land in ``staging``. Raises
+    :class:`~.wheels.DownloadError` when pip cannot answer (network, bad index)."""
+    plan = Plan(environment, target, python)
+    wanted: dict[tuple[str, ...], list[Action]] = {}
+    for dist, findings in offending(report):
+        action = Action(ActionKind.REPLACE, dist, findings)
+        plan.actions.append(action)
+        first_fix = next((f.fix for f in findings if f.fix), "")
+        if dist is None:
+            action.kind = ActionKind.UNOWNED
+            action.reason = "no installed distribution owns these files, so none can be reinstalled"
+            action.manual = "replace or remove them by hand, or --allow them"
+            continue
+        if dist.kind != OwnerKind.PIP.value or not dist.location or not dist.version:
+            action.kind = ActionKind.UNSUPPORTED
+            action.reason = (
+                f"installed by {dist.kind}, not from a wheel with a RECORD"
+                if dist.kind != OwnerKind.PIP.value
+                else "no version or RECORD to reinstall from"
+            )
+            action.manual = first_fix
+            continue
+        if not Path(dist.location, "RECORD").is_file():
+            action.kind = ActionKind.UNSUPPORTED
+            action.reason = "its .dist-info has no RECORD, so its files are unknown"
+            action.manual = first_fix
+            continue
+        action.kind = ActionKind.FUSE if fuse else ActionKind.REPLACE
+        wanted.setdefault(request_platforms(target, dist, fuse), []).append(action)
+
+    for index, (platforms, actions) in enumerate(sorted(wanted.items())):
+        resolve_actions(
+            actions, platforms, python, options, staging / f"p{index}",
+            allow_version_change=allow_version_change,
+        )  # fmt: skip
+    return plan
+
+
+def resolve_actions(
+    actions: list[Action],
+    platforms: tuple[str, ...],
+    python: PythonSpec,
+    options: PipOptions,
+    dest: Path,
+    *,
+    allow_version_change: bool,
+) -> None:
+    """Ask pip, in as few calls as it takes, which wheel each action gets (same version,
+    else an earlier one) and set the actions' kinds accordingly."""
+    if not platforms:
+        for action in actions:
+            action.kind = ActionKind.BUILD_FROM_SOURCE
+            action.reason = "pip has no platform tag for this target"
+            action.manual = _build_advice(action)
+        return
+    same = download(
+        [_dist(a).requirement for a in actions], platforms, python, options, dest / "same"
+    )
+    missing: list[Action] = []
+    for action in actions:
+        dist = _dist(action)
+        wheel = same.get(dist.canonical_name)
+        if wheel is None:
+            missing.append(action)
+            continue
+        _take(action, wheel, dist.version)
+    if not missing:
+        return
+    older = download(
+        [f"{_dist(a).name}<{_dist(a).version}" for a in missing],
+        platforms, python, options, dest / "older",
+    )  # fmt: skip
+    for action in missing:
+        dist = _dist(action)
+        wheel = older.get(dist.canonical_name)
+        shown = ", ".join(platforms)
+        if wheel is None:
+            action.kind = ActionKind.BUILD_FROM_SOURCE
+            action.reason = (
+                f"no wheel of {dist.name} {dist.version} or of an earlier version fits {shown}"
+            )
+            action.manual = _build_advice(action)
+            continue
+        info = wheel_info(wheel.name)
+        action.kind = ActionKind.OLDER_VERSION
+        action.wheel = wheel
+        action.wheel_tags = read_wheel_tags(wheel)
+        action.new_version = info[1] if info else None
+        action.applies = allow_version_change
+        action.reason = f"no wheel of {dist.name} {dist.version} fits {shown}"
+        action.notes.append(action.reason)
+        action.manual = (
+            "rerun with --allow-version-change to accept "
+            f"{dist.name} {action.new_version}, or " + _build_advice(action)
+        )
+
+
+def _take(action: Action, wheel: Path, version: Optional[str]) -> None:
+    action.wheel = wheel
+    action.wheel_tags = read_wheel_tags(wheel)
+    action.new_version = version
+    platforms = {t.rsplit("-", 1)[-1] for t in action.wheel_tags}
+    if platforms == {"any"}:
+        action.kind = ActionKind.PURE_PYTHON
+        action.notes.append("no binary wheel of this version fits the target")
+    elif action.kind is ActionKind.FUSE and any(p.endswith("_universal2") for p in platforms):
+        action.kind = ActionKind.REPLACE  # a universal2 wheel holds both halves already
+
+
+def _dist(action: Action) -> Distribution:
+    assert action.distribution is not None
+    return action.distribution
+
+
+def _build_advice(action: Action) -> str:
+    dist = _dist(action)
+    return (
+        f"build {dist.requirement} from source on the target machine (if its sdist exists): "
+        f"python -m pip install --no-binary {shlex.quote(dist.name)} "
+        f"{shlex.quote(dist.requirement)}; on an arm64 Mac "
+        "for an x86_64 build, do it in a dedicated environment created under 'arch -x86_64'"
+    )

@@ -1,0 +1,210 @@
+"""``fix --output DIR``: correct a folder of wheels into another folder.
+
+Input wheels are never modified: each one that fits the target is copied, each one that
+does not is replaced by the target's wheel of the same version (downloaded by pip) or, for
+universal2, fused with it into a new wheel (unpacked, fused, zipped with its RECORD).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Optional
+
+from ..discovery import PathError, read_wheel_meta
+from ..ownership import Distribution, OwnerKind
+from ..policy import display_path
+from ..scan import ScanError, scan
+from ..target import Target
+from .plan import Action, ActionKind, offending, request_platforms, resolve_actions
+from .wheels import DownloadError, PipOptions, PythonSpec, UnsafePathError, wheel_info
+
+__all__ = ["WheelhouseError", "fix_wheelhouse", "zip_tree"]
+
+
+class WheelhouseError(Exception):
+    """Bad input or output folder, or a download that failed; one line."""
+
+
+def _inputs(paths: Sequence[str]) -> list[Path]:
+    wheels: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            wheels.extend(sorted(p for p in path.iterdir() if p.name.endswith(".whl")))
+        elif path.is_file() and path.name.endswith(".whl"):
+            wheels.append(path)
+        else:
+            raise WheelhouseError(f"{display_path(text)}: not a wheel or a folder of wheels")
+    if not wheels:
+        raise WheelhouseError("no wheels to fix: give .whl files or folders holding them")
+    return wheels
+
+
+def fix_wheelhouse(
+    paths: Sequence[str],
+    output: Path,
+    target: Target,
+    options: PipOptions,
+    *,
+    python_version: Optional[str],
+    accept_different: Sequence[str] = (),
+    dry_run: bool = False,
+    allow: Sequence[str] = (),
+) -> tuple[list[str], int, dict[str, Any]]:
+    """(text lines, exit code, JSON document) for a whole wheelhouse."""
+    wheels = _inputs(paths)
+    out = Path(os.path.abspath(output))
+    if any(os.path.abspath(w.parent) == str(out) for w in wheels):
+        raise WheelhouseError(
+            f"--output {display_path(str(output))} holds input wheels: wheels are never "
+            "modified in place; choose another folder"
+        )
+    lines = [f"fix {len(wheels)} wheels for {target.describe()} into {display_path(str(out))}"]
+    results: list[dict[str, Any]] = []
+    code = 0
+    with tempfile.TemporaryDirectory(prefix="archguard-wheelhouse-") as tmp:
+        work = Path(tmp)
+        if not dry_run:
+            out.mkdir(parents=True, exist_ok=True)
+        for index, wheel in enumerate(wheels):
+            result = _one(wheel, out, target, options, python_version, accept_different,
+                          dry_run, allow, work / f"w{index}")  # fmt: skip
+            results.append(result)
+            lines.append(f"  {display_path(wheel.name)}: {result['description']}")
+            if not result["fixed"]:
+                code = 1
+    return lines, code, {"output": display_path(str(out)), "wheels": results, "exit_code": code}
+
+
+def _one(
+    wheel: Path,
+    out: Path,
+    target: Target,
+    options: PipOptions,
+    python_version: Optional[str],
+    accept_different: Sequence[str],
+    dry_run: bool,
+    allow: Sequence[str],
+    work: Path,
+) -> dict[str, Any]:
+    try:
+        report = scan([str(wheel)], target, allow=allow)
+        meta = read_wheel_meta(str(wheel))
+    except (ScanError, PathError) as error:
+        raise WheelhouseError(str(error)) from None
+    groups = offending(report)
+    result: dict[str, Any] = {"wheel": display_path(wheel.name), "output": None}
+    if not groups:
+        result.update(action="keep", fixed=True, description="fits; copied")
+        if not dry_run:
+            shutil.copy2(wheel, out / wheel.name)
+            result["output"] = display_path(wheel.name)
+        return result
+    dist = Distribution(meta.name, meta.version, OwnerKind.PIP.value, wheel_tags=meta.tags)
+    findings = [f for _, fs in groups for f in fs]
+    fuse = target.is_universal2
+    action = Action(ActionKind.FUSE if fuse else ActionKind.REPLACE, dist, findings)
+    python = PythonSpec(python_version or _python_from_tags(meta.tags))
+    try:
+        resolve_actions([action], request_platforms(target, dist, fuse), python, options,
+                        work / "download", allow_version_change=False)  # fmt: skip
+    except DownloadError as error:
+        raise WheelhouseError(f"{display_path(wheel.name)}: {error}") from None
+    result["action"] = action.kind.value
+    result["description"] = action.describe()
+    result["fixed"] = action.applies and action.kind.changes
+    if not result["fixed"] or dry_run or action.wheel is None:
+        if action.manual and not result["fixed"]:
+            result["manual"] = action.manual
+        return result
+    if action.kind is not ActionKind.FUSE:
+        shutil.copy2(action.wheel, out / action.wheel.name)
+        result["output"] = display_path(action.wheel.name)
+        return result
+    try:
+        made = _fuse_wheels(wheel, action.wheel, work, out, accept_different)
+    except _Conflict as conflict:
+        result.update(fixed=False, description=f"cannot fuse: {conflict}")
+        result["manual"] = "rerun with --accept-different GLOB for each differing file"
+        return result
+    result["output"] = display_path(made.name)
+    result["description"] = f"fused with {action.wheel.name} into {made.name}"
+    return result
+
+
+class _Conflict(Exception):
+    pass
+
+
+def _python_from_tags(tags: Sequence[str]) -> str:
+    for tag in tags:
+        interpreter, abi = tag.split("-")[:2]
+        if interpreter.startswith("cp") and abi.startswith("cp") and interpreter[2:].isdigit():
+            return f"{interpreter[2]}.{interpreter[3:]}"
+    import sys
+
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _unpack(wheel: Path, folder: Path) -> Path:
+    with zipfile.ZipFile(wheel) as archive:
+        for info in archive.infolist():
+            name = info.filename
+            parts = name.replace("\\", "/").split("/")
+            if name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+                raise UnsafePathError(f"{wheel.name}: member outside the wheel: {name!r}")
+        archive.extractall(folder)
+    return folder
+
+
+def _fuse_wheels(
+    first: Path, second: Path, work: Path, out: Path, accept_different: Sequence[str]
+) -> Path:
+    import importlib
+
+    fuse = importlib.import_module("nuitka_archguard.fix.fuse")
+    one = _unpack(first, work / "first")
+    two = _unpack(second, work / "second")
+    fused = work / "fused"
+    try:
+        fuse.fuse_trees(one, two, fused, accept_different=tuple(accept_different))
+    except fuse.FuseConflict as conflict:
+        raise _Conflict(str(conflict)) from None
+    return zip_tree(fused, out)
+
+
+def zip_tree(tree: Path, out: Path) -> Path:
+    """Zip an unpacked wheel (its RECORD already right) as ``out/<name>-<ver>-<tags>.whl``,
+    the ``.dist-info`` last as the wheel spec asks."""
+    dist_infos = [p for p in tree.iterdir() if p.name.endswith(".dist-info") and p.is_dir()]
+    if len(dist_infos) != 1:
+        raise WheelhouseError(f"{tree}: expected one .dist-info folder")
+    dist_info = dist_infos[0]
+    text = (dist_info / "WHEEL").read_text("utf-8", "replace")
+    tags = [line.split(":", 1)[1].strip() for line in text.splitlines()
+            if line.lower().startswith("tag:")]  # fmt: skip
+    parts: list[list[str]] = [[], [], []]
+    for tag in tags:
+        for index, part in enumerate(tag.split("-")):
+            if part not in parts[index]:
+                parts[index].append(part)
+    name_version = dist_info.name[: -len(".dist-info")]
+    filename = f"{name_version}-{'-'.join('.'.join(p) for p in parts)}.whl"
+    if wheel_info(filename) is None:
+        raise WheelhouseError(f"cannot name the fused wheel: {filename!r}")
+    files = sorted(
+        (p for p in tree.rglob("*") if p.is_file()),
+        key=lambda p: (dist_info in p.parents, p.relative_to(tree).as_posix()),
+    )
+    target = out / filename
+    tmp = target.with_name(target.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(tree).as_posix())
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,371 @@
+"""Wheels in and out: pip as the resolver and downloader, PyPA ``installer`` to install.
+
+pip decides which wheel fits a platform (its tag ordering is the reference; reimplementing
+it would drift), so planning is ``pip download --no-deps --only-binary=:all: --platform ...``
+with the user's index options. Installing goes through ``installer`` into a staging copy of
+the environment's scheme; nothing here touches the environment itself (journal.py does).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Optional
+
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+__all__ = [
+    "DownloadError",
+    "PipOptions",
+    "PythonSpec",
+    "Scheme",
+    "UnsafePathError",
+    "download",
+    "install_wheel",
+    "record_paths",
+    "wheel_info",
+]
+
+PIP_TIMEOUT = "30"
+PIP_RETRIES = "2"
+_NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
+# Errors pip prints when the index cannot be reached (as opposed to "no such wheel").
+_NETWORK_MARKERS = (
+    "NewConnectionError",
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "Network is unreachable",
+    "ProxyError",
+    "Connection refused",
+    "SSLError",
+)
+
+
+class DownloadError(Exception):
+    """pip could not run or could not reach the index: the fix stops with nothing changed."""
+
+
+class UnsafePathError(Exception):
+    """A wheel or a RECORD names a path outside the environment (``../``, absolute, links)."""
+
+
+@dataclass(frozen=True)
+class PipOptions:
+    """The user's index options, passed through to pip unchanged."""
+
+    index_url: Optional[str] = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+
+    def args(self) -> list[str]:
+        args: list[str] = []
+        if self.index_url:
+            args += ["--index-url", self.index_url]
+        for url in self.extra_index_urls:
+            args += ["--extra-index-url", url]
+        for link in self.find_links:
+            args += ["--find-links", link]
+        if self.no_index:
+            args.append("--no-index")
+        return args
+
+
+@dataclass(frozen=True)
+class PythonSpec:
+    """The interpreter the wheels are for: ``3.11``, ``cp``, ``cp311``."""
+
+    version: str
+    implementation: str = "cp"
+
+    @property
+    def abi(self) -> str:
+        return f"{self.implementation}{self.version.replace('.', '')}"
+
+    def pip_args(self) -> list[str]:
+        return [
+            "--python-version", self.version, "--implementation", self.implementation,
+            "--abi", self.abi, "--abi", "abi3", "--abi", "none",
+        ]  # fmt: skip
+
+
+def pip_command(args: Sequence[str]) -> list[str]:
+    return [
+        sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input",
+        "--timeout", PIP_TIMEOUT, "--retries", PIP_RETRIES, *args,
+    ]  # fmt: skip
+
+
+def download(
+    requirements: Sequence[str],
+    platforms: Sequence[str],
+    python: PythonSpec,
+    options: PipOptions,
+    dest: Path,
+) -> dict[str, Path]:
+    """Download one wheel per requirement (``NAME==VER`` or ``NAME<=VER``) that fits the
+    platforms; returns ``{canonical name: wheel}`` for those pip found.
+
+    One pip call for the whole batch (pip's start-up dominates planning); pip stops at the
+    first requirement without a wheel, which is then left out and the rest asked again.
+    Raises :class:`DownloadError` when pip fails for another reason (network, bad index).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    pending = list(dict.fromkeys(requirements))
+    found: dict[str, Path] = {}
+    while pending:
+        args = ["download", "--no-deps", "--only-binary=:all:", "--dest", str(dest)]
+        for platform in platforms:
+            args += ["--platform", platform]
+        args += python.pip_args() + options.args() + ["--", *pending]
+        try:
+            result = subprocess.run(
+                pip_command(args), capture_output=True, text=True, check=False,
+                stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        except OSError as error:
+            raise DownloadError(f"cannot run pip: {error}") from None
+        output = (result.stdout or "") + (result.stderr or "")
+        if result.returncode == 0:
+            _collect(dest, pending, found)
+            return found
+        if any(marker in output for marker in _NETWORK_MARKERS):
+            raise DownloadError(f"pip could not reach the index: {_tail(output)}")
+        match = _NO_MATCH.search(output)
+        missing = match.group(1) if match else None
+        if missing is None or missing not in pending:
+            raise DownloadError(f"pip download failed (exit {result.returncode}): {_tail(output)}")
+        pending.remove(missing)
+    return found
+
+
+def _collect(dest: Path, pending: list[str], found: dict[str, Path]) -> None:
+    """Map the wheels in ``dest`` to the requirements (the newest one for ``NAME<VER``)."""
+    best: dict[str, tuple[Version, Path]] = {}
+    for name in sorted(os.listdir(dest)):
+        info = wheel_info(name)
+        if info is None:
+            continue
+        for requirement in pending:
+            if _requirement_name(requirement) == info[0] and _pins(requirement, info[1]):
+                version = Version(info[1])
+                if info[0] not in best or best[info[0]][0] < version:
+                    best[info[0]] = (version, dest / name)
+    found.update({name: path for name, (_, path) in best.items()})
+
+
+def _requirement_name(requirement: str) -> str:
+    return str(canonicalize_name(re.split(r"[<>=!~ ;\[]", requirement, maxsplit=1)[0]))
+
+
+def _pins(requirement: str, version: str) -> bool:
+    return "==" not in requirement or requirement.split("==", 1)[1].strip() == version
+
+
+def _tail(output: str) -> str:
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-3:])[:600]
+
+
+def wheel_info(filename: str) -> Optional[tuple[str, str, tuple[str, ...]]]:
+    """(canonical name, version, tags) from a wheel file name; ``None`` for other names."""
+    if not filename.endswith(".whl"):
+        return None
+    try:
+        name, version, _build, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return None
+    return str(name), str(version), tuple(sorted(str(t) for t in tags))
+
+
+# -- installing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """Where a wheel's parts go, as real paths of the environment (installer's scheme)."""
+
+    purelib: Path
+    platlib: Path
+    scripts: Path
+    data: Path
+    headers: Path
+    interpreter: str = field(default="python")
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "purelib": str(self.purelib),
+            "platlib": str(self.platlib),
+            "scripts": str(self.scripts),
+            "data": str(self.data),
+            "headers": str(self.headers),
+        }
+
+
+def _safe_member(path: str) -> str:
+    """A wheel member path that stays inside its scheme folder, or :class:`UnsafePathError`."""
+    text = path.replace("\\", "/")
+    parts = text.split("/")
+    if not text or text.startswith("/") or re.match(r"^[A-Za-z]:", text) or ".." in parts:
+        raise UnsafePathError(f"the wheel names a path outside the environment: {path!r}")
+    if any(ord(c) < 32 for c in text):
+        raise UnsafePathError(f"the wheel names a path with control characters: {path!r}")
+    return text
+
+
+def install_wheel(wheel: Path, scheme: Scheme, destdir: Path) -> list[Path]:
+    """Install ``wheel`` as if into ``scheme`` but under ``destdir`` (the real paths mirrored
+    there, RECORD written for the real ones); returns the staged files. Runs no code."""
+    from installer import install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.records import RecordEntry
+    from installer.sources import WheelFile
+    from installer.utils import Scheme as SchemeName
+
+    written: list[Path] = []
+
+    class _Destination(SchemeDictionaryDestination):
+        def write_to_fs(
+            self, scheme: SchemeName, path: str, stream: BinaryIO, is_executable: bool
+        ) -> RecordEntry:
+            safe = _safe_member(path)
+            entry = super().write_to_fs(scheme, safe, stream, is_executable)
+            written.append(_mirrored(Path(self.scheme_dict[scheme]) / safe, destdir))
+            return entry
+
+    destination = _Destination(
+        scheme.as_dict(),
+        interpreter=scheme.interpreter,
+        script_kind="posix" if os.name != "nt" else "win-amd64",
+        destdir=str(destdir),
+    )
+    with WheelFile.open(wheel) as source:
+        install(source, destination, additional_metadata={"INSTALLER": b"nuitka-archguard\n"})
+    return written
+
+
+def _mirrored(real: Path, destdir: Path) -> Path:
+    absolute = Path(os.path.abspath(real))
+    return destdir / absolute.relative_to(absolute.anchor)
+
+
+def mirrored(real: Path, destdir: Path) -> Path:
+    """Where ``install_wheel(..., destdir)`` put the file that belongs at ``real``."""
+    return _mirrored(real, destdir)
+
+
+# -- uninstalling -----------------------------------------------------------------------------
+
+
+def record_paths(dist_info: Path, root: Path) -> tuple[list[Path], list[str]]:
+    """The files a distribution owns, from its RECORD, that lie inside ``root``; plus notes
+    for entries left alone (outside ``root``, through a symlinked folder). The ``.pyc`` files
+    of its ``.py`` files come along, as pip uninstall takes them."""
+    site = dist_info.parent
+    real_root = os.path.realpath(root)
+    notes: list[str] = []
+    files: list[Path] = []
+    try:
+        with open(dist_info / "RECORD", "rb") as handle:
+            data = handle.read(64 * 1024 * 1024)
+    except OSError as error:
+        raise UnsafePathError(f"cannot read {dist_info / 'RECORD'}: {error}") from None
+    text = data.decode("utf-8", "replace")
+    seen: set[Path] = set()
+    for row in csv.reader(io.StringIO(text)):
+        if not row or not row[0]:
+            continue
+        entry = row[0]
+        if os.path.isabs(entry) or any(ord(c) < 32 for c in entry):
+            notes.append(f"RECORD entry {entry!r} left alone: not a relative path")
+            continue
+        path = Path(os.path.normpath(site / entry))
+        parent = os.path.realpath(path.parent)
+        if not _inside(parent, real_root) or not _inside(os.path.abspath(path), root):
+            notes.append(f"RECORD entry {entry!r} left alone: outside {root}")
+            continue
+        for candidate in (path, *_pyc_files(path)):
+            if candidate not in seen and os.path.lexists(candidate):
+                if os.path.isdir(candidate) and not os.path.islink(candidate):
+                    continue
+                seen.add(candidate)
+                files.append(candidate)
+    return files, notes
+
+
+def _pyc_files(path: Path) -> Iterator[Path]:
+    if path.suffix != ".py":
+        return
+    cache = path.parent / "__pycache__"
+    try:
+        names = os.listdir(cache)
+    except OSError:
+        return
+    for name in sorted(names):
+        if name.startswith(path.stem + ".") and name.endswith(".pyc"):
+            yield cache / name
+
+
+def _inside(path: str, root: os.PathLike[str] | str) -> bool:
+    root_text = os.path.abspath(root)
+    try:
+        return os.path.commonpath([os.path.abspath(path), root_text]) == root_text
+    except ValueError:
+        return False
+
+
+def verify_record(dist_info: Path) -> list[str]:
+    """RECORD lines whose file is missing or whose hash or size differ (empty: all verify)."""
+    site = dist_info.parent
+    problems: list[str] = []
+    with open(dist_info / "RECORD", encoding="utf-8") as handle:
+        for row in csv.reader(handle):
+            if not row or not row[0] or len(row) < 3 or not row[1]:
+                continue
+            path = site / row[0]
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                problems.append(f"{row[0]}: {error.strerror}")
+                continue
+            algorithm, _, expected = row[1].partition("=")
+            digest = hashlib.new(algorithm, data).digest()
+            actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            if actual != expected or (row[2] and int(row[2]) != len(data)):
+                problems.append(f"{row[0]}: hash or size differs")
+    return problems
+
+
+def read_wheel_tags(wheel: Path) -> tuple[str, ...]:
+    """The ``Tag:`` lines of a wheel's WHEEL file (the file name's tags as a fallback)."""
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if name.count("/") == 1 and name.endswith(".dist-info/WHEEL"):
+                text = archive.read(name)[: 1024 * 1024].decode("utf-8", "replace")
+                tags = [
+                    line.split(":", 1)[1].strip()
+                    for line in text.splitlines()
+                    if line.lower().startswith("tag:")
+                ]
+                if tags:
+                    return tuple(tags)
+    info = wheel_info(wheel.name)
+    return info[2] if info else ()

@@ -1,0 +1,362 @@
+"""``nuitka-archguard fix [PATH...]``: scan, plan, apply, scan again, print the verdict.
+
+Exit codes: 0 everything now fits (or nothing to do); 1 some findings could not be fixed,
+each listed with why and the manual way; 2 usage, unreadable input, or a download, staging
+or apply step that failed, with the environment as it was. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from .config import ConfigError, load_config
+from .policy import display_path
+from .report import describe_distribution, summary_line
+from .scan import ScanError, ScanReport, scan
+from .scan_cli import resolve_target
+from .target import Target, TargetError, format_version
+
+__all__ = ["add_fix_parser", "fix_command", "run_fix"]
+
+EXIT_OK = 0
+EXIT_UNFIXED = 1
+EXIT_ERROR = 2
+SCHEMA_VERSION = 1
+
+
+def add_fix_parser(commands: Any) -> argparse.ArgumentParser:
+    """Register ``fix`` on the CLI's subparsers; ``args.run(args)`` returns the exit code."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "fix",
+        help="replace or fuse the distributions whose binaries do not fit the target",
+        description=(
+            "Scan environments (a virtualenv, a prefix, a site-packages or pip --target "
+            "folder), plan one action per offending distribution (the target's wheel of the "
+            "same version; fused into universal2 when needed), apply it with a backup and a "
+            "journal, scan again. Index options are passed to pip."
+        ),
+        epilog="exit status: 0 everything fits, 1 findings left that could not be fixed, "
+        "2 usage error, unreadable input or failed download (nothing changed)",
+    )
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help="environments to fix (default: the running interpreter's); with --output, "
+        "wheels or wheelhouse folders",
+    )  # fmt: skip
+    parser.add_argument("--target", metavar="T", help="the build's target, as for scan")
+    parser.add_argument("--min-os", metavar="V", help="oldest macOS the build must run on")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the plan, change nothing"
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--accept-different", action="append", default=[], metavar="GLOB",
+        help="when fusing, keep the installed copy of differing non-binary files matching "
+        "GLOB (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--allow-version-change", action="store_true",
+        help="install an earlier version when the installed one has no wheel for the target",
+    )  # fmt: skip
+    parser.add_argument(
+        "--output", metavar="DIR",
+        help="write corrected wheels to DIR (the input wheels are never modified)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--python-version", metavar="X.Y",
+        help="Python version of the wheels (default: the environment's)",
+    )  # fmt: skip
+    parser.add_argument("--index-url", metavar="URL")
+    parser.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
+    parser.add_argument("--find-links", action="append", default=[], metavar="DIR")
+    parser.add_argument("--no-index", action="store_true")
+    parser.add_argument(
+        "--undo", action="store_true", help="restore the environment as it was before the last fix"
+    )
+    parser.set_defaults(run=run_fix)
+    return parser
+
+
+def fix_command(target: Target, paths: Sequence[str]) -> str:
+    """The one command that fixes every offender of a scan, ready to paste."""
+    words = ["nuitka-archguard", "fix", "--target", target.name]
+    if target.min_os is not None:
+        words += ["--min-os", format_version(target.min_os)]
+    words += paths
+    return " ".join(shlex.quote(display_path(w)) for w in words)
+
+
+class _Failure(Exception):
+    """One line for stderr; exit 2."""
+
+
+@dataclass
+class _Outcome:
+    code: int
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+def run_fix(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+    except _Failure as error:
+        _error(str(error))
+        return EXIT_ERROR
+    except Exception as error:  # no traceback ever; say what broke so it can be reported
+        _error(f"internal error ({type(error).__name__}: {error}); please report this")
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config()
+    except ConfigError as error:
+        raise _Failure(str(error)) from None
+    if args.python_version is not None and not _valid_python(args.python_version):
+        raise _Failure(f"--python-version {args.python_version!r}: expected X.Y, e.g. 3.11")
+    if args.undo:
+        return _undo_all(args)
+    try:
+        target = resolve_target(args.target, args.min_os, config)
+    except TargetError as error:
+        raise _Failure(str(error)) from None
+    accept = [*getattr(config, "accept_different", ()), *args.accept_different]
+    if args.output is not None:
+        from .fix.wheelhouse import WheelhouseError, fix_wheelhouse
+
+        try:
+            house_lines, house_code, document = fix_wheelhouse(
+                args.paths, Path(args.output), target, _pip_options(args),
+                python_version=args.python_version, accept_different=accept,
+                dry_run=args.dry_run, allow=config.allow,
+            )  # fmt: skip
+        except WheelhouseError as error:
+            raise _Failure(str(error)) from None
+        _emit(args.format, house_lines, {"schema_version": SCHEMA_VERSION, **document})
+        return house_code
+    results: list[dict[str, Any]] = []
+    code = EXIT_OK
+    paths: list[Optional[str]] = list(args.paths) or [None]
+    lines: list[str] = []
+    for path in paths:
+        outcome = _fix_one(path, target, args, accept, list(config.allow), lines)
+        results.append(outcome.document)
+        code = max(code, outcome.code)
+    _emit(
+        args.format, lines,
+        {"schema_version": SCHEMA_VERSION, "results": results, "exit_code": code},
+    )  # fmt: skip
+    return code
+
+
+def _valid_python(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) == 2 and all(p.isdigit() and len(p) <= 3 for p in parts)
+
+
+def _pip_options(args: argparse.Namespace) -> Any:
+    from .fix.wheels import PipOptions
+
+    return PipOptions(
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_url),
+        find_links=tuple(args.find_links),
+        no_index=bool(args.no_index),
+    )
+
+
+def _fix_one(
+    path: Optional[str],
+    target: Target,
+    args: argparse.Namespace,
+    accept: list[str],
+    allow: list[str],
+    lines: list[str],
+) -> _Outcome:
+    from .fix import journal
+    from .fix.environment import Environment, EnvironmentError_
+    from .fix.plan import make_plan
+    from .fix.stage import StageError, stage
+    from .fix.wheels import DownloadError, PythonSpec
+
+    try:
+        env = Environment.from_path(path)
+    except EnvironmentError_ as error:
+        raise _Failure(str(error)) from None
+    shown = display_path(str(env.root))
+    document: dict[str, Any] = {"environment": shown, "target": target.name}
+    if not args.dry_run:
+        try:
+            recovered = journal.recover(env.root)
+        except (journal.JournalError, OSError) as error:
+            raise _Failure(f"{shown}: cannot recover the interrupted fix: {error}") from None
+        if recovered:
+            lines.append(f"{shown}: {recovered}")
+            document["recovered"] = recovered
+    elif journal.interrupted(env.root):
+        raise _Failure(
+            f"{shown}: a fix was interrupted here; run "
+            f"{shlex.quote('nuitka-archguard')} fix {shlex.quote(shown)} to recover it first"
+        )
+    before = _scan(env.root, target, allow)
+    lines.append(f"fix {shown} for {target.describe()}")
+    if not before.errors:
+        lines.append("nothing to fix: " + summary_line(before))
+        document.update(plan=None, applied=False, verdict=before.to_json(), exit_code=EXIT_OK)
+        return _Outcome(EXIT_OK, document)
+    version = args.python_version or env.python_version() or _running_python()
+    python = PythonSpec(version)
+    fuse = target.platform == "macos" and (target.is_universal2 or env.runs_macos_python())
+    ident = journal.new_id()
+    transaction = journal.Transaction(env.root, ident)
+    if args.dry_run:
+        holder = tempfile.TemporaryDirectory(prefix="archguard-fix-")
+        downloads = Path(holder.name)
+    else:
+        holder = None
+        downloads = transaction.staging / "downloads"
+    try:
+        try:
+            plan = make_plan(
+                before, env, target, python, _pip_options(args), downloads,
+                fuse=fuse, allow_version_change=args.allow_version_change,
+            )  # fmt: skip
+        except DownloadError as error:
+            raise _Failure(f"{shown}: {error}; nothing was changed") from None
+        except OSError as error:
+            raise _Failure(
+                f"{shown}: cannot download: {_os_text(error)}; nothing was changed"
+            ) from None
+        if args.dry_run:
+            lines.extend(_plan_lines(plan))
+            code = EXIT_UNFIXED if plan.unfixable else EXIT_OK
+            lines.append("dry run: nothing was changed")
+            document.update(plan=plan.to_json(), applied=False, exit_code=code)
+            return _Outcome(code, document)
+        try:
+            stage(plan, transaction, accept)
+        except StageError as error:
+            raise _Failure(f"{shown}: {error}; nothing was changed") from None
+        except OSError as error:
+            raise _Failure(
+                f"{shown}: cannot prepare the fix: {_os_text(error)}; nothing was changed"
+            ) from None
+        lines.extend(_plan_lines(plan))
+        if transaction.into or transaction.out:
+            try:
+                transaction.apply()
+            except journal.JournalError as error:
+                raise _Failure(f"{shown}: {error}") from None
+            except OSError as error:
+                raise _Failure(f"{shown}: {_os_text(error)}") from None
+            backup = display_path(str(transaction.backup))
+            undo = f"nuitka-archguard fix --undo {shlex.quote(shown)}"
+            lines.append(f"applied: {len(plan.to_apply)} changed; backup in {backup}; undo: {undo}")
+            document["backup"] = backup
+    finally:
+        if holder is not None:
+            holder.cleanup()
+        elif transaction.staging.exists() and not journal.interrupted(env.root):
+            shutil.rmtree(transaction.staging, ignore_errors=True)
+            journal.tidy(env.root)
+    after = _scan(env.root, target, allow)
+    code = EXIT_UNFIXED if after.errors else EXIT_OK
+    verdict = "ok: " if code == EXIT_OK else "not fixed: "
+    lines.append("verdict: " + verdict + summary_line(after))
+    document.update(
+        plan=plan.to_json(), applied=bool(plan.to_apply), verdict=after.to_json(), exit_code=code
+    )
+    return _Outcome(code, document)
+
+
+def _plan_lines(plan: Any) -> list[str]:
+    lines = [f"plan (Python {plan.python.version}, {plan.python.abi}):"]
+    for action in plan.actions:
+        head = describe_distribution(action.distribution)
+        lines.append(f"  {head}: {action.describe()}")
+        for finding in action.findings[:5]:
+            lines.append(f"      fixes {finding.code.value}: {display_path(finding.path)}")
+        if len(action.findings) > 5:
+            lines.append(f"      and {len(action.findings) - 5} more files")
+        if action.needed_by:
+            lines.append(f"      needed by: {', '.join(action.needed_by)}")
+        for note in action.notes:
+            lines.append(f"      note: {display_path(note)}")
+        if action.manual and not (action.applies and action.kind.changes):
+            lines.append(f"      manual: {display_path(action.manual)}")
+    return lines
+
+
+def _scan(root: Path, target: Target, allow: list[str]) -> ScanReport:
+    try:
+        return scan([str(root)], target, allow=allow)
+    except ScanError as error:
+        raise _Failure(str(error)) from None
+
+
+def _running_python() -> str:
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _os_text(error: OSError) -> str:
+    where = f": {display_path(str(error.filename))}" if error.filename else ""
+    return f"{error.strerror or error}{where}"
+
+
+def _undo_all(args: argparse.Namespace) -> int:
+    from .fix import journal
+    from .fix.environment import Environment, EnvironmentError_
+
+    lines: list[str] = []
+    results: list[dict[str, Any]] = []
+    for path in list(args.paths) or [None]:
+        try:
+            env = Environment.from_path(path)
+        except EnvironmentError_ as error:
+            raise _Failure(str(error)) from None
+        shown = display_path(str(env.root))
+        try:
+            recovered = journal.recover(env.root)
+            if recovered:
+                lines.append(f"{shown}: {recovered}")
+            done = journal.last_fix(env.root) if args.dry_run else journal.undo(env.root)
+        except (journal.JournalError, OSError) as error:
+            raise _Failure(f"{shown}: cannot undo: {error}") from None
+        if done is None:
+            lines.append(f"{shown}: no fix to undo")
+            results.append({"environment": shown, "undone": None})
+            continue
+        verb = "would undo" if args.dry_run else "undone"
+        lines.append(f"{shown}: {verb} fix {done.ident}")
+        lines.extend(f"  {display_path(s)}" for s in done.summary)
+        results.append({"environment": shown, "undone": done.ident, "summary": done.summary})
+    _emit(args.format, lines, {"schema_version": SCHEMA_VERSION, "results": results,
+                               "exit_code": EXIT_OK})  # fmt: skip
+    return EXIT_OK
+
+
+def _emit(fmt: str, lines: list[str], document: dict[str, Any]) -> None:
+    from .scan_cli import _write
+
+    if fmt == "json":
+        _write(sys.stdout, json.dumps(document, indent=2, ensure_ascii=True) + "\n")
+    else:
+        _write(sys.stdout, "\n".join(lines) + "\n")
+
+
+def _error(message: str) -> None:
+    from .scan_cli import _write
+
+    _write(sys.stderr, f"nuitka-archguard: error: {display_path(message)}\n")
+

@@ -1,0 +1,108 @@
+"""Small local wheels for the fix tests: real zip files with WHEEL, METADATA and RECORD,
+holding synthetic Mach-O/ELF files, in a folder that pip reads with --find-links."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Optional
+
+from tests.synth import macho
+
+PY = "cp311"
+
+
+def _digest(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def make_wheel(
+    folder: Path,
+    name: str,
+    version: str,
+    tag: str,
+    files: Mapping[str, bytes],
+    *,
+    requires: tuple[str, ...] = (),
+    extra_members: Optional[Mapping[str, bytes]] = None,
+) -> Path:
+    """``folder/<name>-<version>-<tag>.whl``; ``tag`` is ``cp311-cp311-macosx_11_0_arm64``
+    or ``py3-none-any``. ``extra_members`` are added as they are (hostile names)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dist_info = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
+    members = dict(files)
+    members[f"{dist_info}/METADATA"] = metadata.encode()
+    members[f"{dist_info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: "
+        f"{'true' if tag.endswith('-any') else 'false'}\nTag: {tag}\n"
+    ).encode()
+    record = "".join(f"{path},{_digest(data)},{len(data)}\n" for path, data in members.items())
+    record += f"{dist_info}/RECORD,,\n"
+    members[f"{dist_info}/RECORD"] = record.encode()
+    path = folder / f"{name}-{version}-{tag}.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+        for member, data in (extra_members or {}).items():
+            archive.writestr(member, data)
+    return path
+
+
+def ext_wheel(folder: Path, name: str, version: str, arch: str, *, py: str = PY,
+              requires: tuple[str, ...] = ()) -> Path:  # fmt: skip
+    """A wheel with one extension module ``<name>/_speedups.<py>-darwin.so`` for ``arch``."""
+    minimum = "11.0" if arch == "arm64" else "10.9"
+    platform = f"macosx_{minimum.replace('.', '_')}_{arch}"
+    binary = macho.thin(arch, "bundle", build_version=("macos", minimum, "14.0"))
+    files = {
+        f"{name}/__init__.py": f"VERSION = {version!r}\n".encode(),
+        f"{name}/_speedups.cpython-311-darwin.so": binary,
+    }
+    return make_wheel(folder, name, version, f"{py}-{py}-{platform}", files, requires=requires)
+
+
+def pure_wheel(folder: Path, name: str, version: str) -> Path:
+    files = {f"{name}/__init__.py": f"VERSION = {version!r}\nPURE = True\n".encode()}
+    return make_wheel(folder, name, version, "py3-none-any", files)
+
+
+def install(wheel: Path, target: Path) -> None:
+    """Install like ``pip install --target``: into a plain folder, with a RECORD."""
+    from installer import install as run_install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.sources import WheelFile
+
+    target.mkdir(parents=True, exist_ok=True)
+    scheme = {key: str(target) for key in ("purelib", "platlib", "data")}
+    scheme["scripts"] = str(target / "bin")
+    scheme["headers"] = str(target / "include")
+    destination = SchemeDictionaryDestination(
+        scheme, interpreter="/usr/bin/python3", script_kind="posix"
+    )
+    with WheelFile.open(wheel) as source:
+        run_install(source, destination, additional_metadata={"INSTALLER": b"pip\n"})
+
+
+def tree_hash(root: Path) -> dict[str, str]:
+    """Every file and symlink under ``root`` with its content hash and mode (not mtimes),
+    and every folder: what "byte for byte the same" means here."""
+    result: dict[str, str] = {}
+    for directory, subdirs, names in os.walk(root):
+        subdirs.sort()
+        rel_dir = os.path.relpath(directory, root)
+        result[rel_dir + "/"] = "dir"
+        for name in sorted(names):
+            path = Path(directory, name)
+            rel = os.path.relpath(path, root)
+            if path.is_symlink():
+                result[rel] = "link:" + os.readlink(path)
+            else:
+                data = path.read_bytes()
+                result[rel] = f"{hashlib.sha256(data).hexdigest()}:{oct(path.stat().st_mode)}"
+    return result

@@ -1,0 +1,328 @@
+"""``nuitka-archguard fix`` on small local wheels (a --find-links folder stands in for the
+index): plans, replacements, fallbacks, undo, and failures that must leave nothing changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from nuitka_archguard.cli import main
+from tests import fixwheels
+from tests.fixwheels import ext_wheel, install, pure_wheel, tree_hash
+
+X86 = "macos-x86_64"
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def env(tmp_path: Path, index: Path) -> Path:
+    """A --target folder with ``fast 1.0`` installed as its arm64 wheel; the index also
+    holds its x86_64 wheel."""
+    folder = tmp_path / "env"
+    install(ext_wheel(tmp_path / "installed", "fast", "1.0", "arm64"), folder)
+    ext_wheel(index, "fast", "1.0", "x86_64")
+    return folder
+
+
+def fix(
+    env: Path, index: Path, *extra: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code = main(
+        ["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index),
+         "--format", "json", *extra]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out.strip() else {"err": captured.err}
+
+
+def actions(document: dict) -> list[dict]:  # type: ignore[type-arg]
+    return list(document["results"][0]["plan"]["actions"])
+
+
+def scan_code(env: Path) -> int:
+    return main(["scan", str(env), "--target", X86, "--format", "json"])
+
+
+def test_dry_run_plans_and_changes_nothing(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree_hash(env)
+    code, document = fix(env, index, "--dry-run", capsys=capsys)
+    assert code == 0
+    (action,) = actions(document)
+    assert action["action"] == "replace"
+    assert action["wheel"] == "fast-1.0-cp311-cp311-macosx_10_9_x86_64.whl"
+    assert action["codes"] == ["arch-missing"]
+    assert tree_hash(env) == before
+
+
+def test_fix_replaces_then_undo_restores(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree_hash(env)
+    code, document = fix(env, index, capsys=capsys)
+    assert code == 0, document
+    assert document["results"][0]["verdict"]["summary"]["errors"] == 0
+    assert scan_code(env) == 0
+    capsys.readouterr()
+    installer = (env / "fast-1.0.dist-info" / "INSTALLER").read_text()
+    assert installer.strip() == "nuitka-archguard"
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert "undone fix" in capsys.readouterr().out
+    assert tree_hash(env) == before
+    assert not (env / ".archguard").exists()
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert "no fix to undo" in capsys.readouterr().out
+
+
+def test_text_output_names_the_plan_and_the_undo(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "fast 1.0" in text and "replace by fast-1.0-cp311-cp311-macosx_10_9_x86_64.whl" in text
+    assert "nuitka-archguard fix --undo" in text
+    assert "verdict: ok" in text
+
+
+def test_nothing_to_fix(env: Path, index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fix", str(env), "--target", "macos-arm64", "--no-index", "--find-links",
+                 str(index)])  # fmt: skip
+    assert code == 0
+    assert "nothing to fix" in capsys.readouterr().out
+    assert not (env / ".archguard").exists()
+
+
+def test_pure_python_wheel_of_the_same_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, index = tmp_path / "env", tmp_path / "index"
+    install(ext_wheel(tmp_path / "w", "fast", "2.0", "arm64"), env)
+    pure_wheel(index, "fast", "2.0")
+    ext_wheel(index, "fast", "1.0", "x86_64")  # older: never preferred to the same version
+    code, document = fix(env, index, capsys=capsys)
+    assert code == 0
+    (action,) = actions(document)
+    assert action["action"] == "pure-python" and action["new_version"] == "2.0"
+    assert "PURE = True" in (env / "fast" / "__init__.py").read_text()
+    assert not (env / "fast" / "_speedups.cpython-311-darwin.so").exists()
+
+
+def test_older_version_needs_the_flag_and_names_who_requires_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, index = tmp_path / "env", tmp_path / "index"
+    install(ext_wheel(tmp_path / "w", "fast", "2.0", "arm64"), env)
+    install(fixwheels.make_wheel(tmp_path / "w", "app", "1.0", "py3-none-any",
+                                 {"app/__init__.py": b""}, requires=("fast>=1",)), env)  # fmt: skip
+    ext_wheel(index, "fast", "1.0", "x86_64")
+    ext_wheel(index, "fast", "1.5", "x86_64")
+    before = tree_hash(env)
+    code, document = fix(env, index, capsys=capsys)
+    assert code == 1
+    (action,) = actions(document)
+    assert action["action"] == "older-version" and not action["applies"]
+    assert action["new_version"] == "1.5"
+    assert action["needed_by"] == ["app"]
+    assert "--allow-version-change" in action["description"]
+    assert tree_hash(env) == before
+
+    code, document = fix(env, index, "--allow-version-change", capsys=capsys)
+    assert code == 0
+    assert "1.5" in (env / "fast" / "__init__.py").read_text()
+    assert (env / "fast-1.5.dist-info").is_dir() and not (env / "fast-2.0.dist-info").exists()
+
+
+def test_no_wheel_at_all_advises_a_source_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, index = tmp_path / "env", tmp_path / "index"
+    install(ext_wheel(tmp_path / "w", "fast", "2.0", "arm64"), env)
+    index.mkdir()
+    (index / "fast-2.0.tar.gz").write_bytes(b"not really an sdist")  # sdist only
+    before = tree_hash(env)
+    code, document = fix(env, index, capsys=capsys)
+    assert code == 1
+    (action,) = actions(document)
+    assert action["action"] == "build-from-source"
+    assert "--no-binary fast fast==2.0" in action["manual"]
+    assert tree_hash(env) == before
+
+
+def test_unowned_file_cannot_be_fixed(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.synth import macho
+
+    (env / "stray.so").write_bytes(macho.thin("arm64", "bundle"))
+    code, document = fix(env, index, capsys=capsys)
+    assert code == 1
+    kinds = sorted(a["action"] for a in actions(document))
+    assert kinds == ["replace", "unowned"]
+    assert (env / "stray.so").exists()
+
+
+def test_unreachable_index_is_exit_2_with_nothing_changed(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree_hash(env)
+    code = main(["fix", str(env), "--target", X86, "--index-url", "http://127.0.0.1:9/simple"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "nothing was changed" in err
+    assert tree_hash(env) == before
+
+
+def test_hostile_wheel_member_is_refused(
+    tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = tmp_path / "evil"
+    fixwheels.make_wheel(
+        index, "fast", "1.0", "cp311-cp311-macosx_10_9_x86_64",
+        {"fast/__init__.py": b""}, extra_members={"../../escaped.txt": b"x"},
+    )  # fmt: skip
+    before = tree_hash(env)
+    code, document = fix(env, index, capsys=capsys)
+    assert code == 2
+    assert "outside the environment" in document["err"]
+    assert tree_hash(env) == before
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_failure_during_apply_rolls_back(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nuitka_archguard.fix import journal
+
+    before = tree_hash(env)
+    real_rename = os.rename
+    calls = []
+
+    def failing_rename(src: str, dst: str) -> None:
+        calls.append(src)
+        if len(calls) == 4:
+            raise OSError(28, "No space left on device", str(dst))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(journal.os, "rename", failing_rename)
+    code = main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "No space left on device" in err and "nothing was changed" in err
+    assert len(calls) > 4  # the rollback renamed files back
+    assert tree_hash(env) == before
+
+
+def _fix_in_child(env: Path, index: Path, extra: str = "") -> subprocess.CompletedProcess[str]:
+    code = textwrap.dedent(
+        f"""
+        import os, resource, signal, sys
+        from nuitka_archguard.fix import journal
+        {extra}
+        from nuitka_archguard.cli import main
+        sys.exit(main(["fix", {str(env)!r}, "--target", "macos-x86_64", "--no-index",
+                       "--find-links", {str(index)!r}]))
+        """
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+def test_kill_9_mid_apply_is_reported_and_rolled_back(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree_hash(env)
+    killer = textwrap.dedent(
+        """
+        real = os.rename
+        count = [0]
+        def rename(src, dst):
+            count[0] += 1
+            if count[0] == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            real(src, dst)
+        journal.os.rename = rename
+        """
+    ).replace("\n", "\n        ")
+    result = _fix_in_child(env, index, killer)
+    assert result.returncode == -signal.SIGKILL
+    assert (env / ".archguard" / "journal.json").exists()
+    # The scanner stays read-only and says how to recover.
+    assert main(["scan", str(env), "--target", X86]) == 2
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "nuitka-archguard fix" in err
+    # A dry run does not recover either.
+    assert main(["fix", str(env), "--target", X86, "--dry-run", "--no-index"]) == 2
+    capsys.readouterr()
+    # The next fix rolls back first, then fixes.
+    code = main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "rolled back the interrupted fix" in out
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert tree_hash(env) == before
+
+
+def test_full_disk_while_staging_changes_nothing(env: Path, index: Path) -> None:
+    if not hasattr(signal, "SIGXFSZ"):
+        pytest.skip("needs RLIMIT_FSIZE")
+    before = tree_hash(env)
+    # Files may not grow beyond 100 bytes: every write of the fix fails with EFBIG, as
+    # on a full disk, but the environment's own files stay as they are.
+    limit = textwrap.dedent(
+        """
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+        """
+    ).replace("\n", "\n        ")
+    result = _fix_in_child(env, index, limit)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "nothing was changed" in result.stderr or "nothing changed" in result.stderr
+    assert tree_hash(env) == before
+
+
+def test_scan_prints_one_command_fixing_everything(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env / "odd dir").mkdir()
+    assert main(["scan", str(env), "--target", X86, "--min-os", "10.13"]) == 1
+    first = capsys.readouterr().out.splitlines()[0]
+    quoted = str(env) if " " not in str(env) else f"'{env}'"
+    assert first == f"fix all: nuitka-archguard fix --target macos-x86_64 --min-os 10.13 {quoted}"
+
+
+def test_output_writes_a_corrected_wheelhouse(
+    tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    house = tmp_path / "house"
+    arm = ext_wheel(house, "fast", "1.0", "arm64")
+    pure = pure_wheel(house, "plain", "3.0")
+    ext_wheel(index, "fast", "1.0", "x86_64")
+    before = tree_hash(house)
+    out = tmp_path / "out"
+    code = main(["fix", str(house), "--output", str(out), "--target", X86, "--no-index",
+                 "--find-links", str(index)])  # fmt: skip
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [pure.name, "fast-1.0-cp311-cp311-macosx_10_9_x86_64.whl"]
+    )
+    assert tree_hash(house) == before and arm.exists()
+    assert main(["scan", str(out), "--target", X86]) == 0
+    capsys.readouterr()
+    assert main(["fix", str(house), "--output", str(house), "--target", X86]) == 2
+    assert "never modified in place" in capsys.readouterr().err
