@@ -19,10 +19,11 @@ from typing import Any, Optional
 
 from packaging.version import Version
 
+from ..archs import MACOS_ARM64_FIRST, wheel_archs
 from ..ownership import Distribution, OwnerKind
-from ..policy import Finding, Severity, display_path, wheel_tag_archs
+from ..policy import Finding, Severity, display_path
 from ..scan import ScanReport
-from ..target import MACOS_ARM64_FIRST, Target
+from ..target import Target
 from .environment import Environment
 from .wheels import PipOptions, PythonSpec, download, read_wheel_tags, wheel_info
 
@@ -166,7 +167,7 @@ def _macos_tag_version(tags: Sequence[str], arch: str) -> Optional[Version]:
 def installed_archs(dist: Distribution) -> set[str]:
     archs: set[str] = set()
     for tag in dist.wheel_tags:
-        parsed = wheel_tag_archs(tag)
+        parsed = wheel_archs(tag)
         if parsed is not None:
             archs.update(parsed[1])
     return archs
