@@ -1,0 +1,113 @@
+"""Nuitka user plugin ``archguard-emul-probe``: records what Nuitka decided and stops the
+build right before Scons, the point from which a Mac is really needed.
+
+Writes ``ARCHGUARD_EMUL_PROBE`` (JSON, rewritten at every stage so a build stopped earlier,
+e.g. by archguard, still leaves what was known by then):
+
+* ``premise``: ``is_macos``, ``architecture`` and ``macos_target_arch`` as Nuitka's own
+  functions report them, ``sys_platform``, Nuitka's version;
+* ``modules``: Nuitka's complete module set (``onModuleCompleteSet``): name -> file, kind;
+* ``dlls``: the early DLL detection's entry points (``onDllTags``, Nuitka 4.x);
+* ``stage``: the last hook reached; ``before-scons`` once ``onGeneratedSourceCode`` ran.
+
+Then it stops the build with :data:`STOP_EXIT` and :data:`STOP_MESSAGE`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from nuitka.plugins.PluginBase import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    NuitkaPluginBase,
+)
+
+ENV_PROBE = "ARCHGUARD_EMUL_PROBE"
+STOP_EXIT = 42
+STOP_MESSAGE = "archguard-emul-probe: stopped before Scons (the harness's end point)"
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "asString"):
+        return value.asString()
+    return str(value)
+
+
+def _premise() -> dict[str, Any]:
+    from nuitka.utils.Utils import getArchitecture, isMacOS  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    try:
+        from nuitka.options.Options import getMacOSTargetArch  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:  # Nuitka 2.x
+        from nuitka.Options import (  # type: ignore[import-untyped,import-not-found,no-redef,unused-ignore]
+            getMacOSTargetArch,
+        )
+    try:
+        from nuitka.Version import getNuitkaVersion  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        version = str(getNuitkaVersion())
+    except ImportError:  # pragma: no cover - every Nuitka has it
+        version = None
+    return {
+        "is_macos": bool(isMacOS()),
+        "architecture": getArchitecture(),
+        "macos_target_arch": getMacOSTargetArch(),
+        "sys_platform": sys.platform,
+        "nuitka_version": version,
+    }
+
+
+class EmulationProbe(NuitkaPluginBase):  # type: ignore[misc,unused-ignore]
+    plugin_name = "archguard-emul-probe"
+    plugin_desc = "Test harness: records Nuitka's decisions and stops before Scons."
+
+    def __init__(self) -> None:
+        self._data: dict[str, Any] = {"stage": "loaded", "modules": {}, "dlls": []}
+
+    def _write(self, stage: str) -> None:
+        self._data["stage"] = stage
+        self._data["premise"] = _premise()
+        path = os.environ.get(ENV_PROBE)
+        if path:
+            tmp = path + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(self._data, handle, indent=1, sort_keys=True)
+            os.replace(tmp, path)
+
+    def onCompilationStartChecks(self) -> None:
+        self._write("compilation-start")
+
+    def onModuleCompleteSet(self, module_set: Any) -> None:
+        modules = {}
+        for module in module_set:
+            try:
+                filename = module.getFilename()
+            except Exception:
+                filename = None
+            kind = "extension" if module.isPythonExtensionModule() else "python"
+            modules[_text(module.getFullName())] = {"file": _text(filename), "kind": kind}
+        self._data["modules"] = modules
+        self._write("module-complete-set")
+
+    def onDllTags(self, included_entry_point: Any) -> None:
+        entry = included_entry_point
+        self._data["dlls"].append(
+            {
+                "kind": _text(getattr(entry, "kind", None)),
+                "source_path": _text(getattr(entry, "source_path", None)),
+                "package_name": _text(getattr(entry, "package_name", None)),
+                "reason": _text(getattr(entry, "reason", None)),
+            }
+        )
+
+    def onGeneratedSourceCode(self, source_dir: Any, onefile: Any) -> None:
+        if onefile:
+            return
+        self._write("before-scons")
+        from nuitka.Tracing import plugins_logger  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        plugins_logger.sysexit(STOP_MESSAGE, exit_code=STOP_EXIT)
