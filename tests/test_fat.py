@@ -436,3 +436,34 @@ def test_real_numpy_archives_and_dylibs_as_llvm_lipo(tmp_path: Path) -> None:
         expected = _lipo_files(inputs, tmp_path / "lipo")
         if expected is not None:
             assert data == expected, relative
+
+
+def test_input_archs(tmp_path: Path) -> None:
+    from nuitka_archguard.binaries.fat import input_archs
+
+    cases = {
+        "thin": (ARM64, ("arm64",)),
+        "fat": (synth.fat([X86_64, synth.thin("i386")]), ("x86_64", "i386")),
+        "archive": (synth.archive([("a.o", synth.thin("x86_64", "object"))]), ("x86_64",)),
+    }
+    for name, (data, archs) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert input_archs(tmp_path / name) == archs
+    (tmp_path / "java").write_bytes(JAVA_CLASS)
+    with pytest.raises(FatWriteError, match="Java class"):
+        input_archs(tmp_path / "java")
+
+
+def test_input_archs_reads_fat_archives_write_fat_refuses(tmp_path: Path) -> None:
+    from nuitka_archguard.binaries.fat import input_archs
+
+    x86 = synth.archive([("a.o", synth.thin("x86_64", "object"))])
+    arm = synth.archive([("a.o", synth.thin("arm64", "object"))])
+    (tmp_path / "fat.a").write_bytes(fat_bytes([x86, arm]))
+    assert input_archs(tmp_path / "fat.a") == ("x86_64", "arm64")
+    with pytest.raises(FatWriteError, match="fat slice 0 is a static archive"):
+        write_fat([tmp_path / "fat.a"], tmp_path / "out")
+    wrong = synth.fat([x86], overrides=[{"cputype": 0x0100000C, "cpusubtype": 0}])
+    (tmp_path / "wrong.a").write_bytes(wrong)
+    with pytest.raises(FatWriteError, match=r"fat slice 0 \(arm64\) holds x86_64 objects"):
+        input_archs(tmp_path / "wrong.a")

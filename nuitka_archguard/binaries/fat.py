@@ -69,7 +69,14 @@ from .macho import CPU_SUBTYPE_MASK, CpuType, arch_name
 from .model import BinaryReadError
 from .source import FIRST_READ, OPEN_FLAGS, ByteSource, os_error_text
 
-__all__ = ["ARCHIVE_MAGIC", "FatWriteError", "fat_bytes", "is_fat_input", "write_fat"]
+__all__ = [
+    "ARCHIVE_MAGIC",
+    "FatWriteError",
+    "fat_bytes",
+    "input_archs",
+    "is_fat_input",
+    "write_fat",
+]
 
 ARCHIVE_MAGIC = b"!<arch>\n"
 """The first bytes of an ``ar`` static archive."""
@@ -190,6 +197,11 @@ class _Input:
     def window(self, base: int, size: int) -> _Window:
         return _Window(self.read, base, size)
 
+    def part(self, base: int, size: int) -> _Input:
+        """``size`` bytes at ``base``, as an input of their own (a fat file's slice)."""
+        read = self.read
+        return _Input(self.index, self.name, size, lambda o, n: read(base + o, min(n, size - o)))
+
 
 # -- public ----------------------------------------------------------------------------------
 
@@ -198,6 +210,18 @@ def is_fat_input(head: bytes) -> bool:
     """Whether a file starting with ``head`` (8 bytes or more) is something :func:`write_fat`
     takes: a thin or fat Mach-O file or an ``ar`` archive (whose members decide later)."""
     return macho.is_macho(head) or head[: len(ARCHIVE_MAGIC)] == ARCHIVE_MAGIC
+
+
+def input_archs(path: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The architectures :func:`write_fat` would take from one input, in its order (``lipo
+    -archs``' names); raises :class:`FatWriteError` for what it would refuse."""
+    name = os.fspath(path)
+    fd, info = _open_input(name)
+    try:
+        source = _Input(0, name, info.st_size, _pread_of(fd, name))
+        return tuple(entry.arch for entry in _slices_of(source, archives_in_fat=True))
+    finally:
+        os.close(fd)
 
 
 def fat_bytes(inputs: Sequence[bytes]) -> bytes:
@@ -287,8 +311,9 @@ def _open_input(name: str) -> tuple[int, os.stat_result]:
     return fd, info
 
 
-def _slices_of(source: _Input) -> list[_Slice]:
-    """The slices one input contributes, as LLVM's ``buildSlices`` takes them."""
+def _slices_of(source: _Input, archives_in_fat: bool = False) -> list[_Slice]:
+    """The slices one input contributes, as LLVM's ``buildSlices`` takes them; with
+    ``archives_in_fat``, a fat file's archive slices too (to tell its archs only)."""
     head = source.read(0, min(FIRST_READ, source.size))
     magic = head[:4]
     if magic in _LAYOUT:
@@ -300,7 +325,7 @@ def _slices_of(source: _Input) -> list[_Slice]:
     if magic in _FAT_MAGICS:
         if not macho.is_macho(head):
             raise FatWriteError(f"{source.name}: a Java class file (0xcafebabe), not Mach-O")
-        return _fat_slices(source, magic == _FAT_MAGICS[1])
+        return _fat_slices(source, magic == _FAT_MAGICS[1], archives_in_fat)
     if len(head) < 4:
         raise FatWriteError(f"{source.name}: {len(head)}-byte file is not Mach-O")
     raise FatWriteError(
@@ -372,27 +397,43 @@ def _file_alignment(commands: bytes, order: str, bits: int, ncmds: int, is_objec
     return max(MIN_FILE_ALIGNMENT, min(minimum, MAX_SECTION_ALIGNMENT))
 
 
-def _fat_slices(source: _Input, fat64: bool) -> list[_Slice]:
-    """Each slice of a fat input, with the alignment its table entry gives (LLVM keeps it)."""
+def _fat_slices(source: _Input, fat64: bool, archives_ok: bool = False) -> list[_Slice]:
+    """Each slice of a fat input, with the alignment its table entry gives (LLVM keeps it).
+    A slice that is an archive is refused (as LLVM does) unless ``archives_ok``."""
     entry = _FAT_ARCH_64 if fat64 else _FAT_ARCH
     head = source.read(0, min(FIRST_READ, source.size))
     count = struct.unpack_from(">I", head, 4)[0] if len(head) >= _FAT_HEADER.size else 0
     table_end = _FAT_HEADER.size + count * entry.size
+    archives: set[int] = set()
     if count <= macho.MAX_FAT_ARCHS and table_end <= len(head):
         for index in range(count):
             offset = entry.unpack_from(head, _FAT_HEADER.size + index * entry.size)[2]
             if source.read(offset, len(ARCHIVE_MAGIC)) == ARCHIVE_MAGIC:
-                raise FatWriteError(
-                    f"{source.name}: fat slice {index} is a static archive; fat archives are"
-                    " not taken as inputs (llvm-lipo refuses them too): give its thin archives"
-                )
-    _validated(source, source.window(0, source.size), "")
+                if not archives_ok:
+                    raise FatWriteError(
+                        f"{source.name}: fat slice {index} is a static archive; fat archives"
+                        " are not taken as inputs (llvm-lipo refuses them too): give its thin"
+                        " archives"
+                    )
+                archives.add(index)
+    if not archives:
+        _validated(source, source.window(0, source.size), "")
+    elif count > macho.MAX_FAT_ARCHS:
+        raise FatWriteError(f"{source.name}: fat header lists {count} architectures")
     table = source.exactly(_FAT_HEADER.size, count * entry.size, "fat table")
     slices = []
     for index in range(count):
         fields = entry.unpack_from(table, index * entry.size)
         cputype, cpusubtype, offset, size, align = fields[:5]
         where = f"fat slice {index} ({arch_name(cputype, cpusubtype)})"
+        if index in archives:
+            if offset < table_end or offset + size > source.size:
+                raise FatWriteError(f"{source.name}: {where} lies outside the file")
+            inner = _archive_slice(source.part(offset, size))
+            if (inner.cputype, inner.cpusubtype) != (cputype, cpusubtype):
+                raise FatWriteError(f"{source.name}: {where} holds {inner.arch} objects")
+            slices.append(_Slice(cputype, cpusubtype, align, source.index, offset, size))
+            continue
         if align > MAX_SECTION_ALIGNMENT:
             raise FatWriteError(
                 f"{source.name}: {where}: alignment 2^{align} is above the maximum"
