@@ -233,6 +233,10 @@ def test_accepted_differences_keep_the_installed_file(tmp_path: Path) -> None:
     result = fuse_trees(first, second, output,
                         accept_different=["demo/config.py", "cfg.h"])  # fmt: skip
     assert result.accepted_different == ("demo/config.py", "demo/include/cfg.h")
+    assert result.notes == (
+        "kept the installed demo/config.py (differs from the wheel's; accepted)",
+        "kept the installed demo/include/cfg.h (differs from the wheel's; accepted)",
+    )
     assert (output / "demo/config.py").read_bytes() == b"ARCH = 'arm64'\n"
     provenance = json.loads((output / DIST / PROVENANCE).read_text())
     assert provenance["accepted_different"] == ["demo/config.py", "demo/include/cfg.h"]

@@ -115,6 +115,17 @@ class FuseResult:
     tags: tuple[str, ...] = ()
     """The ``Tag`` lines now in ``WHEEL``."""
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """One line per thing a user should know: files kept although they differ."""
+        lines = [f"kept the installed {shown(p)} (differs from the wheel's; accepted)"
+                 for p in self.accepted_different]  # fmt: skip
+        lines += [f"kept the installed {shown(p)}: it already holds every arch of the wheel's"
+                  for p in self.already_fat]  # fmt: skip
+        lines += [f"kept the installed {shown(p)} (the wheel's differs)"
+                  for p in self.metadata_differs]  # fmt: skip
+        return tuple(lines)
+
 
 class _Kind(enum.Enum):
     FILE = "file"
