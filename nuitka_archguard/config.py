@@ -8,6 +8,7 @@ instead of in every CI step::
     min-os = "10.13"
     strict-min-os = false
     allow = ["pyobjc-core:ships its own loader", "vendor/*.dylib"]
+    accept-different = ["numpy/__config__.py"]  # fix: keep the installed copy when fusing
 
 Command-line flags override ``target``, ``min-os`` and ``strict-min-os``; ``--allow``
 patterns are added to the file's. TOML is read with :mod:`tomllib` on Python 3.11+ and the
@@ -27,7 +28,7 @@ from .text import shown
 
 __all__ = ["Config", "ConfigError", "load_config"]
 
-KEYS = ("allow", "target", "min-os", "strict-min-os")
+KEYS = ("allow", "target", "min-os", "strict-min-os", "accept-different")
 
 
 class ConfigError(Exception):
@@ -37,6 +38,8 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Config:
     allow: tuple[str, ...] = ()
+    accept_different: tuple[str, ...] = ()
+    """Globs of non-binary files ``fix`` may keep from the installed copy when fusing."""
     target: Optional[str] = None
     min_os: Optional[str] = None
     strict_min_os: Optional[bool] = None
@@ -96,6 +99,11 @@ def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
         allow = [allow]
     if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
         raise ConfigError(f"{where}: allow must be a list of strings")
+    accept = table.get("accept-different", [])
+    if isinstance(accept, str):
+        accept = [accept]
+    if not isinstance(accept, list) or not all(isinstance(a, str) for a in accept):
+        raise ConfigError(f"{where}: accept-different must be a list of globs")
     target = table.get("target")
     if target is not None and not isinstance(target, str):
         raise ConfigError(f"{where}: target must be a string such as \"macos-x86_64\"")
@@ -108,6 +116,7 @@ def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
         raise ConfigError(f"{where}: strict-min-os must be true or false")
     return Config(
         allow=tuple(allow),
+        accept_different=tuple(accept),
         target=target,
         min_os=str(min_os) if min_os is not None else None,
         strict_min_os=strict,

@@ -8,8 +8,9 @@ or apply step that failed, with the environment as it was. Never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import shlex
+import os
 import shutil
 import sys
 import tempfile
@@ -19,11 +20,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .config import ConfigError, load_config
-from .policy import display_path
+from .policy import Finding, display_path
 from .report import describe_distribution, summary_line
 from .scan import ScanError, ScanReport, scan
 from .scan_cli import resolve_target
 from .target import Target, TargetError, format_version
+from .text import OutputError, shell_quote, shown, strict_json, write
 
 __all__ = ["add_fix_parser", "fix_command", "run_fix"]
 
@@ -92,7 +94,23 @@ def fix_command(target: Target, paths: Sequence[str]) -> str:
     if target.min_os is not None:
         words += ["--min-os", format_version(target.min_os)]
     words += paths
-    return " ".join(shlex.quote(display_path(w)) for w in words)
+    return " ".join(shell_quote(w) for w in words)
+
+
+def fix_command_for(target: Target, findings: Sequence[Finding]) -> str:
+    """:func:`fix_command` for the environments the offending distributions live in (a
+    folder on ``PYTHONPATH``, or the running interpreter's prefix); empty when no finding
+    belongs to a distribution ``fix`` can reinstall."""
+    roots: dict[str, None] = {}
+    prefix = os.path.abspath(sys.prefix)
+    for finding in findings:
+        dist = finding.distribution
+        if dist is None or dist.kind != "pip" or not dist.location:
+            continue
+        site = os.path.dirname(os.path.abspath(dist.location))
+        inside = site.startswith(prefix.rstrip(os.sep) + os.sep)
+        roots[prefix if inside else site] = None
+    return fix_command(target, list(roots)) if roots else ""
 
 
 class _Failure(Exception):
@@ -113,6 +131,9 @@ def run_fix(args: argparse.Namespace) -> int:
     except _Failure as error:
         _error(str(error))
         return EXIT_ERROR
+    except OutputError as error:  # stdout closed or full: one line on stderr
+        _error(str(error))
+        return EXIT_ERROR
     except Exception as error:  # no traceback ever; say what broke so it can be reported
         _error(f"internal error ({type(error).__name__}: {error}); please report this")
         return EXIT_ERROR
@@ -131,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
         target = resolve_target(args.target, args.min_os, config)
     except TargetError as error:
         raise _Failure(str(error)) from None
-    accept = [*getattr(config, "accept_different", ()), *args.accept_different]
+    accept = [*config.accept_different, *args.accept_different]
     if args.output is not None:
         from .fix.wheelhouse import WheelhouseError, fix_wheelhouse
 
@@ -207,7 +228,7 @@ def _fix_one(
     elif journal.interrupted(env.root):
         raise _Failure(
             f"{shown}: a fix was interrupted here; run "
-            f"{shlex.quote('nuitka-archguard')} fix {shlex.quote(shown)} to recover it first"
+            f"nuitka-archguard fix {shell_quote(str(env.root))} to recover it first"
         )
     before = _scan(env.root, target, allow)
     lines.append(f"fix {shown} for {target.describe()}")
@@ -261,7 +282,7 @@ def _fix_one(
             except OSError as error:
                 raise _Failure(f"{shown}: {_os_text(error)}") from None
             backup = display_path(str(transaction.backup))
-            undo = f"nuitka-archguard fix --undo {shlex.quote(shown)}"
+            undo = f"nuitka-archguard fix --undo {shell_quote(str(env.root))}"
             lines.append(f"applied: {len(plan.to_apply)} changed; backup in {backup}; undo: {undo}")
             document["backup"] = backup
     finally:
@@ -347,16 +368,13 @@ def _undo_all(args: argparse.Namespace) -> int:
 
 
 def _emit(fmt: str, lines: list[str], document: dict[str, Any]) -> None:
-    from .scan_cli import _write
-
     if fmt == "json":
-        _write(sys.stdout, json.dumps(document, indent=2, ensure_ascii=True) + "\n")
+        text = json.dumps(strict_json(document), indent=2, ensure_ascii=False) + "\n"
     else:
-        _write(sys.stdout, "\n".join(lines) + "\n")
+        text = "\n".join(shown(line) for line in lines) + "\n"
+    write(sys.stdout, text)
 
 
 def _error(message: str) -> None:
-    from .scan_cli import _write
-
-    _write(sys.stderr, f"nuitka-archguard: error: {display_path(message)}\n")
-
+    with contextlib.suppress(OutputError):
+        write(sys.stderr, f"nuitka-archguard: error: {shown(message)}\n")

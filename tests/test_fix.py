@@ -326,3 +326,32 @@ def test_output_writes_a_corrected_wheelhouse(
     capsys.readouterr()
     assert main(["fix", str(house), "--output", str(house), "--target", X86]) == 2
     assert "never modified in place" in capsys.readouterr().err
+
+
+# -- the plugin points at fix, and refuses a half-fixed environment ---------------------------
+
+
+def test_plugin_stop_names_one_fix_command_and_a_half_fixed_env_stops(tmp_path: Path) -> None:
+    from nuitka_archguard.nuitka_plugin.support import Level
+    from tests.test_plugin_support import _seed_modules, _session
+    from tests.test_scan import seed_like
+
+    seed_like(tmp_path)
+    session = _session(tmp_path)
+    session.check_modules(_seed_modules(tmp_path))
+    (message,) = session.early(standalone=True)
+    assert message.level is Level.STOP
+    lines = message.text.splitlines()
+    assert lines[1] == (
+        f"Fix every offender at once: nuitka-archguard fix --target macos-x86_64 "
+        f"--min-os 10.9 {tmp_path}"
+    )
+
+    (tmp_path / ".archguard").mkdir()
+    (tmp_path / ".archguard" / "journal.json").write_text("{}")
+    session = _session(tmp_path)
+    session.check_modules(_seed_modules(tmp_path))
+    (message,) = session.early(standalone=True)
+    assert message.level is Level.STOP
+    assert "half-fixed" in message.text
+    assert f"nuitka-archguard fix {tmp_path}" in message.text

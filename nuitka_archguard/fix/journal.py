@@ -293,11 +293,11 @@ def interrupted_near(path: str) -> Optional[str]:
 
 def half_fixed_message(root: str) -> str:
     """One line: what is wrong and the command that recovers it."""
-    import shlex
+    from ..text import shell_quote, shown
 
     return (
-        f"{root}: a 'nuitka-archguard fix' was interrupted here and the environment is "
-        f"half-fixed; run: nuitka-archguard fix {shlex.quote(root)} (it rolls the "
+        f"{shown(root)}: a 'nuitka-archguard fix' was interrupted here and the environment is "
+        f"half-fixed; run: nuitka-archguard fix {shell_quote(root)} (it rolls the "
         "interrupted fix back first)"
     )
 

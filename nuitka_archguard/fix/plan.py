@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from ..ownership import Distribution, OwnerKind
 from ..policy import Finding, Severity, display_path
 from ..scan import ScanReport
 from ..target import Target
+from ..text import shell_quote
 from .environment import Environment
 from .wheels import PipOptions, PythonSpec, download, read_wheel_tags, wheel_info
 
@@ -341,7 +341,7 @@ def _build_advice(action: Action) -> str:
     dist = _dist(action)
     return (
         f"build {dist.requirement} from source on the target machine (if its sdist exists): "
-        f"python -m pip install --no-binary {shlex.quote(dist.name)} "
-        f"{shlex.quote(dist.requirement)}; on an arm64 Mac "
+        f"python -m pip install --no-binary {shell_quote(dist.name)} "
+        f"{shell_quote(dist.requirement)}; on an arm64 Mac "
         "for an x86_64 build, do it in a dedicated environment created under 'arch -x86_64'"
     )

@@ -293,6 +293,7 @@ class Guard:
         self._missing_seen: set[str] = set()
         self._internal: list[Finding] = []
         self._reported: set[tuple[str, str, Optional[str], str]] = set()
+        self._half_fixed = _half_fixed(self._search_path)
 
     # -- collecting ---------------------------------------------------------------------------
 
@@ -373,6 +374,9 @@ class Guard:
 
     def verdict(self, stage: Stage) -> Verdict:
         """Judge everything collected so far; findings already shown are not repeated."""
+        if self._half_fixed is not None:  # judging a half-replaced environment is wrong
+            message, self._half_fixed = self._half_fixed, None
+            return Verdict(stop=self.settings.mode is Mode.ERROR, message=message)
         report = self.report()
         new = [f for f in report.findings if _finding_key(f) not in self._reported]
         self._reported.update(_finding_key(f) for f in new)
@@ -387,6 +391,11 @@ class Guard:
                 f"stopped {stage.value}: {plural(len(errors), 'binary')} would "
                 f"fail on {self.target.describe()}."
             )
+            from ..fix_cli import fix_command_for
+
+            command = fix_command_for(self.target, errors)
+            if command:
+                head += f"\nFix every offender at once: {command}"
             tail = (
                 "Fix the environment as shown, or build anyway with --archguard-mode=warning, "
                 f"or accept a finding with {ALLOW_OPTION}=NAME[:REASON]."
@@ -425,6 +434,18 @@ class Guard:
         except (OSError, TypeError, ValueError) as error:
             return f"cannot write the report {self.settings.report_path!r}: {error}"
         return None
+
+
+def _half_fixed(search_path: Sequence[str]) -> Optional[str]:
+    """The error for an environment on the search path that a ``fix`` left half-done."""
+    from ..fix.journal import half_fixed_message, interrupted_near
+
+    for entry in search_path:
+        if entry:
+            found = interrupted_near(entry)
+            if found is not None:
+                return half_fixed_message(found)
+    return None
 
 
 def report_items(
