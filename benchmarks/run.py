@@ -1,7 +1,8 @@
 """Benchmarks: the readers, the scanner and the Nuitka plugin against what users would
 otherwise run, side by side in one interleaved run.
 
-    python benchmarks/run.py [--quick] [--skip-nuitka] [--skip-subprocess] [--profile]
+    python benchmarks/run.py [--quick] [--skip-nuitka] [--skip-subprocess] [--skip-startup]
+                             [--profile]
 
 Standard library and the project only (plus macholib, a project dependency, as the thing to
 beat). The corpus is the pinned list of real wheels in ``tests/realwheels.py``, downloaded into
@@ -384,6 +385,64 @@ def bench_scan(corpus: Corpus, args: argparse.Namespace, results: Results) -> No
     )
 
 
+# -- start-up -------------------------------------------------------------------------------------
+
+
+def bench_startup(args: argparse.Namespace, results: Results) -> None:
+    """``nuitka-archguard inspect FILE`` as a process against ``python -c pass``: what a
+    build script or a shell loop pays per call. The file is this interpreter's binary.
+    Interleaved runs; besides wall time, the CPU time of each child (user + system), which
+    other processes on a busy machine disturb far less."""
+    _log("== start-up")
+    python = sys.executable
+    commands = {
+        "pass": [python, "-c", "pass"],
+        "inspect": [python, "-m", "nuitka_archguard", "inspect", os.path.realpath(python)],
+    }
+    check = subprocess.run(commands["inspect"], capture_output=True, text=True, cwd=REPO)
+    if check.returncode != 0:
+        results.note(f"start-up section skipped: inspect fails: {_tail(check.stderr)}")
+        return
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    runs = 10 if args.quick else 30
+    for number in range(runs + 1):
+        order = list(commands) if number % 2 else list(reversed(commands))
+        for name in order:
+            seconds, cpu_seconds = _child_times(commands[name])
+            if number:  # the first round warms the caches
+                wall[name].append(seconds * 1e3)
+                cpu[name].append(cpu_seconds * 1e3)
+    for label, values in (("wall", wall), ("CPU", cpu)):
+        value, spread = _median_spread(values["pass"], ".1f")
+        results.add(f"process: `python -c pass`, {label}", f"{value} ms", spread)
+        value, spread = _median_spread(values["inspect"], ".1f")
+        results.add(f"process: `nuitka-archguard inspect FILE`, {label}", f"{value} ms", spread)
+        rel = [i / p for i, p in zip(values["inspect"], values["pass"])]
+        value, spread = _median_spread(rel, ".2f")
+        results.add(
+            f"  inspect / python -c pass, {label} ({runs} interleaved pairs)",
+            f"{value}x",
+            spread,
+            "<= 3x",
+            _met(statistics.median(rel) <= 3),
+        )
+
+
+def _child_times(command: Sequence[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO
+    )
+    if hasattr(os, "wait4"):
+        _, _, usage = os.wait4(process.pid, 0)
+        process.returncode = 0
+        return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
+    process.wait()
+    return time.perf_counter() - start, float("nan")
+
+
 # -- Nuitka builds -------------------------------------------------------------------------------
 
 CLEAN_PROGRAM = 'import json\nprint(json.dumps({"hello": "world"}))\n'
@@ -589,6 +648,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--skip-subprocess", action="store_true", help="no file/lipo rows")
     parser.add_argument("--skip-readers", action="store_true", help="no per-binary rows")
     parser.add_argument("--skip-scan", action="store_true", help="no scan rows")
+    parser.add_argument("--skip-startup", action="store_true", help="no start-up rows")
     parser.add_argument("--profile", action="store_true", help="cProfile the reader")
     parser.add_argument("--rounds", type=int, help="rounds per reading row (default 7)")
     parser.add_argument("--sample", type=int, help="files per subprocess row (default 60)")
@@ -617,6 +677,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             results.note("scan rows skipped (--skip-scan)")
         else:
             bench_scan(corpus, args, results)
+    if args.skip_startup:
+        results.note("start-up rows skipped (--skip-startup)")
+    else:
+        bench_startup(args, results)
     if args.skip_nuitka:
         results.note("Nuitka rows skipped (--skip-nuitka)")
     else:

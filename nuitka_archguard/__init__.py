@@ -7,15 +7,37 @@ plugin file for ``--user-plugin=``.
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
-from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, Slice, inspect_file
-from .ownership import Distribution
-from .policy import Code, Finding, Role, Severity
-from .scan import Checker, ScanError, ScanReport, scan
-from .target import Target, TargetError, host_target, parse_target
+if TYPE_CHECKING:
+    from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, Slice, inspect_file
+    from .ownership import Distribution
+    from .policy import Code, Finding, Role, Severity
+    from .scan import Checker, ScanError, ScanReport, scan
+    from .target import Target, TargetError, host_target, parse_target
 
 __version__ = "0.1.0"
+
+# The API is imported on first use (PEP 562), so that a command that needs one reader (``inspect``)
+# does not pay for the scanner's imports (packaging's requirement parser, email, ...).
+_LAZY = {
+    "binaries": (
+        "BinaryFormat",
+        "BinaryInfo",
+        "BinaryReadError",
+        "Slice",
+        "inspect_file",
+    ),
+    "ownership": ("Distribution",),
+    "policy": ("Code", "Finding", "Role", "Severity"),
+    "scan": ("Checker", "ScanError", "ScanReport", "scan"),
+    "target": ("Target", "TargetError", "host_target", "parse_target"),
+}
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     "BinaryFormat",
@@ -44,3 +66,29 @@ __all__ = [
 def plugin_path() -> str:
     """Absolute path of the Nuitka plugin file, for ``--user-plugin=``."""
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "nuitka_plugin", "archguard.py")
+
+
+class _Package(types.ModuleType):
+    """Keeps ``nuitka_archguard.scan`` the function when the ``scan`` submodule loads: the
+    import system sets a package attribute for every submodule it imports."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "scan" and isinstance(value, types.ModuleType):
+            value = value.scan
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

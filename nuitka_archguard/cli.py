@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from typing import Optional
@@ -52,7 +50,7 @@ def _main(argv: list[str]) -> int:
     if argv and argv[0] == "nuitka":
         # Everything after "nuitka" belongs to Nuitka, "--help" included.
         return run_nuitka(argv[1:])
-    parser = _build_parser()
+    parser = _build_parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
@@ -61,7 +59,14 @@ def _main(argv: list[str]) -> int:
     return code
 
 
-def _build_parser() -> argparse.ArgumentParser:
+FIX_HELP = "replace or fuse the distributions whose binaries do not fit the target"
+"""``fix``'s line in the command list: its module (pip, installer, the scanner) is imported
+only when ``fix`` is the command, so that ``inspect`` starts fast."""
+
+
+def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The command line; ``command`` (the first word that is no option) decides which
+    heavy subcommand modules are loaded."""
     parser = argparse.ArgumentParser(
         prog="nuitka-archguard",
         description="Check that every binary of a build matches its target architecture and OS.",
@@ -80,9 +85,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_scan_parser(commands)
 
-    from .fix_cli import add_fix_parser
+    if command == "fix":
+        from .fix_cli import add_fix_parser
 
-    add_fix_parser(commands)
+        add_fix_parser(commands)
+    else:
+        commands.add_parser("fix", help=FIX_HELP, add_help=False)
 
     path = commands.add_parser("plugin-path", help="print the Nuitka plugin file's path")
     path.set_defaults(run=lambda args: _print(plugin_path()))
@@ -106,6 +114,8 @@ def _print(text: str) -> int:
 def _run_inspect(args: argparse.Namespace) -> int:
     results = [_inspect_one(path) for path in args.files]
     if args.json:
+        import json
+
         document = strict_json([info.to_json() for info in results])
         write(sys.stdout, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
@@ -215,6 +225,7 @@ def _is_our_plugin(value: str, plugin: str) -> bool:
 def run_nuitka(nuitka_args: Sequence[str]) -> int:
     """Run Nuitka with the plugin; its exit code is ours (Nuitka prints its own errors)."""
     import importlib.util
+    import subprocess
 
     if importlib.util.find_spec("nuitka") is None:
         print(

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from .common import ExitCode
-from .config import Config, ConfigError, load_config
-from .policy import display_path
-from .report import render_github, render_text
-from .scan import ScanError, ScanReport, scan
-from .target import Target, TargetError, host_target, parse_target
-from .text import OutputError, write
+from .text import OutputError, shown, write
+
+if TYPE_CHECKING:  # imported when a scan runs: `nuitka-archguard inspect` starts faster
+    from .config import Config
+    from .scan import ScanReport
+    from .target import Target
 
 __all__ = ["add_scan_parser", "run_scan"]
 
@@ -87,6 +86,10 @@ def run_scan(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_config
+    from .scan import ScanError, scan
+    from .target import TargetError
+
     try:
         config = load_config()
     except ConfigError as error:
@@ -128,6 +131,8 @@ def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -
 
     The file's ``min-os`` applies to macOS targets only, and not when the command line
     names a target that carries its own minimum (``macosx_10_13_x86_64``)."""
+    from .target import host_target, parse_target
+
     from_cli = text is not None
     text = text if text is not None else config.target
     target = parse_target(text) if text is not None else host_target()
@@ -140,12 +145,18 @@ def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -
 
 
 def _with_min_os(target: Target, min_os: str) -> Target:
+    from .target import TargetError, parse_target
+
     if target.platform != "macos":
         raise TargetError(f"--min-os applies to macOS targets only, not to {target.name!r}")
     return parse_target(target.name, min_os)
 
 
 def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:
+    import json
+
+    from .report import render_github, render_text
+
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
     elif fmt == "github":
@@ -159,11 +170,11 @@ def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:
     for note in report.notes:
         # Every line starts with our name: no name from a file can begin a line (GitHub
         # reads "::command::" lines on stderr too).
-        _write(sys.stderr, f"nuitka-archguard: note: {display_path(note)}\n")
+        _write(sys.stderr, f"nuitka-archguard: note: {shown(note)}\n")
 
 
 def _error(message: str) -> None:
-    _write(sys.stderr, f"nuitka-archguard: error: {display_path(message)}\n")
+    _write(sys.stderr, f"nuitka-archguard: error: {shown(message)}\n")
 
 
 def _write(stream: Optional[TextIO], text: str) -> None:

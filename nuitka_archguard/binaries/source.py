@@ -8,17 +8,18 @@ and time. Files are never read whole.
 
 from __future__ import annotations
 
-import bz2
 import enum
-import lzma
+import functools
 import os
 import stat
 import struct
-import zipfile
 import zlib
-from typing import Optional, Protocol
+from typing import TYPE_CHECKING, Optional, Protocol
 
 from .model import BinaryReadError
+
+if TYPE_CHECKING:  # bz2, lzma and zipfile load on first use: reading one file needs none
+    import zipfile
 
 HEADER_BUDGET = 1024 * 1024
 """Bytes a reader may read from one file, all slices included (1 MiB)."""
@@ -369,10 +370,14 @@ def _decoder_for(method: int, stream: MemberStream) -> _Decoder:
     if method == CompressionMethod.DEFLATED:
         return _Inflate()
     if method == CompressionMethod.BZIP2:
+        import bz2
+
         return bz2.BZ2Decompressor()
     if method == CompressionMethod.LZMA:
         # Zip's LZMA: 2 version bytes, 2 bytes of properties size, the properties, then a
         # raw LZMA1 stream (APPNOTE 5.8.8).
+        import lzma
+
         head = stream.read_raw(4)
         if len(head) != 4:
             raise BinaryReadError("truncated: lzma header ends early")
@@ -388,12 +393,14 @@ def _decoder_for(method: int, stream: MemberStream) -> _Decoder:
             raise BinaryReadError(f"corrupt lzma properties: {error}") from None
         decoder: _Decoder = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma_filter])
         return decoder
-    if method == CompressionMethod.ZSTANDARD and _ZSTD is not None:
-        zstd: _Decoder = _ZSTD()
+    zstd_decompressor = _zstd_decompressor() if method == CompressionMethod.ZSTANDARD else None
+    if zstd_decompressor is not None:
+        zstd: _Decoder = zstd_decompressor()
         return zstd
     raise BinaryReadError(f"zip compression method {method} is not supported")
 
 
+@functools.cache
 def _zstd_decompressor() -> Optional[type]:
     try:
         from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
@@ -402,8 +409,6 @@ def _zstd_decompressor() -> Optional[type]:
     found: type = zstd.ZstdDecompressor
     return found
 
-
-_ZSTD = _zstd_decompressor()
 
 
 def os_error_text(error: OSError) -> str:

@@ -1,0 +1,100 @@
+"""Start-up: a command imports only what it needs.
+
+``nuitka-archguard inspect FILE`` reads one header; it must not pay for the scanner's
+imports (ownership, metadata, packaging's requirement parser, the email package). Checked
+in a fresh interpreter, since this test process has imported everything already.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.synth import elf
+
+NOT_FOR_INSPECT = (
+    "email",
+    "packaging.requirements",
+    "packaging.specifiers",
+    "packaging.tags",
+    "nuitka_archguard.scan",
+    "nuitka_archguard.ownership",
+    "nuitka_archguard.metadata",
+    "nuitka_archguard.policy",
+    "nuitka_archguard.advice",
+    "nuitka_archguard.target",
+    "zipfile",
+    "subprocess",
+)
+"""(bz2 and lzma are not listed: argparse's help formatter imports shutil, which loads them.)"""
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    script = (
+        f"{code}\nimport json, sys\nsys.stderr.write('MODULES=' + json.dumps(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert "MODULES=" in result.stderr, result.stderr
+    return set(json.loads(result.stderr.rpartition("MODULES=")[2]))
+
+
+def _loaded(modules: set[str], name: str) -> bool:
+    return name in modules or any(m.startswith(name + ".") for m in modules)
+
+
+def test_inspect_imports_no_scanner_email_or_packaging_requirements(tmp_path: Path) -> None:
+    binary = tmp_path / "lib.so"
+    binary.write_bytes(elf.elf("aarch64"))
+    modules = _modules_after(
+        "import contextlib, io\n"
+        "from nuitka_archguard.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    code = main(['inspect', {str(binary)!r}])\n"
+        "assert code == 0 and 'aarch64' in out.getvalue(), out.getvalue()\n"
+    )
+    assert "nuitka_archguard.binaries.elf" in modules  # it did run
+    assert [name for name in NOT_FOR_INSPECT if _loaded(modules, name)] == []
+
+
+def test_importing_the_package_is_cheap_and_its_api_arrives_on_first_use() -> None:
+    modules = _modules_after("import nuitka_archguard\nnuitka_archguard.plugin_path()")
+    assert [name for name in NOT_FOR_INSPECT if _loaded(modules, name)] == []
+    modules = _modules_after(
+        "import nuitka_archguard as a\n"
+        "import nuitka_archguard.scan\n"
+        "assert callable(a.scan) and not isinstance(a.scan, type(a)), a.scan\n"
+        "from nuitka_archguard import Checker, Target, inspect_file, scan\n"
+        "assert scan.__module__ == 'nuitka_archguard.scan'\n"
+    )
+    assert "nuitka_archguard.scan" in modules
+
+
+@pytest.mark.parametrize("name", ["scan", "Checker", "Distribution", "parse_target", "Slice"])
+def test_every_public_name_resolves(name: str) -> None:
+    import nuitka_archguard
+
+    assert name in nuitka_archguard.__all__
+    assert getattr(nuitka_archguard, name) is not None
+    assert name in dir(nuitka_archguard)
+
+
+def test_an_unknown_attribute_is_an_attribute_error() -> None:
+    import nuitka_archguard
+
+    with pytest.raises(AttributeError):
+        nuitka_archguard.no_such_thing  # noqa: B018
+
+
+def test_fix_is_listed_the_same_whether_or_not_its_module_is_loaded() -> None:
+    from nuitka_archguard import cli
+
+    light, full = cli._build_parser(None), cli._build_parser("fix")
+    assert light.format_help() == full.format_help()
+    assert cli.FIX_HELP in " ".join(light.format_help().split())
