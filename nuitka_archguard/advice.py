@@ -15,6 +15,7 @@ shows names escaped (:func:`.text.shown`), so a fix stays one block of printable
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -51,6 +52,11 @@ _DOCKER_PLATFORMS = {
     "riscv64": "linux/riscv64",
 }
 _PY_LAUNCHER = {"amd64": "64", "x86": "32", "arm64": "arm64"}
+_OS_ERRORS = tuple(
+    os.strerror(code)
+    for code in (errno.EACCES, errno.EPERM, errno.EIO, errno.ENOENT, errno.ELOOP, errno.ENXIO)
+)
+"""Errors of the system, not of the file's bytes: an unreadable file is not "corrupt"."""
 _CPYTHON_TAG = re.compile(r"^cp([0-9])([0-9]+)-cp[0-9]+")
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@+._!-]{0,199}$")
 """What a conda or Homebrew name, version, channel or subdir may be to go into a command."""
@@ -67,13 +73,15 @@ def fix_for(
     min_os: Optional[str] = None,
     python: Optional[str] = None,
     nuitka_args: str = NUITKA_ARGS,
+    reason: Optional[str] = None,
 ) -> str:
     """One short paragraph: a sentence, then commands indented by two spaces.
 
     ``code``: the finding's code (``policy.Code`` or its value). ``archs``: what the file
     has. ``host``: the building machine (default: this interpreter). ``min_os``: for
     ``min-os-too-new``, what the slice needs. ``python``: the interpreter to run pip with
-    when it cannot be told from the environment. Never raises.
+    when it cannot be told from the environment. ``reason``: for ``unreadable-binary``, why
+    (an OS error such as "Permission denied" is said as such). Never raises.
     """
     code = code.value if isinstance(code, Code) else code
     if host is None:
@@ -87,7 +95,7 @@ def fix_for(
     if code == Code.MIN_OS_TOO_NEW:
         return _min_os_fix(ctx, min_os)
     if code == Code.UNREADABLE_BINARY:
-        return _unreadable_fix(ctx)
+        return _unreadable_fix(ctx, reason)
     fix = _arch_fix(ctx)
     if code == Code.WHEEL_TAG_MISMATCH and distribution is not None and distribution.wheel_tag:
         return (
@@ -424,9 +432,15 @@ def _min_os_fix(ctx: _Context, needed: Optional[str]) -> str:
     return f"{raise_it}, or install a {dist.name} build for macOS {current}"
 
 
-def _unreadable_fix(ctx: _Context) -> str:
+def _unreadable_fix(ctx: _Context, reason: Optional[str]) -> str:
     dist = ctx.dist
     allow = f"--allow {ctx.quote(ctx.path)}" if ctx.path else "--allow PATH"
+    os_error = next((e for e in _OS_ERRORS if reason and reason.endswith(e)), None)
+    if os_error is not None:
+        return (
+            f"{ctx.file_name()} cannot be read ({os_error}): check its permissions and the"
+            f" disk, or skip it with {allow}"
+        )
     if dist is not None and dist.kind == OwnerKind.PIP:
         return (
             f"reinstall {dist.name} (the file looks truncated or corrupt):\n"

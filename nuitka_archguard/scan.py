@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import re
 import sys
 import sysconfig
 from collections.abc import Iterable, Sequence
@@ -103,8 +104,66 @@ class AllowRule:
         return any(fnmatch.fnmatchcase(c, glob) for c in candidates)
 
 
+MAX_ALLOW_RULES = 1000
+"""Allow rules a scan takes; more is a usage error (they are meant to be read by people)."""
+MAX_ALLOW_LENGTH = 1000
+"""Characters of one allow rule."""
+
+
 def _rules(allow: Iterable[Union[str, AllowRule]]) -> tuple[AllowRule, ...]:
-    return tuple(a if isinstance(a, AllowRule) else AllowRule.parse(a) for a in allow)
+    rules: list[AllowRule] = []
+    for item in allow:
+        if len(rules) >= MAX_ALLOW_RULES:
+            raise ScanError(f"too many allow rules: at most {MAX_ALLOW_RULES:,} are accepted")
+        rule = item if isinstance(item, AllowRule) else AllowRule.parse(item)
+        if len(rule.pattern) > MAX_ALLOW_LENGTH:
+            raise ScanError(f"an allow rule is longer than {MAX_ALLOW_LENGTH:,} characters")
+        rules.append(rule)
+    return tuple(rules)
+
+
+class AllowRules:
+    """All allow rules, compiled once: distribution names and modules in dicts, every glob
+    in one regular expression, so matching a finding costs the same with 1 rule or 1,000.
+    The first rule (in order given) that matches wins, as with :meth:`AllowRule.matches`."""
+
+    def __init__(self, rules: Sequence[AllowRule]) -> None:
+        self._names: dict[str, int] = {}
+        self._modules: dict[str, int] = {}
+        globs: list[str] = []
+        for index, rule in enumerate(rules):
+            if not rule.pattern:
+                continue
+            self._names.setdefault(canonicalize_name(rule.pattern), index)
+            self._modules.setdefault(rule.pattern, index)
+            glob = fnmatch.translate(rule.pattern.replace("\\", "/"))
+            globs.append(f"(?P<r{index}>{glob})")
+        self._rules = tuple(rules)
+        self._globs = re.compile("|".join(globs)) if globs else None
+
+    def match(self, finding: Finding, rel: Optional[str] = None) -> Optional[AllowRule]:
+        hits: list[int] = []
+        dist = finding.distribution
+        if dist is not None:
+            index = self._names.get(canonicalize_name(dist.name))
+            if index is not None:
+                hits.append(index)
+        if finding.module:
+            parts = finding.module.split(".")
+            for end in range(1, len(parts) + 1):
+                index = self._modules.get(".".join(parts[:end]))
+                if index is not None:
+                    hits.append(index)
+        if self._globs is not None:
+            path = finding.path.replace("\\", "/")
+            candidates = [path, os.path.basename(path)]
+            if rel:
+                candidates.append(rel.replace("\\", "/"))
+            for candidate in candidates:
+                found = self._globs.match(candidate)
+                if found is not None and found.lastgroup:
+                    hits.append(int(found.lastgroup[1:]))
+        return self._rules[min(hits)] if hits else None
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -225,6 +284,7 @@ class Checker:
         self.target = _as_target(target)
         self.strict_min_os = strict_min_os
         self.rules = _rules(allow)
+        self._allow = AllowRules(self.rules)
         self.findings: list[Finding] = []
         self.files_scanned = 0
         self.binaries = 0
@@ -409,14 +469,13 @@ class Checker:
                 archs=finding.archs,
                 host=self.host,
                 min_os=finding.needs_min_os,
+                reason=finding.message,
             )
         except Exception:  # advice is a courtesy; never lose the finding over it
             fix = finding.fix
         finding = replace(finding, fix=fix)
-        for rule in self.rules:
-            if rule.matches(finding, rel):
-                return allowed(finding, rule.reason)
-        return finding
+        rule = self._allow.match(finding, rel)
+        return allowed(finding, rule.reason) if rule is not None else finding
 
     def report(self) -> ScanReport:
         """All findings so far plus the per-distribution wheel-tag checks, sorted."""

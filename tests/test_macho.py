@@ -83,12 +83,13 @@ def test_fat_files_agree_with_llvm_lipo(tmp_path: Path, fat64: bool) -> None:
 @pytest.mark.parametrize("bits", [32, 64])
 @pytest.mark.parametrize("big_endian", [False, True])
 def test_both_byte_orders_and_word_sizes(bits: int, big_endian: bool) -> None:
+    arch = "x86_64" if bits == 64 else "i386"  # a header's word size matches its CPU type
     data = synth.thin(
-        "x86_64", "dylib", bits=bits, big_endian=big_endian, dylibs=["/usr/lib/libz.1.dylib"],
+        arch, "dylib", bits=bits, big_endian=big_endian, dylibs=["/usr/lib/libz.1.dylib"],
         id_dylib="@rpath/libme.dylib", rpaths=["@loader_path"],
     )  # fmt: skip
     assert only(data) == Slice(
-        arch="x86_64", file_type="dylib", platform="macos", min_os="11.0", sdk="14.0",
+        arch=arch, file_type="dylib", platform="macos", min_os="11.0", sdk="14.0",
         dependencies=("/usr/lib/libz.1.dylib",), rpaths=("@loader_path",),
         install_name="@rpath/libme.dylib",
     )  # fmt: skip

@@ -205,6 +205,14 @@ _RPATH_SIZE = 12  # cmd, cmdsize, path offset
 _LOAD_COMMAND_SIZE = 8
 
 
+_CPU_ARCH_ABI64 = 0x01000000
+"""The cputype flag of 64-bit ABIs (arm64_32 has ABI64_32 instead: a 32-bit header)."""
+_HEADER_64_SIZE = 32
+_FAMILIES_WITH_64_BIT = frozenset({7, 12, 18})
+"""x86, ARM and PowerPC: their 32- and 64-bit cputypes differ by the ABI64 flag, so the
+header's word size must agree with it (unknown CPU types are left alone, as lipo does)."""
+
+
 class _Layout:
     """Byte order and word size of one thin Mach-O header."""
 
@@ -351,6 +359,14 @@ def _read_thin(
     if len(buffer) < header_size:
         buffer = source.read_at(offset, header_size)
     _, cputype, cpusubtype, filetype, ncmds, sizeofcmds, _ = layout.header.unpack_from(buffer)
+    wide = header_size == _HEADER_64_SIZE
+    known = cputype & 0x00FFFFFF in _FAMILIES_WITH_64_BIT
+    if known and wide != bool(cputype & _CPU_ARCH_ABI64):
+        # A 64-bit CPU type in a 32-bit header (or the reverse): no loader accepts it.
+        raise BinaryReadError(
+            f"{where}corrupt: a {64 if wide else 32}-bit mach header with"
+            f" {'a 32' if wide else 'a 64'}-bit cputype {cputype:#x}"
+        )
     if expected_cputype is not None and cputype != expected_cputype:
         raise BinaryReadError(
             f"{where}mach header says {arch_name(cputype, cpusubtype)},"
