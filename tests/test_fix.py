@@ -355,3 +355,55 @@ def test_plugin_stop_names_one_fix_command_and_a_half_fixed_env_stops(tmp_path: 
     assert message.level is Level.STOP
     assert "half-fixed" in message.text
     assert f"nuitka-archguard fix {tmp_path}" in message.text
+
+
+# -- fusing -----------------------------------------------------------------------------------
+
+
+def _fuse_env(tmp_path: Path, differing: bool) -> tuple[Path, Path]:
+    from tests.synth import macho
+
+    env, index = tmp_path / "env", tmp_path / "index"
+    for arch, folder in (("arm64", tmp_path / "w"), ("x86_64", index)):
+        minimum = "11.0" if arch == "arm64" else "10.9"
+        files = {
+            "fast/__init__.py": b"VERSION = '1.0'\n",
+            "fast/config.py": f"ARCH = {arch!r}\n".encode() if differing else b"ARCH = None\n",
+            "fast/_speedups.cpython-311-darwin.so": macho.thin(
+                arch, "bundle", build_version=("macos", minimum, "14.0")
+            ),
+        }
+        tag = f"cp311-cp311-macosx_{minimum.replace('.', '_')}_{arch}"
+        wheel = fixwheels.make_wheel(folder, "fast", "1.0", tag, files)
+        if arch == "arm64":
+            install(wheel, env)
+    return env, index
+
+
+def test_universal2_fuses_and_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nuitka_archguard.fix.wheels import verify_record
+
+    env, index = _fuse_env(tmp_path, differing=False)
+    code = main(["fix", str(env), "--target", "macos-universal2", "--no-index",
+                 "--find-links", str(index)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    data = (env / "fast" / "_speedups.cpython-311-darwin.so").read_bytes()
+    assert data[:4] == bytes.fromhex("cafebabe")
+    assert verify_record(env / "fast-1.0.dist-info") == []
+
+
+def test_differing_files_stop_the_fuse_unless_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, index = _fuse_env(tmp_path, differing=True)
+    before = tree_hash(env)
+    args = ["fix", str(env), "--target", "macos-universal2", "--no-index", "--find-links",
+            str(index)]  # fmt: skip
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "fast/config.py" in out and "--accept-different" in out
+    assert tree_hash(env) == before
+    assert main([*args, "--accept-different", "fast/config.py"]) == 0
+    out = capsys.readouterr().out
+    assert "kept the installed copy of differing files: fast/config.py" in out
+    assert (env / "fast" / "config.py").read_text() == "ARCH = 'arm64'\n"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,68 @@ def test_fix_then_scan_passes_and_undo_restores_byte_for_byte(
     capsys.readouterr()
     assert main(["fix", "--undo", str(seed)]) == 0
     assert tree_hash(seed) == before
+
+
+def test_universal2_fuses_cffi_like_lipo_and_every_record_line_verifies(
+    seed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nuitka_archguard.fix.wheels import verify_record
+
+    before = tree_hash(seed)
+    assert main(["fix", str(seed), "--target", "macos-universal2"]) == 0
+    out = capsys.readouterr().out
+    assert "fuse with cffi-1.17.1-cp311-cp311-macosx_10_9_x86_64.whl into universal2" in out
+    fused = seed / "_cffi_backend.cpython-311-darwin.so"
+    assert main(["inspect", "--json", str(fused)]) == 0
+    (info,) = json.loads(capsys.readouterr().out)
+    assert sorted(s["arch"] for s in info["slices"]) == ["arm64", "x86_64"]
+    dist_info = seed / "cffi-1.17.1.dist-info"
+    assert "Tag: cp311-cp311-macosx_10_9_universal2" in (dist_info / "WHEEL").read_text()
+    assert (dist_info / "ARCHGUARD_FUSED.json").is_file()
+    assert verify_record(dist_info) == []
+    assert main(["scan", str(seed), "--target", "macos-universal2"]) == 0
+    capsys.readouterr()
+
+    lipo = realwheels.llvm_tool("llvm-lipo")
+    if lipo is not None:
+        name = "_cffi_backend.cpython-311-darwin.so"
+        arm = realwheels.extracted(realwheels.wheel("cffi", "1.17.1", "arm64")) / name
+        x86 = realwheels.extracted(realwheels.wheel("cffi", "1.17.1", "x86_64")) / name
+        reference = tmp_path / "lipo.so"
+        subprocess.run([lipo, "-create", str(arm), str(x86), "-output", str(reference)],
+                       check=True)  # fmt: skip
+        assert fused.read_bytes() == reference.read_bytes()
+
+    assert main(["fix", "--undo", str(seed)]) == 0
+    assert tree_hash(seed) == before
+
+
+def test_pip_uninstall_removes_every_file_of_a_fused_distribution(
+    seed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+    )  # fmt: skip
+    before = {p.relative_to(site) for p in site.rglob("*")}
+    for item in seed.iterdir():  # a --target folder is laid out as site-packages
+        if item.name.startswith(("cffi", "_cffi")):
+            if item.is_dir():
+                shutil.copytree(item, site / item.name)
+            else:
+                shutil.copy2(item, site / item.name)
+    assert main(["fix", str(venv), "--target", "macos-universal2"]) == 0
+    capsys.readouterr()
+    assert (site / "cffi-1.17.1.dist-info" / "ARCHGUARD_FUSED.json").is_file()
+    result = subprocess.run(
+        [str(python), "-m", "pip", "uninstall", "-y", "cffi"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    after = {p.relative_to(site) for p in site.rglob("*")}
+    assert after == before

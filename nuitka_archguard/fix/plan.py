@@ -92,6 +92,8 @@ class Action:
         """One line: what will be done (or why not)."""
         dist = self.distribution
         wheel = self.wheel.name if self.wheel else ""
+        if not self.applies and self.kind in (ActionKind.FUSE, ActionKind.REPLACE):
+            return f"not done: {self.reason}"
         if self.kind is ActionKind.REPLACE:
             return f"replace by {wheel}"
         if self.kind is ActionKind.FUSE:

@@ -8,7 +8,6 @@ to stay inside the environment.
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import stat
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .environment import Environment
+from .fuse import FuseConflict, FuseError, fuse_trees
 from .journal import Transaction
 from .plan import Action, ActionKind, Plan
 from .wheels import UnsafePathError, install_wheel, mirrored, record_paths
@@ -58,7 +58,7 @@ def stage(plan: Plan, transaction: Transaction, accept_different: Sequence[str] 
             else:
                 written = install_wheel(action.wheel, scheme, work)
                 pairs = [(path, _real(path, work)) for path in written]
-        except UnsafePathError as error:
+        except (UnsafePathError, FuseError) as error:
             raise StageError(f"{dist.name}: {error}") from None
         for staged, real in pairs:
             _check_inside(real, env)
@@ -99,8 +99,6 @@ def _fuse(
     work: Path,
     accept_different: Sequence[str],
 ) -> list[tuple[Path, Path]] | None:
-    fuse = importlib.import_module("nuitka_archguard.fix.fuse")
-
     assert action.wheel is not None
     installed = work / "installed"
     for path in old:
@@ -118,17 +116,20 @@ def _fuse(
     written = install_wheel(action.wheel, scheme, mirror)
     output = work / "fused"
     try:
-        result = fuse.fuse_trees(
-            installed, mirrored(site, mirror), output, accept_different=tuple(accept_different)
-        )
-    except fuse.FuseConflict as conflict:
+        result = fuse_trees(
+            installed, mirrored(site, mirror), output,
+            accept_different=tuple(accept_different), wheel=action.wheel,
+        )  # fmt: skip
+    except FuseConflict as conflict:
         action.applies = False
         action.reason = str(conflict)
         action.manual = (
             "rerun with --accept-different GLOB for each file to keep the installed copy"
         )
         return None
-    action.notes.extend(str(note) for note in getattr(result, "notes", ()) or ())
+    if result.accepted_different:
+        kept = ", ".join(result.accepted_different)
+        action.notes.append(f"kept the installed copy of differing files: {kept}")
     pairs: list[tuple[Path, Path]] = []
     for path in _files(output):
         pairs.append((path, site / path.relative_to(output)))

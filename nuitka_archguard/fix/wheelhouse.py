@@ -20,6 +20,7 @@ from ..ownership import Distribution, OwnerKind
 from ..policy import display_path
 from ..scan import ScanError, scan
 from ..target import Target
+from .fuse import FuseConflict, FuseError, fuse_trees
 from .plan import Action, ActionKind, offending, request_platforms, resolve_actions
 from .wheels import DownloadError, PipOptions, PythonSpec, UnsafePathError, wheel_info
 
@@ -165,16 +166,15 @@ def _unpack(wheel: Path, folder: Path) -> Path:
 def _fuse_wheels(
     first: Path, second: Path, work: Path, out: Path, accept_different: Sequence[str]
 ) -> Path:
-    import importlib
-
-    fuse = importlib.import_module("nuitka_archguard.fix.fuse")
     one = _unpack(first, work / "first")
     two = _unpack(second, work / "second")
     fused = work / "fused"
     try:
-        fuse.fuse_trees(one, two, fused, accept_different=tuple(accept_different))
-    except fuse.FuseConflict as conflict:
+        fuse_trees(one, two, fused, accept_different=tuple(accept_different), wheel=second)
+    except FuseConflict as conflict:
         raise _Conflict(str(conflict)) from None
+    except FuseError as error:
+        raise WheelhouseError(f"{display_path(first.name)}: {error}") from None
     return zip_tree(fused, out)
 
 
