@@ -22,6 +22,7 @@ import sys
 from collections.abc import Iterable
 from typing import Optional, Union
 
+from . import archs
 from .metadata import checked_name, checked_version
 from .ownership import Distribution, OwnerKind
 from .policy import Code
@@ -212,7 +213,9 @@ def _macos_pip_fix(ctx: _Context, dist: Distribution) -> str:
         return "\n".join(
             [
                 *rosetta,
-                f"or, where {name} publishes a universal2 wheel, check with:",
+                f"or use the {target.name} wheel of {name}; see that it exists with:",
+                f"  {_download(ctx, dist, _own_tag(ctx, dist))}",
+                f"or a universal2 wheel, where {name} publishes one:",
                 f"  {_universal2_download(ctx, dist)}",
             ]
         )
@@ -238,10 +241,39 @@ def _rosetta_lines(ctx: _Context, dist: Distribution) -> list[str]:
 
 
 def _universal2_download(ctx: _Context, dist: Distribution) -> str:
+    return _download(ctx, dist, _universal2_tag(ctx.target))
+
+
+def _download(ctx: _Context, dist: Distribution, tag: str, requirement: str = "") -> str:
+    """``pip download`` of one wheel for a foreign platform. ``--python-version`` always:
+    without it pip asks for the running interpreter's version, which may have no wheel."""
     return (
-        f"{ctx.python} -m pip download --no-deps --only-binary=:all: "
-        f"--platform {_universal2_tag(ctx.target)} -d wheelhouse {dist.requirement}"
+        f"{ctx.python} -m pip download --no-deps --only-binary=:all: --platform {tag} "
+        f"--python-version {ctx.py_version} -d wheelhouse {requirement or dist.requirement}"
     )
+
+
+def _own_tag(ctx: _Context, dist: Distribution) -> str:
+    """The target's own wheel platform tag (``macosx_11_0_x86_64``). Without a minimum macOS
+    it takes the installed wheel's macOS version: ``--platform`` admits every older one, so
+    an arm64 wheel's 11.0 finds the project's 10.9 x86_64 wheel, and never one for a newer
+    macOS than the user already has."""
+    target = ctx.target
+    version = target.min_os
+    if version is None:
+        for tag in dist.wheel_tags:
+            parsed = _platform_tag(tag)
+            if parsed is not None and parsed.platform is Platform.MACOS and parsed.min_os:
+                version = max(version or parsed.min_os, parsed.min_os)
+    tags = archs.platform_tags(Platform.MACOS, target.archs, version)
+    return _first(tags) or _first(target.pip_platforms()) or "macosx_10_9_x86_64"
+
+
+def _platform_tag(tag: str) -> Optional[archs.PlatformTag]:
+    try:
+        return archs.parse_platform_tag(tag.rsplit("-", 1)[-1])
+    except archs.UnknownArch:
+        return None
 
 
 def _linux_pip_fix(ctx: _Context, dist: Distribution) -> str:
@@ -419,8 +451,7 @@ def _min_os_fix(ctx: _Context, needed: Optional[str]) -> str:
         tag = _first(target.pip_platforms()) or f"macosx_10_9_{next(iter(target.archs))}"
         return (
             f"{raise_it}, or pin a {dist.name} release built for macOS {current}; find it "
-            f"with:\n  {ctx.python} -m pip download --no-deps --only-binary=:all: "
-            f"--platform {tag} -d wheelhouse {dist.name}"
+            f"with:\n  {_download(ctx, dist, tag, dist.name)}"
         )
     if dist.kind == OwnerKind.HOMEBREW:
         return (
@@ -467,8 +498,7 @@ def _first(items: tuple[str, ...]) -> Optional[str]:
 
 
 def _universal2_tag(target: Target) -> str:
-    universal = Target("macos", frozenset({"arm64", "x86_64"}), target.min_os)
-    return _first(universal.pip_platforms()) or "macosx_10_9_universal2"
+    return archs.platform_tags(Platform.MACOS, archs.UNIVERSAL2, target.min_os)[0]
 
 
 def _wheel_stem(dist: Distribution) -> str:

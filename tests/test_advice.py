@@ -65,7 +65,10 @@ def test_venv_x86_64_on_arm64_mac_gets_rosetta_environment(venv_site: Path) -> N
         "arch -x86_64 ~/venv-x86_64/bin/python -m pip install cffi==1.17.1",
         "arch -x86_64 ~/venv-x86_64/bin/python -m nuitka <your Nuitka options>",
     ]
-    assert "--platform macosx_10_9_universal2" in fix  # the universal2 alternative
+    # the target's own wheel first (the arm64 wheel's 11.0 admits the 10.9 x86_64 one), then
+    # universal2; --python-version always, or pip asks for this interpreter's version
+    own = fix.index("--platform macosx_11_0_x86_64 --python-version 3.11 -d wheelhouse")
+    assert own < fix.index("--platform macosx_10_9_universal2 --python-version 3.11")
     custom = fix_for(
         "arch-missing", pip_dist(venv_site), MAC_X86, host=MAC_ARM,
         nuitka_args="--mode=standalone app.py",
@@ -80,7 +83,7 @@ def test_universal2_target_in_venv(venv_site: Path) -> None:
     python = str(venv_site.parents[2] / "bin" / "python")
     assert (
         f"{python} -m pip download --no-deps --only-binary=:all: --platform "
-        "macosx_10_13_universal2 -d wheelhouse cffi==1.17.1"
+        "macosx_10_13_universal2 --python-version 3.11 -d wheelhouse cffi==1.17.1"
     ) in lines(fix)
     assert (
         f"{python} -m pip install --force-reinstall --no-deps "
@@ -199,7 +202,7 @@ def test_min_os_too_new() -> None:
     target = parse_target("macos-x86_64", "10.13")
     fix = fix_for("min-os-too-new", pip_dist(None), target, min_os="11.0")
     assert "--min-os 11.0" in fix and "MACOSX_DEPLOYMENT_TARGET=11.0" in fix
-    assert "--platform macosx_10_13_x86_64 -d wheelhouse cffi" in fix
+    assert "--platform macosx_10_13_x86_64 --python-version 3.11 -d wheelhouse cffi" in fix
     source = fix_for("min-os-too-new", pip_dist(None, from_source=True), target, min_os="11.0")
     assert "MACOSX_DEPLOYMENT_TARGET=10.13 python3 -m pip install" in source
     brew = Distribution("libffi", "3.4.6", "homebrew", "homebrew", location="/opt/homebrew")
@@ -265,3 +268,26 @@ def test_default_host_and_odd_targets_never_raise() -> None:
 def test_paths_with_spaces_are_quoted(tmp_path: Path) -> None:
     fix = fix_for("arch-missing", pip_dist(tmp_path / "my deps"), MAC_X86, host=MAC_ARM)
     assert f"--target '{tmp_path / 'my deps'}'" in fix
+
+
+@pytest.mark.parametrize(
+    ("tags", "target", "own"),
+    [
+        (("cp312-cp312-macosx_11_0_arm64",), "macos-x86_64", "macosx_11_0_x86_64"),
+        (("cp312-cp312-macosx_14_0_arm64",), "macos-x86_64", "macosx_14_0_x86_64"),
+        (("cp312-cp312-macosx_11_0_arm64",), "macosx_10_13_x86_64", "macosx_10_13_x86_64"),
+    ],
+)
+def test_an_arm64_wheel_for_x86_64_offers_the_x86_64_wheel_first(
+    venv_site: Path, tags: tuple[str, ...], target: str, own: str
+) -> None:
+    """numpy publishes no universal2 wheel: the x86_64 one must come first, for the same
+    Python, from a Linux scan as from an arm64 Mac."""
+    dist = Distribution("numpy", "2.1.0", "pip", "pip", tags,
+                        location=str(venv_site / "numpy-2.1.0.dist-info"))  # fmt: skip
+    for host in (MAC_ARM, parse_target("linux-x86_64")):
+        fix = fix_for("arch-missing", dist, parse_target(target), host=host)
+        downloads = [line for line in lines(fix) if " pip download " in line]
+        assert downloads, fix
+        assert f"--platform {own} --python-version 3.12 " in downloads[0]
+        assert all("--python-version 3.12" in line for line in downloads)
