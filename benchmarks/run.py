@@ -2,7 +2,7 @@
 otherwise run, side by side in one interleaved run.
 
     python benchmarks/run.py [--quick] [--skip-nuitka] [--skip-subprocess] [--skip-startup]
-                             [--profile]
+                             [--skip-fuse] [--profile]
 
 Standard library and the project only (plus macholib, a project dependency, as the thing to
 beat). The corpus is the pinned list of real wheels in ``tests/realwheels.py``, downloaded into
@@ -441,6 +441,116 @@ def _child_times(command: Sequence[str]) -> tuple[float, float]:
         return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
     process.wait()
     return time.perf_counter() - start, float("nan")
+# -- fusing: fat files from two thin ones ----------------------------------------------------------
+
+
+def fuse_pairs() -> list[tuple[str, str]]:
+    """Every Mach-O file present in both the arm64 and the x86_64 wheel of one pinned release,
+    with no arch in common (what ``fix`` fuses): extension modules, dylibs, static archives."""
+    from nuitka_archguard.binaries.fat import FatWriteError, input_archs, is_fat_input
+
+    by_release: dict[tuple[str, str], dict[str, Path]] = {}
+    for pin in realwheels.MACOS_PINS:
+        if pin.arch in ("arm64", "x86_64"):
+            by_release.setdefault((pin.project, pin.version), {})[pin.arch] = Path(
+                realwheels.extracted(realwheels.wheel(pin.project, pin.version, pin.platform))
+            )
+    pairs = []
+    for trees in by_release.values():
+        if len(trees) != 2:
+            continue
+        arm, x86 = trees["arm64"], trees["x86_64"]
+        for path in realwheels.iter_files(arm):
+            other = x86 / path.relative_to(arm)
+            if not other.is_file():
+                continue
+            with open(path, "rb") as a, open(other, "rb") as b:
+                if not (is_fat_input(a.read(8)) and is_fat_input(b.read(8))):
+                    continue
+            try:
+                if set(input_archs(path)) & set(input_archs(other)):
+                    continue
+            except FatWriteError:
+                continue
+            pairs.append((str(path), str(other)))
+    return pairs
+
+
+def bench_fuse(args: argparse.Namespace, results: Results) -> None:
+    _log("== fusing (fat files)")
+    try:
+        from nuitka_archguard.binaries.fat import write_fat
+    except ImportError as error:
+        results.note(f"fuse section skipped: the fat writer is not there yet ({error})")
+        return
+    try:
+        pairs = fuse_pairs()
+    except realwheels.RealWheelError as error:
+        results.note(f"fuse section skipped: wheels unavailable ({error})")
+        return
+    if not pairs:
+        results.note("fuse section skipped: no arm64/x86_64 pairs of Mach-O files")
+        return
+    megabytes = sum(os.path.getsize(a) + os.path.getsize(b) for a, b in pairs) / 1e6
+    lipo = realwheels.llvm_tool("llvm-lipo")
+    keys = [str(index) for index in range(len(pairs))]
+    with tempfile.TemporaryDirectory(prefix="archguard-fuse-bench-") as work:
+        out = os.path.join(work, "fat")
+        copy_a, copy_b = os.path.join(work, "a"), os.path.join(work, "b")
+
+        def copy(selected: Paths) -> None:
+            for key in selected:
+                a, b = pairs[int(key)]
+                shutil.copyfile(a, copy_a)
+                shutil.copyfile(b, copy_b)
+
+        def fuse(selected: Paths) -> None:
+            for key in selected:
+                write_fat(pairs[int(key)], out)
+
+        def create(selected: Paths) -> None:
+            assert lipo is not None
+            for key in selected:
+                a, b = pairs[int(key)]
+                subprocess.run([lipo, "-create", a, b, "-output", out], check=True)
+
+        methods: dict[str, tuple[Callable[[Paths], None], Paths]] = {
+            "copy": (copy, keys),
+            "fuse": (fuse, keys),
+        }
+        if lipo:
+            methods["lipo"] = (create, keys)
+        else:
+            results.note("llvm-lipo-14 not installed: the `llvm-lipo -create` row is skipped")
+        wall, _ = _interleaved(methods, args.fuse_rounds, args.min_seconds)
+    us = {name: [t * 1e6 for t in values] for name, values in wall.items()}
+    value, spread = _median_spread(us["copy"], ",.0f")
+    results.add(
+        f"copying both inputs (`shutil.copyfile` x2), per pair ({len(pairs)} pairs,"
+        f" {megabytes:.0f} MB)",
+        f"{value} µs",
+        spread,
+    )
+    value, spread = _median_spread(us["fuse"], ",.0f")
+    results.add("fusing them (`binaries.fat.write_fat`), per pair", f"{value} µs", spread)
+    rel = [f / c for f, c in zip(us["fuse"], us["copy"])]
+    value, spread = _median_spread(rel, ".2f")
+    results.add(
+        "  fuse / copy", f"{value}x", spread, "<= 1.5x", _met(statistics.median(rel) <= 1.5)
+    )
+    if "lipo" in us:
+        value, spread = _median_spread(us["lipo"], ",.0f")
+        results.add("one `llvm-lipo -create` subprocess per pair", f"{value} µs", spread)
+        rel = [lipo_us / f for lipo_us, f in zip(us["lipo"], us["fuse"])]
+        value, spread = _median_spread(rel, ".1f")
+        results.add(
+            "  llvm-lipo -create / fuse", f"{value}x", spread, ">= 1x (no slower)",
+            _met(statistics.median(rel) >= 1),
+        )  # fmt: skip
+    results.note(
+        f"fuse pairs: the {len(pairs)} Mach-O files (extension modules, dylibs, static"
+        " archives) present in both the arm64 and the x86_64 wheel of a pinned release"
+    )
 
 
 # -- Nuitka builds -------------------------------------------------------------------------------
@@ -649,6 +759,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--skip-readers", action="store_true", help="no per-binary rows")
     parser.add_argument("--skip-scan", action="store_true", help="no scan rows")
     parser.add_argument("--skip-startup", action="store_true", help="no start-up rows")
+    parser.add_argument("--skip-fuse", action="store_true", help="no fat-file rows")
     parser.add_argument("--profile", action="store_true", help="cProfile the reader")
     parser.add_argument("--rounds", type=int, help="rounds per reading row (default 7)")
     parser.add_argument("--sample", type=int, help="files per subprocess row (default 60)")
@@ -660,6 +771,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     quick = args.quick
     args.rounds = args.rounds or (3 if quick else 7)
     args.scan_rounds = 3 if quick else 5
+    args.fuse_rounds = 3 if quick else 5
     args.sample = args.sample or (20 if quick else 60)
     args.pairs = args.pairs or (1 if quick else 3)
     args.fail_pairs = args.fail_pairs or (1 if quick else 3)
@@ -677,6 +789,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             results.note("scan rows skipped (--skip-scan)")
         else:
             bench_scan(corpus, args, results)
+        if args.skip_fuse:
+            results.note("fuse rows skipped (--skip-fuse)")
+        else:
+            bench_fuse(args, results)
     if args.skip_startup:
         results.note("start-up rows skipped (--skip-startup)")
     else:
