@@ -12,6 +12,8 @@ one finding stays one block; GitHub output escapes as the workflow-command docs 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Optional
 
 from .common import plural
@@ -76,8 +78,11 @@ def render_text(report: ScanReport, *, allow_option: str = "--allow") -> str:
     lines: list[str] = []
     for dist, findings in report.by_distribution():
         lines.append(describe_distribution(dist))
-        for finding in findings:
-            lines.extend(_finding_lines(finding, report, allow_option))
+        for group in _same_fix(findings):
+            if len(group) == 1:
+                lines.extend(_finding_lines(group[0], report, allow_option))
+            else:
+                lines.extend(_group_lines(group, report, allow_option))
         lines.append("")
     if not report.findings:
         lines.append(
@@ -89,6 +94,41 @@ def render_text(report: ScanReport, *, allow_option: str = "--allow") -> str:
         )
     lines.append(summary_line(report))
     return "\n".join(shown(line) for line in lines)
+
+
+FILES_SHOWN = 5
+"""Files listed under one fix in text; the rest are counted ("and 18 more"). JSON keeps all."""
+
+
+def _same_fix(findings: list[Finding]) -> list[list[Finding]]:
+    """A distribution's findings that share a code, a verdict and a fix, in report order:
+    one fix block for the 23 binaries of an arm64 numpy, not 23 copies of it."""
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    for finding in findings:
+        key = (finding.allowed, finding.allow_reason, finding.severity, finding.code,
+               finding.fix, finding.needed_by)  # fmt: skip
+        groups.setdefault(key, []).append(finding)
+    return list(groups.values())
+
+
+def _group_lines(group: list[Finding], report: ScanReport, allow_option: str) -> list[str]:
+    first = group[0]
+    kind = "allowed" if first.allowed else first.severity.value
+    lines = [f"  {kind}[{first.code.value}]: {plural(len(group), 'file')}, for example:"]
+    lines.extend(_INDENT + line for line in first.message.split("\n"))
+    paths = [shown_path(f.path) for f in group]
+    lines.append(_field("files", paths[0]))
+    pad = _INDENT + " " * (_LABEL_WIDTH + 1)
+    lines.extend(pad + path for path in paths[1:FILES_SHOWN])
+    if len(paths) > FILES_SHOWN:
+        lines.append(pad + f"and {len(paths) - FILES_SHOWN} more")
+    merged = replace(first, archs=_union(f.archs for f in group), module=None)
+    rest = _finding_lines(merged, report, allow_option)
+    return lines + rest[1 + len(first.message.split("\n")) :]
+
+
+def _union(values: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a for archs in values for a in archs))
 
 
 def _finding_lines(finding: Finding, report: ScanReport, allow_option: str) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from nuitka_archguard.binaries import BinaryFormat
 from nuitka_archguard.ownership import Distribution
 from nuitka_archguard.policy import Code, Finding, Severity
-from nuitka_archguard.report import describe_distribution, render_github, render_text
+from nuitka_archguard.report import FILES_SHOWN, describe_distribution, render_github, render_text
 from nuitka_archguard.scan import ScanReport, scan
 from nuitka_archguard.target import parse_target
 from tests.test_scan import seed_like
@@ -138,3 +138,25 @@ def test_real_scan_renders(tmp_path: Path) -> None:
     assert "note:       needed by cryptography" in text
     (line,) = render_github(report).splitlines()
     assert line.startswith("::error file=")
+
+
+def test_one_fix_block_per_distribution_with_files_capped() -> None:
+    """An arm64 numpy for x86_64: one block with the files under it, not 23 copies of the
+    same eight lines; JSON keeps every finding."""
+    many = [
+        finding(path=f"/env/site-packages/numpy/_m{i:02}.cpython-311-darwin.so", module=None)
+        for i in range(23)
+    ]
+    report = report_of(*many)
+    text = render_text(report)
+    assert text.count("fix:") == 1 and text.count("error[arch-missing]") == 1
+    assert "23 files, for example:" in text
+    assert text.count("numpy/_m") == FILES_SHOWN and "and 18 more" in text
+    assert len(text.splitlines()) < 20
+    assert len(report.to_json()["findings"]) == 23
+
+
+def test_different_fixes_stay_apart_and_a_single_finding_keeps_its_module() -> None:
+    report = report_of(finding(), finding(path="/env/x.so", fix="another fix", module=None))
+    text = render_text(report)
+    assert text.count("fix:") == 2 and "module:" in text and "for example" not in text
