@@ -429,6 +429,44 @@ def bench_startup(args: argparse.Namespace, results: Results) -> None:
         )
 
 
+def bench_fix_plan(args: argparse.Namespace, results: Results) -> None:
+    """``nuitka-archguard fix --dry-run`` (scan, plan, one batched ``pip download``) on a
+    ``pip install --target`` folder of 50 distributions installed as arm64 wheels, for an
+    x86_64 target, with every x86_64 wheel already local (a ``--find-links`` folder: what a
+    warm pip cache gives, without the network's noise)."""
+    _log("== fix: planning 50 distributions")
+    from tests.fixwheels import ext_wheel, install
+
+    count = 50
+    with tempfile.TemporaryDirectory(prefix="archguard-bench-fix-") as tmp:
+        root = Path(tmp)
+        env, index = root / "env", root / "index"
+        for number in range(count):
+            name = f"dist{number:02d}"
+            install(ext_wheel(root / "arm", name, "1.0", "arm64"), env)
+            ext_wheel(index, name, "1.0", "x86_64")
+        command = [
+            sys.executable, "-m", "nuitka_archguard", "fix", str(env), "--target",
+            "macos-x86_64", "--dry-run", "--no-index", "--find-links", str(index),
+        ]  # fmt: skip
+        check = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+        planned = check.stdout.count("replace by ")
+        if check.returncode != 0 or planned != count:
+            results.note(f"fix skipped: planned {planned} of {count}: {_tail(check.stderr)}")
+            return
+        wall, cpu = [], []
+        for _ in range(3 if args.quick else 7):
+            seconds, cpu_seconds = _child_times(command)
+            wall.append(seconds)
+            cpu.append(cpu_seconds)
+    for label, values in (("wall", wall), ("CPU of fix and pip", cpu)):
+        value, spread = _median_spread(values, ".2f")
+        results.add(
+            f"fix --dry-run: plan {count} distributions, wheels local, {label}",
+            f"{value} s", spread, "< 3 s", _met(statistics.median(values) < 3),
+        )  # fmt: skip
+
+
 def _child_times(command: Sequence[str]) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system) of one child process."""
     start = time.perf_counter()
@@ -760,6 +798,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--skip-scan", action="store_true", help="no scan rows")
     parser.add_argument("--skip-startup", action="store_true", help="no start-up rows")
     parser.add_argument("--skip-fuse", action="store_true", help="no fat-file rows")
+    parser.add_argument("--skip-fix", action="store_true", help="no fix planning row")
     parser.add_argument("--profile", action="store_true", help="cProfile the reader")
     parser.add_argument("--rounds", type=int, help="rounds per reading row (default 7)")
     parser.add_argument("--sample", type=int, help="files per subprocess row (default 60)")
@@ -797,6 +836,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results.note("start-up rows skipped (--skip-startup)")
     else:
         bench_startup(args, results)
+    if args.skip_fix:
+        results.note("fix rows skipped (--skip-fix)")
+    else:
+        bench_fix_plan(args, results)
     if args.skip_nuitka:
         results.note("Nuitka rows skipped (--skip-nuitka)")
     else:
