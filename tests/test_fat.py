@@ -467,3 +467,54 @@ def test_input_archs_reads_fat_archives_write_fat_refuses(tmp_path: Path) -> Non
     (tmp_path / "wrong.a").write_bytes(wrong)
     with pytest.raises(FatWriteError, match=r"fat slice 0 \(arm64\) holds x86_64 objects"):
         input_archs(tmp_path / "wrong.a")
+
+
+@pytest.mark.realwheels
+@needs_lipo
+def test_every_real_arm64_x86_64_pair_as_llvm_lipo(tmp_path: Path) -> None:
+    """Every file that is Mach-O or an archive in both the arm64 and the x86_64 wheel of a
+    pinned release (extension modules, dylibs, .a archives, fat files of one slice): our
+    output is llvm-lipo-14's byte for byte, and where llvm-lipo refuses, we refuse too."""
+    assert LIPO is not None
+    releases: dict[tuple[str, str], dict[str, realwheels.Pin]] = {}
+    for pin in realwheels.MACOS_PINS:
+        if pin.arch in ("arm64", "x86_64"):
+            releases.setdefault((pin.project, pin.version), {})[pin.arch] = pin
+    pins = [pin for both in releases.values() if len(both) == 2 for pin in both.values()]
+    try:
+        trees = dict(zip(pins, realwheels.extracted_all(pins)))
+    except realwheels.NetworkUnavailable as error:
+        pytest.skip(f"real wheels not cached and PyPI unreachable: {error}")
+
+    def fusable(path: Path) -> bool:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+        return realwheels.magic_kind(path) == "mach-o" or head == b"!<arch>\n"
+
+    compared, refused, wrong = 0, 0, []
+    for both in releases.values():
+        if len(both) != 2:
+            continue
+        arm, x86 = trees[both["arm64"]], trees[both["x86_64"]]
+        for path in realwheels.iter_files(arm):
+            other = x86 / path.relative_to(arm)
+            if not (other.is_file() and fusable(path) and fusable(other)):
+                continue
+            result = subprocess.run(
+                [LIPO, "-create", str(path), str(other), "-output", str(tmp_path / "lipo")],
+                capture_output=True,
+            )
+            try:
+                write_fat([path, other], tmp_path / "ours")
+            except FatWriteError as error:
+                if result.returncode == 0:
+                    wrong.append(f"{path.relative_to(arm)}: we refused ({error})")
+                refused += 1
+                continue
+            if result.returncode != 0:
+                wrong.append(f"{path.relative_to(arm)}: llvm-lipo refused, we wrote")
+            elif (tmp_path / "ours").read_bytes() != (tmp_path / "lipo").read_bytes():
+                wrong.append(f"{path.relative_to(arm)}: bytes differ")
+            compared += 1
+    assert not wrong, wrong[:20]
+    assert compared >= 200, (compared, refused)  # 213 here, none refused
