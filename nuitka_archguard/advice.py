@@ -84,6 +84,27 @@ def fix_for(
     when it cannot be told from the environment. ``reason``: for ``unreadable-binary``, why
     (an OS error such as "Permission denied" is said as such). Never raises.
     """
+    text = _fix_text(
+        code, distribution, target, path=path, archs=archs, host=host, min_os=min_os,
+        python=python, nuitka_args=nuitka_args, reason=reason,
+    )  # fmt: skip
+    # Whatever slipped through: every line printable, so a fix stays one block.
+    return "\n".join(shown(line) for line in text.split("\n"))
+
+
+def _fix_text(
+    code: Union[Code, str],
+    distribution: Optional[Distribution],
+    target: Target,
+    *,
+    path: Optional[str] = None,
+    archs: Iterable[str] = (),
+    host: Optional[Target] = None,
+    min_os: Optional[str] = None,
+    python: Optional[str] = None,
+    nuitka_args: str = NUITKA_ARGS,
+    reason: Optional[str] = None,
+) -> str:
     code = code.value if isinstance(code, Code) else code
     if host is None:
         try:
@@ -100,7 +121,8 @@ def fix_for(
     fix = _arch_fix(ctx)
     if code == Code.WHEEL_TAG_MISMATCH and distribution is not None and distribution.wheel_tag:
         return (
-            f"the {distribution} wheel is tagged {shown(distribution.wheel_tag)} but this file "
+            f"the {shown(str(distribution))} wheel is tagged {shown(distribution.wheel_tag)}"
+            " but this file "
             f"lacks {_needed(ctx)}: report it to the project; meanwhile {fix}"
         )
     return fix

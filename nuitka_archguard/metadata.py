@@ -318,8 +318,9 @@ class MetadataReader:
             return False
         return True
 
-    def lines(self, path: str, *, optional: bool = False) -> Iterator[str]:
-        """The lines of a file list, streamed: never more than one line held."""
+    def lines(self, path: str, *, optional: bool = False, ends: str = "") -> Iterator[str]:
+        """The lines of a file list, streamed: never more than one line held. ``ends`` is
+        put back at the end of each line (the CSV reader needs it for quoted newlines)."""
         try:
             fd = _open_regular(path)
         except MetadataError as error:
@@ -333,9 +334,9 @@ class MetadataReader:
                 if len(pending) > LINE_LIMIT:
                     raise MetadataError(f"a line longer than {LINE_LIMIT:,} characters")
                 for line in complete:
-                    yield line.decode("utf-8", "replace").rstrip("\r")
+                    yield line.decode("utf-8", "replace").rstrip("\r") + ends
             if pending:
-                yield pending.decode("utf-8", "replace").rstrip("\r")
+                yield pending.decode("utf-8", "replace").rstrip("\r") + ends
         except MetadataError as error:
             self.note(path, f"unreadable metadata: {error}; the rest not read")
         finally:
@@ -345,7 +346,7 @@ class MetadataReader:
         """First column of every row of a RECORD (CSV), streamed and counted."""
         taken = 0
         try:
-            for row in csv.reader(self.lines(path)):
+            for row in csv.reader(self.lines(path, ends="\n")):
                 if row and row[0]:
                     if not self.take(path, taken):
                         return

@@ -1,0 +1,274 @@
+"""Printed text is data, never a command: every fix the advice module can print is pasted
+into ``sh -c`` with hostile names and must never run anything extra (a canary file is never
+created); ``--format github`` yields exactly one workflow command per finding."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from nuitka_archguard.advice import fix_for
+from nuitka_archguard.ownership import Distribution
+from nuitka_archguard.policy import Code
+from nuitka_archguard.target import parse_target
+from nuitka_archguard.text import powershell_quote, shell_quote
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="pastes into a POSIX shell")
+
+CANARY = "canary"
+INJECTIONS = (
+    "$(touch canary)",
+    "`touch canary`",
+    ";touch canary;",
+    "';touch canary;'",
+    '";touch canary;"',
+    "|touch canary",
+    "&&touch canary",
+    "\ntouch canary\n",
+    "\rtouch canary",
+    "$'\\ntouch canary'",
+    "!touch canary",
+    "\x1b]0;touch canary\x07",
+    "\udcff;touch canary",
+)
+TARGETS = [
+    parse_target(t)
+    for t in (
+        "macos-x86_64", "macos-arm64", "macos-universal2", "linux-x86_64", "linux-aarch64",
+        "linux-musl-x86_64", "windows-amd64", "windows-arm64",
+    )
+]  # fmt: skip
+HOSTS = [parse_target("macos-arm64"), parse_target("macos-x86_64"), parse_target("linux-x86_64")]
+KINDS = ("pip", "pip-target", "pip-source", "conda", "homebrew", "directory", None)
+
+
+def hostile_distributions(tmp: Path, bad: str) -> list[Optional[Distribution]]:
+    """Every kind of owner, with ``bad`` in each value that metadata or a path could carry."""
+    venv = tmp / f"venv{bad}"
+    site = venv / "lib" / "python3.11" / "site-packages"
+    target_dir = tmp / f"deps{bad}"
+    for path in (venv / "bin", site, target_dir):
+        path.mkdir(parents=True, exist_ok=True)
+    (venv / "bin" / "python").write_text("")
+    tags = ("cp311-cp311-macosx_11_0_arm64" + bad,)
+    found: list[Optional[Distribution]] = [None]
+    for name, version in ((f"cffi{bad}", "1.0"), ("cffi", f"1.0{bad}"), ("cffi", "1.0")):
+        for kind in KINDS[:-1]:
+            location = {
+                "pip": str(site / "cffi-1.0.dist-info"),
+                "pip-target": str(target_dir / "cffi-1.0.dist-info"),
+                "pip-source": str(site / "cffi-1.0.dist-info"),
+            }.get(kind or "", str(venv))
+            found.append(
+                Distribution(
+                    name=name,
+                    version=version,
+                    kind=(kind or "pip").split("-")[0],
+                    installer="pip",
+                    wheel_tags=tags,
+                    built_from_source=kind == "pip-source",
+                    channel=f"conda-forge{bad}",
+                    subdir=f"osx-arm64{bad}",
+                    location=location,
+                )
+            )
+    return found
+
+
+def pasted_commands(fix: str) -> list[str]:
+    """What a user would paste: every command line (indented) and every inline
+    ``--allow`` suggestion."""
+    commands = [line.strip() for line in fix.split("\n") if line.startswith("  ")]
+    for line in fix.split("\n"):
+        at = line.find("--allow ")
+        if at >= 0:
+            commands.append("nuitka-archguard scan " + line[at:])
+    return commands
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A directory to paste in and a PATH of do-nothing stand-ins (pip, conda, brew... must
+    not really run) plus the real ``touch``, so an injection would leave the canary."""
+    root = tmp_path_factory.mktemp("paste")
+    stubs = root / "bin"
+    stubs.mkdir()
+    for tool in ("python", "python3", "python3.11", "py", "pip", "conda", "brew", "arch",
+                 "docker", "lipo", "nuitka-archguard", "set"):  # fmt: skip
+        stub = stubs / tool
+        stub.write_text("#!/bin/sh\nexit 0\n")
+        stub.chmod(0o755)
+    touch = shutil.which("touch")
+    assert touch is not None
+    (stubs / "touch").symlink_to(touch)
+    env = {"PATH": str(stubs), "HOME": str(root), "LC_ALL": "C"}
+    return root, env
+
+
+def paste(command: str, where: Path, env: dict[str, str]) -> None:
+    data = command.encode("utf-8", "surrogateescape")
+    subprocess.run(["/bin/sh", "-c", data], cwd=where, env=env, capture_output=True, timeout=20)
+
+
+def test_the_canary_works(sandbox: tuple[Path, dict[str, str]]) -> None:
+    root, env = sandbox
+    paste("echo $(touch canary)", root, env)
+    assert (root / CANARY).exists()
+    (root / CANARY).unlink()
+
+
+@pytest.mark.parametrize("bad", INJECTIONS, ids=[repr(i) for i in INJECTIONS])
+def test_no_printed_fix_runs_anything(
+    bad: str, tmp_path: Path, sandbox: tuple[Path, dict[str, str]]
+) -> None:
+    root, env = sandbox
+    paths = [str(tmp_path / f"x{bad}.so"), f"/opt/app/x{bad}y.dylib", f"rel/{bad}.so"]
+    commands: dict[str, str] = {}
+    for dist, target, host, code, path in itertools.product(
+        hostile_distributions(tmp_path, bad), TARGETS, HOSTS, list(Code), paths
+    ):
+        fix = fix_for(code, dist, target, path=path, archs=["arm64"], host=host, min_os="14.0")
+        assert "\x1b" not in fix and "\r" not in fix, fix
+        for command in pasted_commands(fix):
+            commands.setdefault(command, fix)
+    assert len(commands) > 30  # the matrix really printed commands
+    for command, fix in commands.items():
+        paste(command, root, env)
+        assert not (root / CANARY).exists(), (command, fix)
+
+
+@pytest.mark.parametrize("bad", INJECTIONS, ids=[repr(i) for i in INJECTIONS])
+def test_quoting_round_trips_through_the_shell(
+    bad: str, sandbox: tuple[Path, dict[str, str]]
+) -> None:
+    root, env = sandbox
+    value = f"a b{bad}c"
+    out = subprocess.run(
+        ["/bin/sh", "-c", f"printf %s {shell_quote(value)}".encode("utf-8", "surrogateescape")],
+        cwd=root, env=env, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert not (root / CANARY).exists()
+    printable = re.sub("[\x00-\x1f\x7f-\x9f\ud800-\udfff]", "?", value)
+    assert out.decode("utf-8") == printable
+    ps = powershell_quote(value + "'\u2019")
+    assert ps.startswith("'") and ps.endswith("'")
+    assert "''" in ps and "\u2019\u2019" in ps
+
+
+# -- end to end: hostile metadata and file names through the scanner -------------------------
+
+
+def hostile_site(root: Path, names: list[str]) -> Path:
+    """A virtualenv with one distribution per name: a hostile ``Name:`` in its METADATA and
+    the name in its binary's file name."""
+    site = root / "venv" / "lib" / "python3.11" / "site-packages"
+    (root / "venv" / "bin").mkdir(parents=True)
+    (root / "venv" / "bin" / "python").write_text("")
+    for number, bad in enumerate(names):
+        info = site / f"evil{number}-1.0.dist-info"
+        info.mkdir(parents=True)
+        so = f"evil{bad}{number}.cpython-311-darwin.so".replace("/", "_").replace("\x00", "")
+        (site / so).write_bytes(_thin_arm64())
+        name = bad.replace("\n", "").replace("\r", "")
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: evil{name}\nVersion: 1.0\n\n")
+        (info / "WHEEL").write_text("Wheel-Version: 1.0\nTag: cp311-cp311-macosx_11_0_arm64\n")
+        quoted = so.replace('"', '""')
+        (info / "RECORD").write_text(f'"{quoted}",,\n')
+    return site.parents[2]
+
+
+def _thin_arm64() -> bytes:
+    from tests.synth import macho as synth
+
+    return synth.thin("arm64", "bundle")
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "nuitka_archguard", *args],
+        cwd=cwd, capture_output=True, timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", "GITHUB_WORKSPACE": ""},
+    )  # fmt: skip
+
+
+SCAN_NAMES = [b for b in INJECTIONS if "\udcff" not in b] + [
+    "::error::x",
+    "%0A::error::y",
+    "a\n::error file=z::pwned",
+]
+
+
+def test_scan_of_hostile_names_is_safe_in_every_format(
+    tmp_path: Path, sandbox: tuple[Path, dict[str, str]]
+) -> None:
+    root, env = sandbox
+    venv = hostile_site(tmp_path, SCAN_NAMES)
+    scan = ["scan", str(venv), "--target", "macos-x86_64"]
+    data = json.loads(run_cli([*scan, "--format", "json"], tmp_path).stdout.decode("utf-8"))
+    assert len(data["findings"]) == len(SCAN_NAMES)
+    for finding in data["findings"]:
+        for command in pasted_commands(finding["fix"]):
+            paste(command, root, env)
+        assert not (root / CANARY).exists(), finding["fix"]
+    unreadable = [f for f in data["findings"] if "no command is given" in f["fix"]]
+    assert len(unreadable) == len(SCAN_NAMES)  # an invalid Name: no command at all
+    text = run_cli(scan, tmp_path)
+    assert b"\x1b" not in text.stdout + text.stderr and b"\r" not in text.stdout + text.stderr
+    github = run_cli([*scan, "--format", "github"], tmp_path)
+    commands = workflow_commands(github.stdout.decode("utf-8"))
+    assert len(commands) == len(data["findings"]), github.stdout
+    for output in (github.stderr, text.stderr):
+        for line in output.decode("utf-8").splitlines():
+            assert line.startswith("nuitka-archguard: "), line
+
+
+_COMMAND = re.compile(r"^::([a-z-]+)(?: ([^:]*))?::(.*)$")
+
+
+def workflow_commands(output: str) -> list[tuple[str, dict[str, str], str]]:
+    """GitHub's runner, in short: every line starting with ``::`` is a command; properties
+    are ``k=v`` pairs separated by ``,``; ``%25 %0D %0A %3A %2C`` are unescaped."""
+
+    def unescape(text: str) -> str:
+        for code, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","),
+                           ("%25", "%")):  # fmt: skip
+            text = text.replace(code, char)
+        return text
+
+    found = []
+    for line in output.splitlines():
+        if not line.startswith("::"):
+            continue
+        match = _COMMAND.match(line)
+        assert match, line
+        name, props, message = match.groups()
+        properties = {}
+        for pair in (props or "").split(","):
+            key, _, value = pair.partition("=")
+            properties[key] = unescape(value)
+        found.append((name, properties, unescape(message)))
+    return found
+
+
+def test_github_output_one_command_per_finding_with_hostile_paths(tmp_path: Path) -> None:
+    folder = tmp_path / "app.dist"
+    folder.mkdir()
+    names = ["a\n::error::b.so", "c%0A::warning::d.so", "e,f:g.so", "h\r::notice::i.so", "j.so"]
+    for name in names:
+        (folder / name).write_bytes(_thin_arm64())
+    result = run_cli(["scan", str(folder), "--target", "macos-x86_64", "--format", "github"],
+                     tmp_path)  # fmt: skip
+    commands = workflow_commands(result.stdout.decode("utf-8"))
+    assert len(commands) == len(names)
+    assert {c[0] for c in commands} == {"error"}
+    files = sorted(c[1]["file"] for c in commands)
+    assert all("\n" not in f and "\r" not in f for f in files)
