@@ -98,3 +98,42 @@ def test_fix_is_listed_the_same_whether_or_not_its_module_is_loaded() -> None:
     light, full = cli._build_parser(None), cli._build_parser("fix")
     assert light.format_help() == full.format_help()
     assert cli.FIX_HELP in " ".join(light.format_help().split())
+
+
+# -- the binary model, written without dataclasses for start-up ----------------------------------
+
+
+def test_the_binary_model_is_a_frozen_value() -> None:
+    import inspect
+
+    from nuitka_archguard.binaries import BinaryFormat, BinaryInfo, Slice
+
+    for cls in (Slice, BinaryInfo):  # __init__ takes the fields in their order
+        assert tuple(inspect.signature(cls).parameters) == cls._fields
+    one = Slice("x86_64", "dylib", dependencies=("libc.so",))
+    assert one == Slice(arch="x86_64", file_type="dylib", dependencies=("libc.so",))
+    assert one != Slice("arm64", "dylib") and one != ("x86_64", "dylib")
+    assert hash(one) == hash(Slice("x86_64", "dylib", dependencies=("libc.so",)))
+    assert repr(one).startswith("Slice(arch='x86_64', file_type='dylib', platform=None,")
+    info = BinaryInfo("/a.so", BinaryFormat.ELF, (one,), notes=("seen",))
+    assert info == BinaryInfo("/a.so", BinaryFormat.ELF, (one,))  # notes are not compared
+    assert len({info, BinaryInfo("/a.so", BinaryFormat.ELF, (one,))}) == 1
+    assert info.archs == ("x86_64",) and info.notes == ("seen",)
+    with pytest.raises(AttributeError):
+        one.arch = "arm64"
+    with pytest.raises(AttributeError):
+        del info.path
+    with pytest.raises(AttributeError):
+        one.extra = 1
+
+
+def test_inspect_does_not_import_dataclasses(tmp_path: Path) -> None:
+    binary = tmp_path / "lib.so"
+    binary.write_bytes(elf.elf("x86_64"))
+    modules = _modules_after(
+        "import contextlib, io\n"
+        "from nuitka_archguard.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['inspect', {str(binary)!r}])\n"
+    )
+    assert "dataclasses" not in modules

@@ -6,7 +6,6 @@ Readers describe *what a file is*; they never judge it. Judging is the policy's 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 
@@ -28,8 +27,48 @@ _PORTABLE_CLR = frozenset({CLR_ANYCPU, CLR_ANYCPU_32BIT_PREFERRED})
 """IL-only .NET assemblies: any process with a .NET runtime loads them, whatever its arch."""
 
 
-@dataclass(frozen=True)
-class Slice:
+class _Value:
+    """An immutable value with ``__slots__``: equal, hashed and shown by its fields.
+
+    Written out rather than made with ``@dataclass(frozen=True)``, as ``packaging.tags.Tag``
+    is, because importing :mod:`dataclasses` (it pulls in :mod:`inspect`, :mod:`ast`, ...) and
+    generating the methods was a fifth of ``nuitka-archguard inspect``'s start-up. A
+    subclass lists its fields in ``_fields``, in ``__init__``'s order, and uses them as its
+    ``__slots__``."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+    _compared: tuple[str, ...] = ()
+    """The fields that take part in ``==`` and ``hash`` (default: all)."""
+
+    def _set(self, *values: Any) -> None:
+        for name, value in zip(self._fields, values):
+            object.__setattr__(self, name, value)
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in (self._compared or self._fields))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, _Value)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{self.__class__.__name__}({fields})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{self.__class__.__name__} is frozen: cannot assign {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{self.__class__.__name__} is frozen: cannot delete {name!r}")
+
+
+class Slice(_Value):
     """One architecture's code inside a binary: the only slice of an ELF or PE file, one of
     possibly several in a fat Mach-O file.
 
@@ -38,24 +77,55 @@ class Slice:
     ``i686``), and Python's ``win_*`` tags for PE (``amd64``, ``x86``, ``arm64``).
     """
 
+    _fields = (
+        "arch",
+        "file_type",
+        "platform",
+        "min_os",
+        "sdk",
+        "dependencies",
+        "rpaths",
+        "install_name",
+        "libc",
+        "clr",
+    )
+    __slots__ = _fields
+
     arch: str
     file_type: str
     """``executable``, ``dylib``, ``bundle``, ``object`` (Mach-O); ``executable``,
     ``shared-library``, ``object``, ``core`` (ELF); ``dll``, ``executable`` (PE)."""
-    platform: Optional[str] = None
+    platform: Optional[str]
     """``macos``, ``ios``, ``maccatalyst``, ``ios-simulator``…, ``linux``, ``windows``;
     ``None`` when the file does not say (old Mach-O without a version load command)."""
-    min_os: Optional[str] = None
-    sdk: Optional[str] = None
-    dependencies: tuple[str, ...] = ()
-    rpaths: tuple[str, ...] = ()
-    install_name: Optional[str] = None
+    min_os: Optional[str]
+    sdk: Optional[str]
+    dependencies: tuple[str, ...]
+    rpaths: tuple[str, ...]
+    install_name: Optional[str]
     """Mach-O ``LC_ID_DYLIB`` or ELF ``DT_SONAME``."""
-    libc: Optional[str] = None
+    libc: Optional[str]
     """ELF only: ``glibc`` or ``musl`` when the file tells, else ``None``."""
-    clr: Optional[str] = None
+    clr: Optional[str]
     """PE only: what a .NET assembly's CLR header says (``AnyCPU``, ``x86-only (IL only,
     32-bit required)``, ``mixed-mode (native code inside)``...); ``None`` for native code."""
+
+    def __init__(
+        self,
+        arch: str,
+        file_type: str,
+        platform: Optional[str] = None,
+        min_os: Optional[str] = None,
+        sdk: Optional[str] = None,
+        dependencies: tuple[str, ...] = (),
+        rpaths: tuple[str, ...] = (),
+        install_name: Optional[str] = None,
+        libc: Optional[str] = None,
+        clr: Optional[str] = None,
+    ) -> None:
+        self._set(
+            arch, file_type, platform, min_os, sdk, dependencies, rpaths, install_name, libc, clr
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,18 +142,32 @@ class Slice:
         }
 
 
-@dataclass(frozen=True)
-class BinaryInfo:
+class BinaryInfo(_Value):
     """What one file is. ``format`` is ``NOT_A_BINARY`` (with no slices) for anything that is
     not a Mach-O, ELF or PE file, including Java class files."""
 
+    _fields = ("path", "format", "slices", "error", "notes")
+    __slots__ = _fields
+    _compared = ("path", "format", "slices", "error")
+
     path: str
     format: BinaryFormat
-    slices: tuple[Slice, ...] = ()
-    error: Optional[str] = None
+    slices: tuple[Slice, ...]
+    error: Optional[str]
     """Set only by callers that turn a :class:`BinaryReadError` into a result (the CLI, the
     scanner); :func:`inspect_file` raises instead."""
-    notes: tuple[str, ...] = field(default=(), compare=False)
+    notes: tuple[str, ...]
+    """What a reader noticed on the way (not compared)."""
+
+    def __init__(
+        self,
+        path: str,
+        format: BinaryFormat,
+        slices: tuple[Slice, ...] = (),
+        error: Optional[str] = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self._set(path, format, slices, error, notes)
 
     @property
     def is_binary(self) -> bool:
