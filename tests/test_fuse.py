@@ -449,3 +449,20 @@ def test_real_numpy_stops_on_differing_files_then_fuses_everything(tmp_path: Pat
     assert _all_fat(tmp_path / "out") == []
     assert_record_verifies(tmp_path / "out", "numpy-1.26.4.dist-info")
     assert result.tags == ("cp311-cp311-macosx_10_9_universal2",)
+
+
+def test_hostile_names_are_escaped_and_special_files_refused(tmp_path: Path) -> None:
+    evil = "demo/\x1b[31mred\n.txt"
+    first, second = pair(tmp_path, {evil: b"a"}, {evil: b"b"})
+    with pytest.raises(FuseConflict) as caught:
+        fuse_trees(first, second, tmp_path / "out")
+    assert caught.value.paths == (evil,)  # the real name, for the caller
+    message = str(caught.value)
+    assert "\x1b" not in message and "\n" not in message and "red" in message
+    os.mkfifo(first / "demo" / "pipe")
+    with pytest.raises(FuseError, match="demo/pipe in the installed tree is not a file"):
+        fuse_trees(first, second, tmp_path / "out")
+    os.unlink(first / "demo" / "pipe")
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(FuseError, match="file: File exists"):
+        fuse_trees(first, second, tmp_path / "file", accept_different=["*"])
