@@ -128,3 +128,49 @@ def test_pip_uninstall_removes_every_file_of_a_fused_distribution(
     assert result.returncode == 0, result.stderr
     after = {p.relative_to(site) for p in site.rglob("*")}
     assert after == before
+
+
+def test_numpy_arm64_to_universal2_stops_on_differing_files_then_fuses_everything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """numpy 2.1.3's OpenBLAS flavour (``macosx_11_0_arm64``): the x86_64 half must be the
+    same flavour (``macosx_10_9_x86_64``, not Accelerate's ``14_0``); its ``.a`` archives and
+    ``.dylibs/`` become fat too."""
+    from nuitka_archguard.binaries import inspect_file
+    from nuitka_archguard.fix.wheels import verify_record
+
+    try:
+        cached = realwheels.installed_target(["numpy==2.1.3"], "macosx_11_0_arm64")
+    except realwheels.NetworkUnavailable as error:
+        pytest.skip(f"PyPI unreachable and not cached: {error}")
+    env = tmp_path / "np"
+    shutil.copytree(cached, env, symlinks=True)
+    before = tree_hash(env)
+    differing = ["numpy/__config__.py", "numpy/_core/include/numpy/_numpyconfig.h"]
+
+    assert main(["fix", str(env), "--target", "macos-universal2"]) == 1
+    out = capsys.readouterr().out
+    assert all(name in out for name in differing), out
+    assert "--accept-different" in out
+    assert tree_hash(env) == before
+
+    accept = [arg for name in differing for arg in ("--accept-different", name)]
+    assert main(["fix", str(env), "--target", "macos-universal2", *accept]) == 0
+    out = capsys.readouterr().out
+    assert "fuse with numpy-2.1.3-cp311-cp311-macosx_10_9_x86_64.whl" in out, out
+    machos = realwheels.binaries([env / "numpy"])["mach-o"]
+    archives = [p for p in env.rglob("*.a") if ".archguard" not in p.parts]
+    assert archives and any(".dylibs" in p.parts for p in machos)
+    for path in [*machos, *archives]:
+        data = path.read_bytes()[:4]
+        assert data == bytes.fromhex("cafebabe"), path
+    for path in machos:
+        if path.suffix != ".a":  # fat archives: checked by their magic above
+            assert sorted(inspect_file(str(path)).archs) == ["arm64", "x86_64"], path
+    # pip --target itself leaves the scripts' lines (../../bin/f2py) pointing nowhere.
+    problems = verify_record(env / "numpy-2.1.3.dist-info")
+    assert [p for p in problems if not p.startswith("../../bin/")] == []
+    assert main(["scan", str(env), "--target", "macos-universal2"]) == 0
+    capsys.readouterr()
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert tree_hash(env) == before

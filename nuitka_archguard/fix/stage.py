@@ -51,12 +51,15 @@ def stage(plan: Plan, transaction: Transaction, accept_different: Sequence[str] 
         work = transaction.staging / f"a{index}"
         try:
             if action.kind is ActionKind.FUSE:
+                # Scripts and data outside the site folder stay as installed (the fused
+                # RECORD keeps their lines); only the site's files are fused and replaced.
+                old = [p for p in old if site in p.parents]
                 pairs = _fuse(action, old, site, scheme_env=env, work=work,
                               accept_different=accept_different)  # fmt: skip
                 if pairs is None:
                     continue
             else:
-                written = install_wheel(action.wheel, scheme, work)
+                written = install_wheel(action.wheel, scheme, work, action.notes)
                 pairs = [(path, _real(path, work)) for path in written]
         except (UnsafePathError, FuseError) as error:
             raise StageError(f"{dist.name}: {error}") from None
@@ -113,7 +116,7 @@ def _fuse(
         shutil.copy2(path, copy)
     mirror = work / "wheel"
     scheme = scheme_env.scheme_for(site, "")
-    written = install_wheel(action.wheel, scheme, mirror)
+    install_wheel(action.wheel, scheme, mirror, action.notes)
     output = work / "fused"
     try:
         result = fuse_trees(
@@ -130,14 +133,7 @@ def _fuse(
     if result.accepted_different:
         kept = ", ".join(result.accepted_different)
         action.notes.append(f"kept the installed copy of differing files: {kept}")
-    pairs: list[tuple[Path, Path]] = []
-    for path in _files(output):
-        pairs.append((path, site / path.relative_to(output)))
-    site_mirror = mirrored(site, mirror)
-    for path in written:
-        if site_mirror not in path.parents:  # scripts, headers, data of the new wheel
-            pairs.append((path, _real(path, mirror)))
-    return pairs
+    return [(path, site / path.relative_to(output)) for path in _files(output)]
 
 
 def _files(root: Path) -> list[Path]:

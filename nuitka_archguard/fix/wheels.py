@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -231,9 +232,12 @@ def _safe_member(path: str) -> str:
     return text
 
 
-def install_wheel(wheel: Path, scheme: Scheme, destdir: Path) -> list[Path]:
+def install_wheel(
+    wheel: Path, scheme: Scheme, destdir: Path, notes: Optional[list[str]] = None
+) -> list[Path]:
     """Install ``wheel`` as if into ``scheme`` but under ``destdir`` (the real paths mirrored
-    there, RECORD written for the real ones); returns the staged files. Runs no code."""
+    there, RECORD written for the real ones); returns the staged files. Runs no code.
+    ``installer``'s warnings (a ``__pycache__`` member it skips) are added to ``notes``."""
     from installer import install
     from installer.destinations import SchemeDictionaryDestination
     from installer.records import RecordEntry
@@ -257,8 +261,12 @@ def install_wheel(wheel: Path, scheme: Scheme, destdir: Path) -> list[Path]:
         script_kind="posix" if os.name != "nt" else "win-amd64",
         destdir=str(destdir),
     )
-    with WheelFile.open(wheel) as source:
-        install(source, destination, additional_metadata={"INSTALLER": b"nuitka-archguard\n"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with WheelFile.open(wheel) as source:
+            install(source, destination, additional_metadata={"INSTALLER": b"nuitka-archguard\n"})
+    if notes is not None:
+        notes.extend(f"{wheel.name}: {warning.message}" for warning in caught)
     return written
 
 
@@ -300,7 +308,8 @@ def record_paths(dist_info: Path, root: Path) -> tuple[list[Path], list[str]]:
         path = Path(os.path.normpath(site / entry))
         parent = os.path.realpath(path.parent)
         if not _inside(parent, real_root) or not _inside(os.path.abspath(path), root):
-            notes.append(f"RECORD entry {entry!r} left alone: outside {root}")
+            if os.path.lexists(path):  # pip --target leaves lines for scripts it never put
+                notes.append(f"RECORD entry {entry!r} left alone: outside {root}")
             continue
         for candidate in (path, *_pyc_files(path)):
             if candidate not in seen and os.path.lexists(candidate):
