@@ -173,6 +173,7 @@ def build(
     allow_host_stdlib: bool = True,
     python: str = sys.executable,
     timeout: float = BUILD_TIMEOUT,
+    check_premise: bool = True,
 ) -> EmulatedBuild:
     """Run ``python -m nuitka`` (standalone) on ``program`` as on a Mac, up to Scons.
 
@@ -184,10 +185,12 @@ def build(
     ``MACOSX_DEPLOYMENT_TARGET`` (python.org's universal2 3.11 has 10.9). ``extra``: more
     Nuitka options. ``python``: the interpreter with Nuitka (another venv's, e.g. Nuitka 2.x).
 
-    Raises :class:`EmulationBroken` if Nuitka did not see macOS and the expected arch.
+    Raises :class:`EmulationBroken` if Nuitka did not see macOS and the expected arch
+    (``check_premise=False``: not checked, for a build Nuitka refuses before any plugin).
     """
     from nuitka_archguard import plugin_path
 
+    python = os.path.abspath(python)  # the build runs in workdir; a venv's symlink is kept
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "prog.py").write_text(program)
@@ -250,8 +253,8 @@ def build(
         probe=probe,
         tool_calls=_read_json_lines(tool_log),
     )
-    expected = host_arch if target_arch in (None, "native") else target_arch
-    _check_premise(done, expected)
+    if check_premise:
+        _check_premise(done, host_arch if target_arch is None else target_arch)
     return done
 
 

@@ -84,7 +84,8 @@ def _wrap_reexecution() -> None:
 
     original = ReExecute.callExecProcess
 
-    def call_exec_process(args, shell, logger):  # type: ignore[no-untyped-def]
+    def call_exec_process(args, *more, **options):  # type: ignore[no-untyped-def]
+        # 4.x: (args, shell, logger); 2.x: (args, uac=False). Only args is touched.
         args = list(args)
         for index, arg in enumerate(args):
             if index >= 2 and arg.endswith("__main__.py"):
@@ -92,7 +93,7 @@ def _wrap_reexecution() -> None:
                 break
         else:  # a Nuitka that re-executes differently: the harness must be updated
             sys.exit(f"macos_emulated launcher: cannot find nuitka's __main__.py in {args!r}")
-        return original(args=args, shell=shell, logger=logger)
+        return original(args, *more, **options)
 
     ReExecute.callExecProcess = call_exec_process
 

@@ -10,7 +10,9 @@ e.g. by archguard, still leaves what was known by then):
 * ``dlls``: the early DLL detection's entry points (``onDllTags``, Nuitka 4.x);
 * ``stage``: the last hook reached; ``before-scons`` once ``onGeneratedSourceCode`` ran.
 
-Then it stops the build with :data:`STOP_EXIT` and :data:`STOP_MESSAGE`.
+Then it stops the build with :data:`STOP_EXIT` and :data:`STOP_MESSAGE`: in
+``onGeneratedSourceCode`` on Nuitka 4.x, in ``onDataComposerRun`` on 2.x (which has no
+``onGeneratedSourceCode``); both are the last hook before Scons.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from nuitka.plugins.PluginBase import (  # type: ignore[import-untyped,import-no
 )
 
 ENV_PROBE = "ARCHGUARD_EMUL_PROBE"
+_HAS_GENERATED_SOURCE_HOOK = hasattr(NuitkaPluginBase, "onGeneratedSourceCode")
 STOP_EXIT = 42
 STOP_MESSAGE = "archguard-emul-probe: stopped before Scons (the harness's end point)"
 
@@ -103,10 +106,19 @@ class EmulationProbe(NuitkaPluginBase):  # type: ignore[misc,unused-ignore]
                 "reason": _text(getattr(entry, "reason", None)),
             }
         )
+        self._write("dll-tags")  # archguard may stop the build before the next stage
 
     def onGeneratedSourceCode(self, source_dir: Any, onefile: Any) -> None:
-        if onefile:
-            return
+        """Nuitka 4.x: the last hook before Scons (after the data composer)."""
+        if not onefile:
+            self._stop()
+
+    def onDataComposerRun(self) -> None:
+        """Nuitka 2.x has no ``onGeneratedSourceCode``: this is its last hook before Scons."""
+        if not _HAS_GENERATED_SOURCE_HOOK:
+            self._stop()
+
+    def _stop(self) -> None:
         self._write("before-scons")
         from nuitka.Tracing import plugins_logger  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
