@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from .common import ExitCode
 from .config import ConfigError, load_config
 from .policy import Finding, display_path
 from .report import describe_distribution, summary_line
@@ -29,9 +30,7 @@ from .text import OutputError, shell_quote, shown, strict_json, write
 
 __all__ = ["add_fix_parser", "fix_command", "run_fix"]
 
-EXIT_OK = 0
-EXIT_UNFIXED = 1
-EXIT_ERROR = 2
+EXIT_OK, EXIT_UNFIXED, EXIT_ERROR = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
 SCHEMA_VERSION = 1
 
 
@@ -167,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
         _emit(args.format, house_lines, {"schema_version": SCHEMA_VERSION, **document})
         return house_code
     results: list[dict[str, Any]] = []
-    code = EXIT_OK
+    code: int = EXIT_OK
     paths: list[Optional[str]] = list(args.paths) or [None]
     lines: list[str] = []
     for path in paths:

@@ -126,3 +126,14 @@ def test_normalize_and_formats() -> None:
         archs.normalize(Platform.MACOS, "sparc")
     assert archs.macos_format(frozenset({"i386", "ppc"})) == "fat32"
     assert archs.macos_format(frozenset({"arm64"})) is None
+
+
+def test_the_plugin_file_names_itself_as_common_says() -> None:
+    """The plugin class spells its name before the package can be imported; keep it equal."""
+    from pathlib import Path
+
+    from nuitka_archguard import plugin_path
+    from nuitka_archguard.common import PLUGIN_NAME
+
+    source = Path(plugin_path()).read_text(encoding="utf-8")
+    assert f'    plugin_name = "{PLUGIN_NAME}"' in source

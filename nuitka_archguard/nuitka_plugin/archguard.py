@@ -106,7 +106,7 @@ def _name(value: Any) -> Optional[str]:
 class ArchguardPlugin(NuitkaPluginBase):  # type: ignore[misc,unused-ignore]
     """Checks every binary of the build against the target before Scons runs."""
 
-    plugin_name = "archguard"  # nuitka_archguard.nuitka_plugin.support.PLUGIN_NAME
+    plugin_name = "archguard"  # nuitka_archguard.common.PLUGIN_NAME (tested equal)
     plugin_category = "feature"
     plugin_desc = (
         "Stop builds that would ship binaries for the wrong CPU architecture or OS, before "
