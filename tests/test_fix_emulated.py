@@ -1,0 +1,57 @@
+"""The seed through Nuitka's own macOS code paths (the emulated tier, tests/macos_emulated):
+the build stops, the command the stop prints fixes the folder, the same build then passes the
+plugin with ``_cffi_backend`` in Nuitka's module set."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nuitka_archguard.cli import main
+from tests.macos_emulated import build
+from tests.test_macos_emulated import (
+    ARM,
+    CFFI,
+    CRYPTOGRAPHY,
+    SEED_PROGRAM,
+    _assert_premise,
+    _assert_stopped,
+    _needs_linux_x86_64_and_nuitka,
+    _tree,
+)
+
+pytestmark = [pytest.mark.macos_emulated, pytest.mark.nuitka, pytest.mark.realwheels]
+_ = _needs_linux_x86_64_and_nuitka  # the autouse fixture, imported to apply here too
+
+
+def test_seed_stops_fix_runs_then_the_same_build_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(_tree([CFFI, CRYPTOGRAPHY], ARM), site, symlinks=True)
+
+    stopped = build(tmp_path / "first", SEED_PROGRAM, [site], target_arch="x86_64")
+    _assert_premise(stopped, "x86_64")
+    _assert_stopped(stopped)
+    match = re.search(r"Fix every offender at once: (nuitka-archguard fix .*)", stopped.output)
+    assert match, stopped.describe()
+    command = shlex.split(match.group(1))
+    assert command[:5] == ["nuitka-archguard", "fix", "--target", "macos-x86_64", "--min-os"]
+    assert command[-1] == str(site)
+
+    assert main(command[1:]) == 0
+    out = capsys.readouterr().out
+    assert "replace by cffi-1.17.1-cp311-cp311-macosx_10_9_x86_64.whl" in out, out
+
+    passed = build(tmp_path / "second", SEED_PROGRAM, [site], target_arch="x86_64")
+    _assert_premise(passed, "x86_64")
+    assert passed.reached_scons, passed.describe()
+    assert "error[" not in passed.output, passed.describe()
+    backend = passed.modules.get("_cffi_backend")
+    assert backend is not None, sorted(passed.modules)
+    assert backend["kind"] == "extension"
+    assert Path(backend["file"]).parent == site
