@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .common import ExitCode
 from .config import ConfigError, load_config
@@ -27,6 +27,9 @@ from .scan import ScanError, ScanReport, scan
 from .scan_cli import resolve_target
 from .target import Target, TargetError, format_version
 from .text import OutputError, shell_quote, shown, strict_json, write
+
+if TYPE_CHECKING:
+    from .fix.environment import Environment
 
 __all__ = ["add_fix_parser", "fix_command", "run_fix"]
 
@@ -206,14 +209,33 @@ def _fix_one(
 ) -> _Outcome:
     from .fix import journal
     from .fix.environment import Environment, EnvironmentError_
-    from .fix.plan import make_plan
-    from .fix.stage import StageError, stage
-    from .fix.wheels import DownloadError, PythonSpec
 
     try:
         env = Environment.from_path(path)
     except EnvironmentError_ as error:
         raise _Failure(str(error)) from None
+    if args.dry_run:
+        return _fix_env(env, target, args, accept, allow, lines)
+    try:
+        with journal.locked(env.root):
+            return _fix_env(env, target, args, accept, allow, lines)
+    except (journal.JournalError, OSError) as error:
+        raise _Failure(f"{display_path(str(env.root))}: {error}") from None
+
+
+def _fix_env(
+    env: Environment,
+    target: Target,
+    args: argparse.Namespace,
+    accept: list[str],
+    allow: list[str],
+    lines: list[str],
+) -> _Outcome:
+    from .fix import journal
+    from .fix.plan import make_plan
+    from .fix.stage import StageError, stage
+    from .fix.wheels import DownloadError, PythonSpec
+
     shown = display_path(str(env.root))
     document: dict[str, Any] = {"environment": shown, "target": target.name}
     if not args.dry_run:
@@ -347,10 +369,14 @@ def _undo_all(args: argparse.Namespace) -> int:
             raise _Failure(str(error)) from None
         shown = display_path(str(env.root))
         try:
-            recovered = journal.recover(env.root)
-            if recovered:
-                lines.append(f"{shown}: {recovered}")
-            done = journal.last_fix(env.root) if args.dry_run else journal.undo(env.root)
+            if args.dry_run:
+                done = journal.last_fix(env.root)
+            else:
+                with journal.locked(env.root):
+                    recovered = journal.recover(env.root)
+                    if recovered:
+                        lines.append(f"{shown}: {recovered}")
+                    done = journal.undo(env.root)
         except (journal.JournalError, OSError) as error:
             raise _Failure(f"{shown}: cannot undo: {error}") from None
         if done is None:

@@ -407,3 +407,69 @@ def test_differing_files_stop_the_fuse_unless_accepted(
     out = capsys.readouterr().out
     assert "kept the installed copy of differing files: fast/config.py" in out
     assert (env / "fast" / "config.py").read_text() == "ARCH = 'arm64'\n"
+
+
+# -- one fix at a time, leftovers, bad input ----------------------------------------------------
+
+
+def test_a_second_fix_waits_for_nobody_and_changes_nothing(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nuitka_archguard.fix import journal
+
+    before = tree_hash(env)
+    with journal.locked(env):
+        code = main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
+        assert code == 2
+        assert "another nuitka-archguard fix is running" in capsys.readouterr().err
+    assert tree_hash(env) == before
+
+
+def test_a_symlinked_state_folder_is_refused(
+    tmp_path: Path, env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (env / ".archguard").symlink_to(elsewhere)
+    code = main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
+    assert code == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_leftover_staging_is_removed_and_a_filed_fix_rolls_forward(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nuitka_archguard.fix import journal
+
+    stale = env / ".archguard" / "staging-19700101T000000-1" / "downloads"
+    stale.mkdir(parents=True)
+    (stale / "half.whl").write_bytes(b"x")
+    args = ["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)]
+    assert main(args) == 0
+    assert not stale.parent.exists()
+    fixed = tree_hash(env)
+    # Killed after filing its record but before removing the journal: finished, not undone.
+    done = journal.last_fix(env)
+    assert done is not None
+    (env / ".archguard" / "journal.json").write_text(
+        json.dumps(done.to_json("applying")), encoding="utf-8"
+    )
+    assert main(args) == 0
+    assert "finished the interrupted fix" in capsys.readouterr().out
+    assert tree_hash(env) == fixed
+
+
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wheel = ext_wheel(tmp_path / "w", "fast", "1.0", "arm64")
+    for args in (
+        ["fix", str(env), "--python-version", "three"],
+        ["fix", str(wheel), "--target", X86],
+        ["fix", str(tmp_path / "missing"), "--target", X86],
+        ["fix", str(env), "--target", "macos-z80"],
+    ):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, (args, err)

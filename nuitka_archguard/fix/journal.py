@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -315,18 +315,66 @@ def _load(root: Path, path: Path) -> Transaction:
 
 
 def recover(root: Path) -> Optional[str]:
-    """Roll back an interrupted fix or undo; returns what was done, ``None`` if nothing."""
+    """Roll back an interrupted fix or undo (forward, when it had filed its record and only
+    the last step was missing); returns what was done, ``None`` if nothing."""
     journal = interrupted(root)
     if journal is None:
+        _remove_stale_staging(root)
         return None
     transaction = _load(root, journal)
-    with open(journal, "rb") as handle:
-        state = json.loads(handle.read().decode("utf-8")).get("state")
-    if state == "done":  # finished but not yet filed away: roll forward
-        transaction._commit()
+    record = transaction.backup / JOURNAL_NAME
+    if transaction.kind == "fix" and record.is_file():
+        os.unlink(journal)
+        shutil.rmtree(transaction.staging, ignore_errors=True)
+        _remove_stale_staging(root)
         return f"finished the interrupted {transaction.kind} {transaction.ident}"
     rollback(transaction)
+    _remove_stale_staging(root)
     return f"rolled back the interrupted {transaction.kind} {transaction.ident}"
+
+
+def _remove_stale_staging(root: Path) -> None:
+    """Staging folders of runs killed before their journal existed: nothing of the
+    environment moved yet, so they are only leftovers (the caller holds the lock)."""
+    state = root / STATE_DIR
+    try:
+        names = os.listdir(state)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith("staging-"):
+            shutil.rmtree(state / name, ignore_errors=True)
+    tidy(root)
+
+
+@contextlib.contextmanager
+def locked(root: Path) -> Iterator[None]:
+    """One fix (or undo) at a time per environment: an exclusive lock on
+    ``.archguard/lock``, removed (with ``.archguard`` if left empty) at the end."""
+    state = root / STATE_DIR
+    if os.path.islink(state):
+        raise JournalError(f"{state} is a symbolic link; refusing to write through it")
+    state.mkdir(exist_ok=True)
+    lock = state / "lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; one user per environment
+            fcntl = None  # type: ignore[assignment]
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise JournalError(
+                    f"another nuitka-archguard fix is running on {root}"
+                ) from None
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+        tidy(root)
 
 
 def last_fix(root: Path) -> Optional[Transaction]:
