@@ -86,6 +86,37 @@ def _levels(messages: Sequence[Message]) -> list[Level]:
     return [m.level for m in messages]
 
 
+def test_seed_as_nuitka_2_asks_for_cffi_backend_from_the_cryptography_package(
+    tmp_path: Path,
+) -> None:
+    """Nuitka 2.x's implicit-imports plugin adds ``_cffi_backend`` for ``cryptography``, a
+    Python package, not for the Rust extension module (found by the macos_emulated tier on
+    2.7.16): an implicit import of any module counts, not only of extension modules."""
+    seed_like(tmp_path)
+    session = _session(tmp_path)
+    session.check_modules(
+        [
+            ModuleFacts("__main__", str(tmp_path / "prog.py")),
+            ModuleFacts(
+                "cryptography",
+                str(tmp_path / "cryptography"),
+                is_package=True,
+                implicit_imports=("_cffi_backend",),
+            ),
+            ModuleFacts(
+                RUST,
+                str(tmp_path / "cryptography/hazmat/bindings/_rust.abi3.so"),
+                is_extension=True,
+            ),
+        ]
+    )
+    assert _levels(session.early(standalone=True)) == [Level.STOP]
+    (finding,) = session.guard.report().errors
+    assert finding.code is Code.FOREIGN_EXTENSION_ONLY
+    assert finding.module == "_cffi_backend"
+    assert "cryptography" in finding.needed_by
+
+
 # -- the stops -------------------------------------------------------------------------------
 
 

@@ -261,9 +261,10 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
 
     @staticmethod
     def _implicit_imports_plugin() -> Any:
-        """Nuitka's ``implicit-imports`` plugin: it adds imports that extension modules make
-        at the C level (``_cffi_backend`` for cffi users) and silently skips those it cannot
-        locate, so archguard asks it again which ones it wanted."""
+        """Nuitka's ``implicit-imports`` plugin: it adds imports that modules make where
+        Nuitka cannot see them (``_cffi_backend`` for cffi users: 4.x asks for it for the
+        extension module, 2.x for the ``cryptography`` package) and silently skips those it
+        cannot locate, so archguard asks it again, for every module, which ones it wanted."""
         try:
             plugins = importlib.import_module("nuitka.plugins.Plugins")
             for plugin in plugins.getActivePlugins():
@@ -362,7 +363,7 @@ def _module_facts(module: Any, implicit: Any) -> ModuleFacts:
         is_package=_is_package(module),
         not_found=tuple(_not_found_imports(module)),
         implicit_imports=(
-            tuple(_implicit_names(implicit, module)) if is_extension and implicit else ()
+            tuple(_implicit_names(implicit, module)) if implicit else ()
         ),
     )
 

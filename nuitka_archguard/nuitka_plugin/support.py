@@ -512,8 +512,9 @@ class ModuleFacts:
     is_package: bool = False
     not_found: tuple[ImportAttempt, ...] = ()
     implicit_imports: tuple[str, ...] = ()
-    """What Nuitka's implicit-imports plugin adds for it (``_cffi_backend`` for cffi users):
-    that plugin skips the ones it cannot locate without a word."""
+    """What Nuitka's implicit-imports plugin adds for it (``_cffi_backend`` for cffi users:
+    Nuitka 4.x adds it to cryptography's Rust extension module, 2.x to the ``cryptography``
+    package, a Python module): that plugin skips the ones it cannot locate without a word."""
 
     @property
     def package(self) -> str:
@@ -711,10 +712,9 @@ class Session:
                 # The importer's own folder matters only for its own package's modules.
                 extra = nearby if missing.rpartition(".")[0] == module.package else ()
                 guard.check_missing_module(missing, needed_by=(module.name,), extra_dirs=extra)
-        if module.is_extension:
-            for missing in module.implicit_imports:
-                if missing not in done and missing != module.name:
-                    guard.check_missing_module(missing, needed_by=(module.name,))
+        for missing in module.implicit_imports:
+            if missing not in done and missing != module.name:
+                guard.check_missing_module(missing, needed_by=(module.name,))
 
     def check_data_file(self, source: Optional[str], *, kind: str, tags: Iterable[str]) -> None:
         """A data file Nuitka copies: binaries among them are checked (not inhibited ones)."""
