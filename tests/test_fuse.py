@@ -432,23 +432,51 @@ def test_real_cffi_fused_verifies_and_pip_uninstalls(tmp_path: Path) -> None:
     assert left == []  # (pip even removes site-packages once it is empty)
 
 
+NUMPY_OPENBLAS = {
+    # numpy publishes two flavours per arch: OpenBLAS (these, with .dylibs) and Accelerate
+    # (macosx_14_0, pinned in realwheels.py). 1.26.4's pinned pair is OpenBLAS already.
+    "2.1.3": (
+        realwheels.Pin("numpy", "2.1.3", "macosx_11_0_arm64",
+                       "numpy-2.1.3-cp311-cp311-macosx_11_0_arm64.whl"),
+        realwheels.Pin("numpy", "2.1.3", "macosx_10_9_x86_64",
+                       "numpy-2.1.3-cp311-cp311-macosx_10_9_x86_64.whl"),
+    ),
+}  # fmt: skip
+
+
 @pytest.mark.realwheels
-def test_real_numpy_stops_on_differing_files_then_fuses_everything(tmp_path: Path) -> None:
-    first = _wheel_tree("numpy", "1.26.4", "macosx_14_0_arm64")
-    second = _wheel_tree("numpy", "1.26.4", "macosx_14_0_x86_64")
+@pytest.mark.parametrize(("version", "core"), [("1.26.4", "core"), ("2.1.3", "_core")])
+def test_real_numpy_stops_on_differing_files_then_fuses_everything(
+    version: str, core: str, tmp_path: Path
+) -> None:
+    if version in NUMPY_OPENBLAS:
+        try:
+            first, second = realwheels.extracted_all(NUMPY_OPENBLAS[version])
+        except realwheels.NetworkUnavailable as error:
+            pytest.skip(f"real wheels not cached and PyPI unreachable: {error}")
+    else:
+        first = _wheel_tree("numpy", version, "macosx_14_0_arm64")
+        second = _wheel_tree("numpy", version, "macosx_14_0_x86_64")
     with pytest.raises(FuseConflict) as caught:
         fuse_trees(first, second, tmp_path / "out")
     paths = caught.value.paths
-    assert "numpy/__config__.py" in paths
-    assert "numpy/core/include/numpy/_numpyconfig.h" in paths
-    assert not any(p.endswith((".so", ".dylib", ".a")) for p in paths)
+    # The two files NOTES.md names, and a .pyc numpy ships compiled on each build machine.
+    assert paths == (
+        "numpy/__config__.py",
+        f"numpy/{core}/include/numpy/_numpyconfig.h",
+        "numpy/distutils/__pycache__/conv_template.cpython-311.pyc",
+    )
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     result = fuse_trees(first, second, tmp_path / "out", accept_different=paths)
     assert result.accepted_different == paths
-    assert "numpy/core/lib/libnpymath.a" in result.fused
-    assert "numpy/.dylibs/libopenblas64_.0.dylib" in result.fused
+    assert f"numpy/{core}/lib/libnpymath.a" in result.fused
+    assert "numpy/random/lib/libnpyrandom.a" in result.fused
+    assert len([p for p in result.fused if p.startswith("numpy/.dylibs/")]) == 4
     assert _all_fat(tmp_path / "out") == []
-    assert_record_verifies(tmp_path / "out", "numpy-1.26.4.dist-info")
+    assert_record_verifies(tmp_path / "out", f"numpy-{version}.dist-info")
     assert result.tags == ("cp311-cp311-macosx_10_9_universal2",)
+    # LICENSE.txt and METADATA differ (the bundled libraries' licenses): the installed kept.
+    assert f"numpy-{version}.dist-info/METADATA" in result.metadata_differs
 
 
 def test_hostile_names_are_escaped_and_special_files_refused(tmp_path: Path) -> None:
