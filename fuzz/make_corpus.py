@@ -74,11 +74,16 @@ def other_seeds() -> Iterator[bytes]:
 
 
 def wheel_seeds(binaries: list[bytes]) -> Iterator[bytes]:
-    for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+    # every method the readers decompress themselves (metadata.py, binaries/source.py)
+    for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", method) as archive:
             archive.writestr("pkg-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n")
-            archive.writestr("pkg-1.0.dist-info/METADATA", "Name: pkg\nVersion: 1.0\n")
+            archive.writestr(
+                "pkg-1.0.dist-info/METADATA",
+                "Name: pkg\x1b[2J\nVersion: 1.0\nRequires-Dist: cffi; extra == 'x'\n",
+            )
+            archive.writestr("pkg\n::error::x.so", binaries[0])
             archive.writestr("pkg/_ext.abi3.so", binaries[0])
             archive.writestr("pkg/lib.dylib", binaries[1])
             archive.writestr("pkg/__init__.py", "")

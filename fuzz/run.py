@@ -21,6 +21,7 @@ runs instead, so the command works everywhere.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -48,6 +49,8 @@ def make_target(wheels: bool = True) -> Callable[[bytes], None]:
     """The function to fuzz; imports the package (instrumented when atheris is active)."""
     from nuitka_archguard.binaries import HEADER_BUDGET, BinaryReadError, BytesSource, read_binary
     from nuitka_archguard.discovery import Discovery, PathError, read_wheel_meta, resolve
+    from nuitka_archguard.metadata import MetadataReader, required_names
+    from nuitka_archguard.text import is_printable, shown, strict_json
 
     class CountingSource(BytesSource):
         def __init__(self, data: bytes) -> None:
@@ -75,6 +78,14 @@ def make_target(wheels: bool = True) -> Callable[[bytes], None]:
             info.to_json()
         if source.bytes_read > HEADER_BUDGET:
             raise AssertionError(f"read {source.bytes_read} bytes, budget {HEADER_BUDGET}")
+        # the same bytes as metadata and as a name: notes, never exceptions; printable text
+        reader = MetadataReader()
+        headers = reader._parse("input", data[:65536])
+        required_names(headers.get("Requires-Dist", ()))
+        name = data[:256].decode("utf-8", "surrogateescape")
+        if not is_printable(shown(name)) or "\n" in shown(name):
+            raise AssertionError(f"shown() left an unprintable character in {name!r}")
+        json.dumps(strict_json(name)).encode("utf-8")
         if wheels and data.startswith(_ZIP_MAGICS):
             with open(wheel, "wb") as handle:
                 handle.write(data)

@@ -83,6 +83,8 @@ _SKIP_DIR_SUFFIXES = (".dist-info", ".egg-info")
 MAX_ZIP_ENTRIES = 100_000
 """Central-directory entries a wheel may list (the largest real wheels list ~30,000):
 :mod:`zipfile` holds one object per entry, so more is refused before parsing."""
+MAX_ZIP_DIRECTORY = 32 * 1024 * 1024
+"""Bytes a wheel's central directory may take (zipfile parses by size, not by count)."""
 _SAME_NOTES = 3
 """Notes of one kind per wheel before the rest are counted in one line."""
 
@@ -422,11 +424,12 @@ def open_wheel(path: str) -> zipfile.ZipFile:
     lists at most :data:`MAX_ZIP_ENTRIES` entries (zipfile would hold them all); raises
     :class:`PathError`."""
     try:
-        entries = _zip_entry_count(path)
-        if entries > MAX_ZIP_ENTRIES:
+        entries, size = _zip_directory_size(path)
+        if entries > MAX_ZIP_ENTRIES or size > MAX_ZIP_DIRECTORY:
             raise PathError(
                 f"{display_path(path)}: not scanned: its central directory lists {entries:,}"
-                f" entries, more than the {MAX_ZIP_ENTRIES:,} read"
+                f" entries in {size:,} bytes, more than the {MAX_ZIP_ENTRIES:,} entries"
+                f" ({MAX_ZIP_DIRECTORY >> 20} MiB) read"
             )
         return zipfile.ZipFile(path)
     except _ZIP_OPEN_ERRORS as error:
@@ -435,12 +438,12 @@ def open_wheel(path: str) -> zipfile.ZipFile:
 
 _EOCD = struct.Struct("<4s6xHI4xH")
 _EOCD64_LOCATOR = struct.Struct("<4s4xQ4x")
-_EOCD64 = struct.Struct("<4s28xQ")
+_EOCD64 = struct.Struct("<4s28xQQ")
 
 
-def _zip_entry_count(path: str) -> int:
-    """Entries the end-of-central-directory record (zip64 included) claims; 0 when it
-    cannot be found (zipfile then reports the damage)."""
+def _zip_directory_size(path: str) -> tuple[int, int]:
+    """Entries and bytes the end-of-central-directory record (zip64 included) claims for
+    the central directory; zeros when it cannot be found (zipfile then reports it)."""
     fd = os.open(path, OPEN_FLAGS)
     try:
         size = os.fstat(fd).st_size
@@ -448,15 +451,16 @@ def _zip_entry_count(path: str) -> int:
         tail = os.pread(fd, size - tail_start, tail_start)
         at = tail.rfind(b"PK\x05\x06")
         if at < 0 or len(tail) - at < _EOCD.size:
-            return 0
-        _, entries, _, _ = _EOCD.unpack_from(tail, at)
+            return 0, 0
+        _, entries, size, _ = _EOCD.unpack_from(tail, at)
         locator_at = at - _EOCD64_LOCATOR.size
         if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
             _, offset = _EOCD64_LOCATOR.unpack_from(tail, locator_at)
             record = os.pread(fd, _EOCD64.size, offset) if offset < size else b""
             if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
-                entries = max(entries, _EOCD64.unpack(record)[1])
-        return int(entries)
+                _, entries64, size64 = _EOCD64.unpack(record)
+                entries, size = max(entries, entries64), max(size, size64)
+        return int(entries), int(size)
     finally:
         os.close(fd)
 

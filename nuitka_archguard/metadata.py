@@ -45,6 +45,7 @@ from .text import shown
 
 __all__ = [
     "FILE_LIMIT",
+    "JSON_LIST_LIMIT",
     "LIST_LIMIT",
     "SCAN_BYTES",
     "SCAN_ENTRIES",
@@ -62,6 +63,8 @@ FILE_LIMIT = 4 * 1024 * 1024
 """Bytes read at most from one metadata file (METADATA, WHEEL, JSON, pyproject.toml)."""
 LIST_LIMIT = 32 * 1024 * 1024
 """Bytes read at most from one file list (RECORD, installed-files.txt, a conda record)."""
+JSON_LIST_LIMIT = 16 * 1024 * 1024
+"""Bytes read at most from one conda record (parsed whole: JSON cannot be streamed)."""
 LIST_ENTRIES = 250_000
 """Paths taken at most from one file list (the largest real wheels list ~30,000)."""
 SCAN_BYTES = 256 * 1024 * 1024
@@ -294,7 +297,7 @@ class MetadataReader:
             return {}
 
     def json(self, path: str, *, optional: bool = False, conda: bool = False) -> Any:
-        data = self.read(path, limit=LIST_LIMIT if conda else FILE_LIMIT, optional=optional)
+        data = self.read(path, limit=JSON_LIST_LIMIT if conda else FILE_LIMIT, optional=optional)
         if data is None:
             return None
         hook: Optional[Callable[[list[tuple[str, Any]]], dict[str, Any]]] = (

@@ -189,10 +189,16 @@ def macos_target(archs: Iterable[str], min_os: Optional[str] = None) -> Target:
     )
 
 
+MAX_TARGET_LENGTH = 100
+"""Characters of a target name or wheel tag (the longest real tags have about 40)."""
+
+
 def parse_target(text: str, min_os: Optional[str] = None) -> Target:
     """Parse ``--target``. ``min_os`` (macOS only) overrides a version from a wheel tag."""
     if not isinstance(text, str) or not text.strip():
         raise TargetError(f"empty target; {_ACCEPTED}")
+    if len(text) > MAX_TARGET_LENGTH:
+        raise TargetError(f"invalid target: longer than {MAX_TARGET_LENGTH} characters")
     low = text.strip().lower()
     target = _parse_name(low, text)
     if target is None:

@@ -1500,3 +1500,674 @@ def test_unreadable_file_as_root_without_dac_capabilities(tmp_path: Path) -> Non
     assert finding["code"] == "unreadable-binary"
     assert finding["path"].endswith("_locked.cpython-311-darwin.so")
     assert "Permission denied" in finding["message"]
+
+
+# == round 2 (issue 10): metadata, compression, output, environments ==========================
+
+import bz2  # noqa: E402
+import functools  # noqa: E402
+import lzma  # noqa: E402
+
+from nuitka_archguard.advice import fix_for  # noqa: E402
+from nuitka_archguard.config import ConfigError, load_config  # noqa: E402
+from nuitka_archguard.discovery import (  # noqa: E402
+    Discovery,
+    PathError,
+    open_wheel,
+    read_wheel_meta,
+    resolve,
+)
+from nuitka_archguard.metadata import (  # noqa: E402
+    FILE_LIMIT,
+    LIST_ENTRIES,
+    LIST_LIMIT,
+    MetadataBudget,
+    MetadataReader,
+)
+from nuitka_archguard.ownership import OwnershipIndex  # noqa: E402
+from nuitka_archguard.scan import MAX_ALLOW_RULES, Checker  # noqa: E402
+from nuitka_archguard.target import parse_target  # noqa: E402
+from nuitka_archguard.text import shown  # noqa: E402
+
+BZIP2, LZMA, ZSTD = 12, 14, 93
+BOMB_MIB = 256
+"""Zeros behind each compression bomb: far beyond every budget, cheap enough to build."""
+
+
+def _chunks_of_zeros(mib: int) -> list[bytes]:
+    return [bytes(1 << 20)] * mib
+
+
+@functools.cache
+def bomb(method: int, head: bytes = b"\x7fELF", mib: int = BOMB_MIB) -> bytes:
+    """``head`` and ``mib`` MiB of zeros, compressed with a zip method (made once)."""
+    if method == DEFLATED:
+        return deflate(head + bytes(mib << 20))
+    if method == BZIP2:
+        compressor = bz2.BZ2Compressor(9)
+        parts = [compressor.compress(head)]
+        parts += [compressor.compress(chunk) for chunk in _chunks_of_zeros(mib)]
+        return b"".join(parts) + compressor.flush()
+    if method == LZMA:
+        properties = lzma._encode_filter_properties({"id": lzma.FILTER_LZMA1})  # type: ignore[attr-defined]
+        lzma_filter = lzma._decode_filter_properties(lzma.FILTER_LZMA1, properties)  # type: ignore[attr-defined]
+        compressor = lzma.LZMACompressor(lzma.FORMAT_RAW, filters=[lzma_filter])
+        parts = [struct.pack("<BBH", 9, 4, len(properties)), properties, compressor.compress(head)]
+        parts += [compressor.compress(chunk) for chunk in _chunks_of_zeros(mib)]
+        return b"".join(parts) + compressor.flush()
+    raise AssertionError(method)
+
+
+def compressed(method: int, data: bytes) -> bytes:
+    """``data`` compressed as a zip member of ``method``."""
+    if method == STORED:
+        return data
+    if method == DEFLATED:
+        return deflate(data)
+    if method == BZIP2:
+        return bz2.compress(data)
+    if method == LZMA:
+        properties = lzma._encode_filter_properties({"id": lzma.FILTER_LZMA1})  # type: ignore[attr-defined]
+        lzma_filter = lzma._decode_filter_properties(lzma.FILTER_LZMA1, properties)  # type: ignore[attr-defined]
+        raw = lzma.compress(data, lzma.FORMAT_RAW, filters=[lzma_filter])
+        return struct.pack("<BBH", 9, 4, len(properties)) + properties + raw
+    return data  # zstd: whatever bytes, the method number is what is tested
+
+
+METADATA_TEXT = (
+    b"Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n"
+    b"Requires-Dist: cffi>=1.12\nRequires-Dist: pytest; extra == \"test\"\n\n"
+)
+WHEEL_TEXT = b"Wheel-Version: 1.0\nTag: cp311-cp311-manylinux_2_17_aarch64\n"
+
+
+# -- every compression method, binary and metadata members alike ---------------------------
+
+
+@pytest.mark.parametrize("method", [STORED, DEFLATED, BZIP2, LZMA])
+def test_every_method_reads_members_and_metadata(method: int, tmp_path: Path) -> None:
+    members = [
+        Member(b"pkg/x.so", compressed(method, ELF_SO.data), method=method,
+               true_size=len(ELF_SO.data), crc=zlib.crc32(ELF_SO.data)),
+        Member(b"pkg-1.0.dist-info/METADATA", compressed(method, METADATA_TEXT), method=method,
+               true_size=len(METADATA_TEXT), crc=zlib.crc32(METADATA_TEXT)),
+        Member(b"pkg-1.0.dist-info/WHEEL", compressed(method, WHEEL_TEXT), method=method,
+               true_size=len(WHEEL_TEXT), crc=zlib.crc32(WHEEL_TEXT)),
+    ]  # fmt: skip
+    wheel = _wheel(tmp_path, members, "pkg-1.0-cp311-cp311-manylinux_2_17_aarch64.whl")
+    meta = read_wheel_meta(str(wheel))
+    assert (meta.name, meta.version, meta.requires) == ("pkg", "1.0", ("cffi",))
+    report = scan([str(wheel)], "linux-aarch64")
+    (finding,) = [f for f in report.findings if f.code is Code.ARCH_MISSING]
+    assert finding.archs == ("x86_64",)
+
+
+BOMB_CASES = {
+    "bzip2-so": (BZIP2, b"pkg/bomb.so"),
+    "lzma-so": (LZMA, b"pkg/bomb.so"),
+    "bzip2-metadata": (BZIP2, b"pkg-1.0.dist-info/METADATA"),
+    "lzma-metadata": (LZMA, b"pkg-1.0.dist-info/METADATA"),
+    "deflate-metadata": (DEFLATED, b"pkg-1.0.dist-info/METADATA"),
+}
+
+
+def bomb_wheel(tmp: Path, case: str) -> Path:
+    method, name = BOMB_CASES[case]
+    head = b"\x7fELF"  # one bomb per method (built once), in a binary or a METADATA
+    data = bomb(method, head)
+    member = Member(name, data, method=method, true_size=(BOMB_MIB << 20) + len(head), crc=0)
+    return _wheel(tmp, [member])
+
+
+@pytest.mark.parametrize("case", sorted(BOMB_CASES))
+def test_compression_bombs_cost_their_budget_whatever_the_method(case: str, tmp_path: Path) -> None:
+    wheel = bomb_wheel(tmp_path, case)
+    started = time.perf_counter()
+    report = run_with_timeout(lambda: scan([str(wheel)], "linux-x86_64"), 30)
+    assert time.perf_counter() - started < 10
+    if case.endswith("-so"):
+        # the magic and headers come out of the first chunk; the rest is never inflated
+        (finding,) = report.findings
+        assert finding.code is Code.UNREADABLE_BINARY
+    else:
+        limit = f"larger than {FILE_LIMIT:,} bytes"
+        assert any(limit in note for note in report.notes), report.notes
+
+
+def test_zstd_member_is_unreadable_not_a_crash_where_unsupported(tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path, [Member(b"pkg/x.so", b"\x28\xb5\x2f\xfd" + bytes(60), method=ZSTD,
+                                     true_size=4096)])  # fmt: skip
+    report = scan([str(wheel)], "linux-x86_64")
+    (finding,) = report.findings
+    assert finding.code is Code.UNREADABLE_BINARY
+    if sys.version_info < (3, 14):
+        assert finding.message.endswith("zip compression method 93 is not supported")
+
+
+def test_metadata_aliased_600_times_is_read_once(tmp_path: Path) -> None:
+    data = bomb(BZIP2, b"Metadata-Version: 2.1\nName: pkg\n", 16)
+    member = Member(b"pkg-1.0.dist-info/METADATA", data, method=BZIP2, true_size=16 << 20, crc=0)
+    raw = build_zip([member])
+    body_end = raw.index(b"PK\x01\x02")
+    entry_end = raw.index(b"PK\x05\x06")
+    entry = raw[body_end:entry_end]
+    aliased = raw[:body_end] + entry * 600
+    aliased += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 600, 600, len(entry) * 600, body_end, 0)
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    wheel.write_bytes(aliased)
+    reader = MetadataReader()
+    started = time.perf_counter()
+    read_wheel_meta(str(wheel), reader)
+    assert time.perf_counter() - started < 5
+    spent = reader.budget.max_bytes - reader.budget.bytes_left
+    assert spent <= FILE_LIMIT + (64 << 10)  # one read, stopped at the per-file limit
+    assert len(reader.notes) == 1 and "larger than" in reader.notes[0]
+
+
+def test_aliased_binaries_are_one_note_plus_a_count(tmp_path: Path) -> None:
+    raw = build_zip([Member(b"pkg/a.so", ELF_SO.data)])
+    body_end = raw.index(b"PK\x01\x02")
+    entry = raw[body_end : raw.index(b"PK\x05\x06")]
+    count = 5000
+    aliased = raw[:body_end] + entry * count
+    aliased += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(entry) * count,
+                           body_end, 0)  # fmt: skip
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    wheel.write_bytes(aliased)
+    discovery = Discovery()
+    found = list(discovery.binaries(resolve(str(wheel))))
+    assert len(found) == 1
+    assert len(discovery.notes) <= 8
+    assert any("4,996 more members sharing data like these" in n for n in discovery.notes)
+
+
+def zip64_claiming(entries: int, directory_size: int) -> bytes:
+    """An archive whose zip64 end records claim a huge central directory."""
+    eocd64 = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, entries, entries,
+                         directory_size, 0)  # fmt: skip
+    locator = struct.pack("<IIQI", 0x07064B50, 0, 0, 1)
+    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return eocd64 + locator + eocd
+
+
+@pytest.mark.parametrize(
+    ("entries", "size"), [(1_000_000, 50_000_000), (10, 60_000_000), (100_001, 1000)]
+)
+def test_huge_central_directories_are_refused_before_parsing(
+    entries: int, size: int, tmp_path: Path
+) -> None:
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    wheel.write_bytes(zip64_claiming(entries, size))
+    with pytest.raises(PathError, match=r"not scanned: its central directory lists"):
+        open_wheel(str(wheel))
+
+
+def test_a_million_real_entries_are_refused_fast(tmp_path: Path) -> None:
+    entry = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 20, 0, 0, 0, 0, 0, 0, 0, 5, 0,
+                        0, 0, 0, 0, 0) + b"a.txt"  # fmt: skip
+    count = 1_000_000
+    directory = entry * count
+    end64 = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count,
+                        len(directory), 0)  # fmt: skip
+    locator = struct.pack("<IIQI", 0x07064B50, 0, len(directory), 1)
+    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    wheel.write_bytes(directory + end64 + locator + eocd)
+    started = time.perf_counter()
+    with pytest.raises(ScanError, match=r"lists 1,000,000 entries"):
+        scan([str(wheel)], "linux-x86_64")
+    assert time.perf_counter() - started < 2
+
+
+# -- metadata files on disk: regular files only, bounded, inside the PATH ---------------------
+
+
+def make_venv(tmp: Path, name: str = "pkg") -> tuple[Path, Path]:
+    """A virtualenv with one distribution owning one x86_64 extension module."""
+    venv = tmp / "venv"
+    site = venv / "lib" / "python3.11" / "site-packages"
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (venv / "bin").mkdir()
+    (venv / "bin" / "python").write_text("")
+    (site / "x.cpython-311-x86_64-linux-gnu.so").write_bytes(ELF_SO.data)
+    (info / "METADATA").write_bytes(METADATA_TEXT.replace(b"pkg", name.encode()))
+    (info / "WHEEL").write_bytes(b"Wheel-Version: 1.0\nTag: cp311-cp311-manylinux_2_17_x86_64\n")
+    (info / "INSTALLER").write_text("pip\n")
+    record = f"x.cpython-311-x86_64-linux-gnu.so,,\n{name}-1.0.dist-info/RECORD,,\n"
+    (info / "RECORD").write_text(record)
+    return venv, info
+
+
+def _fifo_at(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+
+
+def _huge(path: Path, size: int) -> None:
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+
+
+_RECORD_FIFO = r"RECORD: unreadable metadata: not a regular file"
+_BIG_RECORD = (b"a" * 60_000 + b",,\n") * (LIST_LIMIT // 60_000 + 1)
+_INVALID = r"METADATA: unreadable metadata: invalid Name"
+
+
+def _replace_with_directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _replace_with_link(path: Path, target: str) -> None:
+    path.unlink()
+    path.symlink_to(target)
+
+
+METADATA_FILE_CASES: dict[str, tuple[Callable[[Path], object], str, Optional[str]]] = {
+    # case: (damage the dist-info, a note that must appear, the owner's name or None)
+    "record-fifo": (lambda i: _fifo_at(i / "RECORD"), _RECORD_FIFO, None),
+    "record-device": (lambda i: _replace_with_link(i / "RECORD", "/dev/zero"), _RECORD_FIFO, None),
+    "record-directory": (
+        lambda i: _replace_with_directory(i / "RECORD"),
+        r"RECORD: unreadable metadata: a directory",
+        None,
+    ),
+    "record-too-big": (
+        lambda i: (i / "RECORD").write_bytes(_BIG_RECORD),
+        rf"RECORD: unreadable metadata: larger than {LIST_LIMIT:,} bytes",
+        None,
+    ),
+    "record-endless-line": (
+        lambda i: (i / "RECORD").write_bytes(b"x" * (1 << 20)),
+        r"RECORD: unreadable metadata: a line longer than",
+        None,
+    ),
+    "metadata-fifo": (
+        lambda i: _fifo_at(i / "METADATA"),
+        r"METADATA: unreadable metadata: not a regular file",
+        "pkg",
+    ),
+    "metadata-too-big": (
+        lambda i: (i / "METADATA").write_bytes(b"Name: pkg\nX: " + b"y" * FILE_LIMIT),
+        rf"METADATA: unreadable metadata: larger than {FILE_LIMIT:,} bytes",
+        "pkg",
+    ),
+    "wheel-fifo": (
+        lambda i: _fifo_at(i / "WHEEL"),
+        r"WHEEL: unreadable metadata: not a regular file",
+        "pkg",
+    ),
+    "installer-fifo": (
+        lambda i: _fifo_at(i / "INSTALLER"),
+        r"INSTALLER: unreadable metadata: not a regular file",
+        "pkg",
+    ),
+    "direct-url-fifo": (
+        lambda i: _fifo_at(i / "direct_url.json"),
+        r"direct_url.json: unreadable metadata: not a regular file",
+        "pkg",
+    ),
+    "direct-url-deep": (
+        lambda i: (i / "direct_url.json").write_text("[" * 100_000 + "]" * 100_000),
+        r"direct_url.json: unreadable metadata: invalid JSON",
+        "pkg",
+    ),
+    "invalid-name": (
+        lambda i: (i / "METADATA").write_bytes(b"Name: pkg$(touch x)\nVersion: 1.0\n\n"),
+        _INVALID,
+        "pkg$(touch x)",
+    ),
+    "invalid-version": (
+        lambda i: (i / "METADATA").write_bytes(b"Name: pkg\nVersion: 1;id\n\n"),
+        _INVALID,
+        "pkg",
+    ),
+    "control-name": (
+        lambda i: (i / "METADATA").write_bytes(b"Name: pkg\x1b[2J\nVersion: 1.0\n\n"),
+        r"invalid Name 'pkg\\x1b\[2J'",
+        "pkg\x1b[2J",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(METADATA_FILE_CASES))
+def test_metadata_file_case(case: str, tmp_path: Path) -> None:
+    damage, note, owner = METADATA_FILE_CASES[case]
+    venv, info = make_venv(tmp_path)
+    damage(info)
+    report = run_with_timeout(lambda: scan([str(venv)], "linux-aarch64"), 20)
+    assert any(re.search(note, n) for n in report.notes), report.notes
+    assert all("\n" not in n and "\x1b" not in n for n in report.notes)
+    (finding,) = report.findings
+    name = finding.distribution.name if finding.distribution is not None else None
+    if owner is None:
+        assert name is None or finding.distribution.kind == "directory"  # type: ignore[union-attr]
+    else:
+        assert name == owner
+    if (owner is not None and "invalid" in case) or "control" in case:
+        assert "no command is given" in finding.fix
+
+
+def test_record_with_more_paths_than_a_list_may_hold_is_cut(tmp_path: Path) -> None:
+    venv, info = make_venv(tmp_path)
+    lines = "".join(f"f{i},,\n" for i in range(LIST_ENTRIES + 10))
+    (info / "RECORD").write_text(lines)
+    report = scan([str(venv)], "linux-aarch64")
+    assert any(f"lists more than {LIST_ENTRIES:,} paths" in n for n in report.notes)
+
+
+def test_the_scan_budget_is_shared_by_all_metadata(tmp_path: Path) -> None:
+    venv, _ = make_venv(tmp_path)
+    reader = MetadataReader(MetadataBudget(max_bytes=100))
+    index = OwnershipIndex.for_paths([venv], reader)
+    index.owner_of(next(venv.glob("lib/*/site-packages/*.so")))
+    assert any("metadata budget of 0 MiB is spent" in n for n in reader.notes)
+    assert sum("budget" in n for n in reader.notes) == 1  # said once
+
+
+def test_conda_meta_of_an_ancestor_outside_the_paths_is_never_read(tmp_path: Path) -> None:
+    # Anyone who can write /tmp could plant /tmp/conda-meta to rename the culprit.
+    shared = tmp_path / "shared"
+    planted = shared / "conda-meta"
+    planted.mkdir(parents=True)
+    project = shared / "project" / "app.dist"
+    project.mkdir(parents=True)
+    (project / "x.so").write_bytes(ELF_SO.data)
+    record = {"name": "innocent", "version": "1.0", "files": ["project/app.dist/x.so"],
+              "channel": "evil"}  # fmt: skip
+    (planted / "innocent-1.0-0.json").write_text(json.dumps(record))
+    report = scan([str(project)], "linux-aarch64")
+    (finding,) = report.findings
+    assert finding.distribution is None or finding.distribution.name != "innocent"
+    # given the prefix itself, its conda-meta is the environment's own: used
+    index = OwnershipIndex.for_paths([shared])
+    owner = index.owner_of(project / "x.so")
+    assert owner is not None and owner.name == "innocent"
+    assert OwnershipIndex.for_paths([project]).owner_of(project / "x.so") is None
+
+
+def test_conda_records_keep_only_what_is_used(tmp_path: Path) -> None:
+    prefix = tmp_path / "env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "lib").mkdir()
+    (prefix / "lib" / "libx.so").write_bytes(ELF_SO.data)
+    paths_data = {"paths": [{"_path": f"f{i}", "sha256": "0" * 64} for i in range(20_000)]}
+    record = {"name": "x", "version": "1.0", "files": ["lib/libx.so"], "paths_data": paths_data}
+    (prefix / "conda-meta" / "x-1.0-0.json").write_text(json.dumps(record))
+    owner = OwnershipIndex.for_paths([prefix]).owner_of(prefix / "lib" / "libx.so")
+    assert owner is not None and owner.name == "x"
+
+
+def test_needed_by_ignores_extras_the_same_way_for_wheels_and_environments(tmp_path: Path) -> None:
+    # Requires-Dist: pytest; extra == "test" -> pytest is not needed by pkg (metadata.py)
+    venv, _ = make_venv(tmp_path)
+    index = OwnershipIndex.for_paths([venv])
+    assert index.needed_by("cffi") == ("pkg",) and index.needed_by("pytest") == ()
+    members = [Member(b"pkg-1.0.dist-info/METADATA", METADATA_TEXT)]
+    wheel = _wheel(tmp_path, members)
+    checker = Checker("linux-x86_64", search_paths=[])
+    checker.add_wheel(read_wheel_meta(str(wheel)))
+    assert checker._requires == {"cffi": {"pkg"}}
+
+
+_TOO_DEEP = r"invalid TOML: nested too deeply|invalid TOML: .*"
+PYPROJECT_CASES: dict[str, tuple[Callable[[Path], object], str]] = {
+    "fifo": (os.mkfifo, r"not a regular file \(FIFO, socket or device\), not read"),
+    "directory": (lambda p: p.mkdir(), r"a directory, not read"),
+    "too-big": (lambda p: _huge(p, FILE_LIMIT + 1), rf"larger than {FILE_LIMIT:,} bytes"),
+    "deep-arrays": (lambda p: p.write_text("a = " + "[" * 50_000 + "]" * 50_000), _TOO_DEEP),
+    "deep-tables": (
+        lambda p: p.write_text("a = " + "{b = " * 50_000 + "1" + "}" * 50_000),
+        _TOO_DEEP,
+    ),
+    "arabic-digits": (
+        lambda p: p.write_text('[tool.archguard]\nmin-os = "\u0661\u0660.\u0661\u0663"\n'),
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PYPROJECT_CASES))
+def test_pyproject_case_is_one_line_exit_2(case: str, tmp_path: Path) -> None:
+    make, message = PYPROJECT_CASES[case]
+    make(tmp_path / "pyproject.toml")
+    if message:
+        with pytest.raises(ConfigError, match=message):
+            run_with_timeout(lambda: load_config(tmp_path), 10)
+    result = subprocess.run(
+        [sys.executable, "-m", "nuitka_archguard", "scan", str(tmp_path), "--target=macos-arm64"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("nuitka-archguard: error: ")
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+# -- allow rules ---------------------------------------------------------------------------------
+
+
+def test_too_many_allow_rules_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ScanError, match=rf"too many allow rules: at most {MAX_ALLOW_RULES:,}"):
+        scan([str(tmp_path)], "linux-x86_64", allow=[f"p{i}" for i in range(MAX_ALLOW_RULES + 1)])
+    result = run_cli("scan", str(tmp_path), *[f"--allow=p{i}" for i in range(MAX_ALLOW_RULES + 1)])
+    assert result.returncode == 2 and "too many allow rules" in result.stderr
+
+
+def test_allow_rules_are_matched_in_one_pass(tmp_path: Path) -> None:
+    folder = tmp_path / "app.dist"
+    folder.mkdir()
+    for i in range(300):
+        (folder / f"m{i}.so").write_bytes(ELF_SO.data)
+    rules = [f"*/nomatch{i}/*.so" for i in range(MAX_ALLOW_RULES - 1)] + ["m1*.so:ok"]
+    started = time.perf_counter()
+    report = scan([str(folder)], "linux-aarch64", allow=rules)
+    assert time.perf_counter() - started < 5
+    allowed = {f.path.rsplit("/", 1)[-1] for f in report.findings if f.allowed}
+    assert allowed == {f"m{i}.so" for i in range(300) if str(i).startswith("1")}
+    assert all(f.allow_reason == "ok" for f in report.findings if f.allowed)
+
+
+# -- versions: ASCII digits only, bounded ------------------------------------------------------
+
+
+VERSION_ARGS = {
+    "arabic-min-os": ["--target", "macos-arm64", "--min-os", "\u0661\u0660.\u0661\u0663"],
+    "fullwidth-min-os": ["--target", "macos-arm64", "--min-os", "\uff11\uff10.\uff11\uff13"],
+    "long-min-os": ["--target", "macos-arm64", "--min-os", "1" * 5000],
+    "many-parts": ["--target", "macos-arm64", "--min-os", "10." * 1000 + "1"],
+    "arabic-tag": ["--target", "macosx_\u0661\u0660_\u0661\u0663_x86_64"],
+    "long-tag": ["--target", "macosx_" + "1" * 5000 + "_0_x86_64"],
+    "long-manylinux": ["--target", "manylinux_" + "2" * 5000 + "_17_x86_64"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(VERSION_ARGS))
+def test_version_strings_are_ascii_digits_with_limits(case: str, tmp_path: Path) -> None:
+    result = run_cli("scan", str(tmp_path), *VERSION_ARGS[case])
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("nuitka-archguard: error: ") and result.stderr.count("\n") == 1
+    assert "internal error" not in result.stderr and len(result.stderr) < 1000
+
+
+# -- bad environments: stdout closed or full, cwd deleted, ascii ---------------------------------
+
+
+def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PY": sys.executable}
+    return subprocess.run(["/bin/sh", "-c", command], cwd=cwd, env=env, capture_output=True,
+                          text=True, errors="backslashreplace", timeout=60)  # fmt: skip
+
+
+_ARCHGUARD = '"$PY" -m nuitka_archguard'
+_ODD_NAME = '"$(printf "caf\\303\\251\\033")"'
+ENVIRONMENT_CASES = {
+    # case: (shell command, exit status, what stderr says)
+    "inspect-full": (f"{_ARCHGUARD} inspect /bin/sh > /dev/full", 2, "No space left on device"),
+    "scan-full": (f"{_ARCHGUARD} scan /bin/sh > /dev/full", 2, "No space left on device"),
+    "inspect-closed": (f"{_ARCHGUARD} inspect /bin/sh >&-", 2, "the output stream is closed"),
+    "scan-closed": (f"{_ARCHGUARD} scan /bin/sh >&-", 2, "the output stream is closed"),
+    "inspect-head-c0": (
+        f"{_ARCHGUARD} inspect /bin/sh /bin/ls /bin/cat > fifo & head -c0 < fifo; wait $!",
+        0,
+        "",
+    ),
+    "scan-deleted-cwd": (
+        f"mkdir gone && cd gone && rmdir ../gone && {_ARCHGUARD} scan /bin/sh",
+        2,
+        "cannot use the current directory",
+    ),
+    "scan-ascii": (
+        f"PYTHONIOENCODING=ascii {_ARCHGUARD} scan --target linux-aarch64 {_ODD_NAME}",
+        1,
+        "",
+    ),
+    "inspect-ascii": (f"PYTHONIOENCODING=ascii {_ARCHGUARD} inspect {_ODD_NAME}", 0, ""),
+}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("case", sorted(ENVIRONMENT_CASES))
+def test_bad_environment_case(case: str, tmp_path: Path) -> None:
+    command, status, message = ENVIRONMENT_CASES[case]
+    shutil.copy("/bin/sh", tmp_path / "caf\u00e9\x1b")
+    os.mkfifo(tmp_path / "fifo")
+    result = _shell(command, tmp_path)
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert message in result.stderr
+    if message:
+        assert result.stderr.count("\n") == 1
+    assert "\x1b" not in result.stdout + result.stderr
+
+
+def test_permission_denied_is_said_as_such() -> None:
+    target = parse_target("linux-x86_64")
+    fix = fix_for("unreadable-binary", None, target, path="/x/y.so",
+                  reason="y.so cannot be checked: Permission denied")  # fmt: skip
+    assert fix.startswith("y.so cannot be read (Permission denied)")
+    assert "corrupt" not in fix
+
+
+# -- Mach-O: a header's word size agrees with its CPU type --------------------------------------
+
+
+_WIDTH = "corrupt: a {0}-bit mach header with a {1}-bit cputype {2}"
+MACHO_WIDTH_CASES = {
+    "x86_64-in-32-bit-header": ("x86_64", 32, _WIDTH.format(32, 64, "0x1000007")),
+    "arm64-in-32-bit-header": ("arm64", 32, _WIDTH.format(32, 64, "0x100000c")),
+    "i386-in-64-bit-header": ("i386", 64, _WIDTH.format(64, 32, "0x7")),
+    "armv7-in-64-bit-header": ("armv7", 64, _WIDTH.format(64, 32, "0xc")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MACHO_WIDTH_CASES))
+def test_macho_word_size_disagreeing_with_cputype_is_unreadable(case: str, tmp_path: Path) -> None:
+    arch, bits, message = MACHO_WIDTH_CASES[case]
+    data = synth_macho.thin(arch, bits=bits)
+    with pytest.raises(BinaryReadError, match=re.escape(message)):
+        read_binary(BytesSource(data), "x.so")
+    path = tmp_path / "x.so"
+    path.write_bytes(data)
+    (finding,) = scan([str(tmp_path)], "macos-arm64").findings
+    assert finding.code is Code.UNREADABLE_BINARY
+
+
+def test_arm64_32_keeps_its_32_bit_header() -> None:
+    data = synth_macho.thin("arm64_32", bits=32)
+    assert read_binary(BytesSource(data), "x").archs == ("arm64_32",)
+
+
+# -- control characters in names ----------------------------------------------------------------
+
+
+def test_control_characters_never_reach_notes_raw(tmp_path: Path) -> None:
+    for name in ("a\nb.so", "c\rd.so", "e\x1b[31mf.so", "g\x85h.so", "i\u202ej.so"):
+        os.mkfifo(tmp_path / name)
+    report = run_with_timeout(lambda: scan([str(tmp_path)], "linux-x86_64"), 10)
+    assert len(report.notes) == 5
+    for note in report.notes:
+        assert note == shown(note)
+        assert re.search(r"\\n|\\r|\\x1b|\\x85|\\u202e", note)
+
+
+# -- resources: each hostile archive and metadata case under 300 MiB of address space ----------
+
+from nuitka_archguard.metadata import JSON_LIST_LIMIT  # noqa: E402
+
+ADDRESS_SPACE = 300 << 20
+RESOURCE_SECONDS = 30
+_CHILD = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+from nuitka_archguard.scan import ScanError, scan
+try:
+    report = scan(sys.argv[1:], "linux-x86_64")
+except ScanError as error:
+    print("scan error:", error)
+else:
+    print(len(report.findings), "findings", len(report.notes), "notes")
+"""
+
+
+def _record_of(size: int) -> bytes:
+    line = b"a/b.so,,\n"
+    return line * (size // len(line))
+
+
+def _resource_venv(tmp: Path, record: bytes) -> Path:
+    venv, info = make_venv(tmp)
+    (info / "RECORD").write_bytes(record)
+    return venv
+
+
+def _resource_conda(tmp: Path, size: int, count: int) -> Path:
+    prefix = tmp / "env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "lib").mkdir()
+    (prefix / "lib" / "libx.so").write_bytes(ELF_SO.data)
+    for number in range(count):
+        names = size // 6
+        files = ",".join(['"a/b"'] * names)  # the most strings per byte JSON allows
+        text = f'{{"name": "x{number}", "version": "1", "files": [{files}]}}'
+        (prefix / "conda-meta" / f"x{number}-1-0.json").write_text(text)
+    return prefix
+
+
+def _aliased_metadata_wheel(tmp: Path) -> Path:
+    member = Member(b"pkg-1.0.dist-info/METADATA", bomb(BZIP2), method=BZIP2,
+                    true_size=BOMB_MIB << 20, crc=0)  # fmt: skip
+    raw = build_zip([member])
+    body_end = raw.index(b"PK\x01\x02")
+    entry = raw[body_end : raw.index(b"PK\x05\x06")]
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 600, 600, len(entry) * 600, body_end, 0)
+    wheel = tmp / "pkg-1.0-py3-none-any.whl"
+    wheel.write_bytes(raw[:body_end] + entry * 600 + end)
+    return wheel
+
+
+RESOURCE_CASES: dict[str, Callable[[Path], Path]] = {
+    **{f"wheel-{c}": functools.partial(lambda c, t: bomb_wheel(t, c), c) for c in BOMB_CASES},
+    "wheel-metadata-aliased-600-times": _aliased_metadata_wheel,
+    "wheel-million-entries": lambda t: (
+        t / "w-1.0-py3-none-any.whl",
+        (t / "w-1.0-py3-none-any.whl").write_bytes(zip64_claiming(1_000_000, 60_000_000)),
+    )[0],
+    "record-63-mib": lambda t: _resource_venv(t, _record_of(63 << 20)),
+    "conda-meta-3x63-mib": lambda t: _resource_conda(t, 63 << 20, 3),
+    "conda-meta-just-under-the-limit": lambda t: _resource_conda(t, JSON_LIST_LIMIT - 100, 1),
+}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
+@pytest.mark.parametrize("case", sorted(RESOURCE_CASES))
+def test_hostile_case_runs_in_300_mib_and_30_s(case: str, tmp_path: Path) -> None:
+    path = RESOURCE_CASES[case](tmp_path)
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD.format(limit=ADDRESS_SPACE), str(path)],
+        capture_output=True, text=True, timeout=RESOURCE_SECONDS, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert time.perf_counter() - started < RESOURCE_SECONDS
+    assert "findings" in result.stdout or "scan error" in result.stdout

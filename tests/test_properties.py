@@ -164,3 +164,130 @@ def test_detect_format_never_raises(head: bytes) -> None:
     from nuitka_archguard.binaries import detect_format
 
     assert isinstance(detect_format(head), BinaryFormat)
+
+
+# -- round 2 (issue 10): zip compression methods, metadata files, names with control bytes -----
+
+import io  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import zipfile  # noqa: E402
+
+from nuitka_archguard.binaries.source import MemberStream, ZipMemberSource  # noqa: E402
+from nuitka_archguard.metadata import (  # noqa: E402
+    MetadataReader,
+    parse_headers,
+    required_names,
+)
+from nuitka_archguard.text import is_printable, shell_quote, shown, strict_json  # noqa: E402
+
+METHODS = [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+
+
+@SETTINGS
+@given(
+    st.sampled_from(METHODS),
+    st.binary(max_size=20_000)
+    | st.builds(lambda n, b: b * n, st.integers(1, 50_000), st.binary(min_size=1, max_size=8)),
+    st.lists(st.integers(0, 4096), max_size=6),
+)
+def test_member_streams_match_zipfile_for_every_method(
+    method: int, data: bytes, steps: list[int]
+) -> None:
+    """Whatever the method, the bounded decompressor yields zipfile's bytes, in any steps."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("m.so", data)
+    with zipfile.ZipFile(buffer) as archive:
+        (member,) = archive.infolist()
+        stream = MemberStream(archive, member)
+        got = b"".join(stream.read(step) for step in steps)
+        got += stream.read(len(data) + 1)
+        assert got == data
+        source = ZipMemberSource(archive, member)
+        if data:
+            assert source.head() == data[:4096]
+            offset = len(data) // 2
+            assert source.read_at(offset, min(16, len(data) - offset)) == data[offset : offset + 16]
+
+
+@SETTINGS
+@given(st.sampled_from(METHODS), st.binary(max_size=4096))
+def test_corrupt_compressed_data_is_a_binary_read_error(method: int, junk: bytes) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("m.so", b"\x7fELF" + bytes(50_000))
+    raw = bytearray(buffer.getvalue())
+    start = 30 + len("m.so")
+    raw[start : start + len(junk)] = junk[: len(raw) - start - 100]
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as archive:
+        (member,) = archive.infolist()
+        source = ZipMemberSource(archive, member)
+        with contextlib.suppress(BinaryReadError):
+            source.head()
+            source.read_at(40_000, 16)
+
+
+METADATA_KEYS = st.sampled_from(
+    ["Name", "Version", "Requires-Dist", "Tag", "Metadata-Version", "X", "", " ", "Name:"]
+)
+TEXT = st.text(st.characters(codec="utf-8") | st.sampled_from("\x00\r\n\x1b\x85\u2028\udcff:;$`"))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(METADATA_KEYS, TEXT), max_size=20), st.binary(max_size=2000))
+def test_metadata_files_never_raise(pairs: list[tuple[str, str]], tail: bytes) -> None:
+    """A METADATA/WHEEL/RECORD/JSON of any content: values or notes, never an exception."""
+    text = "".join(f"{k}: {v}\n" for k, v in pairs).encode("utf-8", "surrogateescape") + tail
+    with tempfile.TemporaryDirectory() as folder:
+        reader = MetadataReader()
+        for name in ("METADATA", "RECORD", "x.json"):
+            path = os.path.join(folder, name)
+            with open(path, "wb") as handle:
+                handle.write(text)
+            headers = reader.headers(path)
+            required_names(headers.get("Requires-Dist", ()))
+            list(reader.record_paths(path))
+            reader.json(path, conda=True)
+        assert all("\n" not in note and is_printable(note) for note in reader.notes)
+    parse_headers(text.decode("utf-8", "replace"))
+
+
+NAMES = st.text(
+    st.characters(codec="utf-8")
+    | st.sampled_from("\x00\x07\t\n\r\x1b\x7f\x85\x9b\u2028\u2029\u202e\u2066\ufeff")
+    | st.sampled_from([chr(c) for c in range(0xDC80, 0xDD00)]),  # undecodable bytes
+    max_size=60,
+)
+
+
+@SETTINGS
+@given(NAMES)
+def test_names_with_control_bytes_are_shown_on_one_printable_line(name: str) -> None:
+    text = shown(name)
+    assert is_printable(text) and "\n" not in text and "\r" not in text
+    text.encode("utf-8")  # never a lone surrogate
+    assert shown(text) == text  # idempotent: escaping an escaped name changes nothing
+    if is_printable(name):
+        assert text == name
+
+
+@SETTINGS
+@given(st.dictionaries(NAMES, st.lists(NAMES, max_size=3) | NAMES, max_size=5))
+def test_json_of_any_names_round_trips_through_a_strict_decoder(document: dict) -> None:  # type: ignore[type-arg]
+    encoded = json.dumps(strict_json(document), ensure_ascii=False).encode("utf-8")
+    decoded = json.loads(encoded.decode("utf-8", "strict"))
+    assert json.dumps(decoded, ensure_ascii=False).encode("utf-8") == encoded
+
+
+@SETTINGS
+@given(NAMES)
+def test_shell_quote_is_one_printable_word(name: str) -> None:
+    import shlex
+
+    quoted = shell_quote(name)
+    assert is_printable(quoted)
+    (word,) = shlex.split(quoted) if quoted != "''" else [""]
+    assert len(word) == len(name)
+
