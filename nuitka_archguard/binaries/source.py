@@ -348,14 +348,11 @@ class MemberStream:
         chunks: list[bytes] = []
         wanted = length
         while wanted > 0 and not self._decoder.eof:
-            data = b""
-            if self._decoder.needs_input:
-                data = self.read_raw(_RAW_CHUNK)
-                if not data:
-                    break
+            # zlib may hold output back after all input is in: ask even without new input
+            data = self.read_raw(_RAW_CHUNK) if self._decoder.needs_input else b""
             out = self._decoder.decompress(data, wanted)
             if not out and not data:
-                break  # a decoder that neither wants input nor gives output: corrupt data
+                break  # no input left and no output: the end (or corrupt data)
             chunks.append(out)
             wanted -= len(out)
         return b"".join(chunks)
