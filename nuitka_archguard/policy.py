@@ -494,6 +494,7 @@ def _arch_missing(
         f"{_fmt_archs(required)}: {' and '.join(missing)} processes cannot load it"
     )
     notes = [f"{a}: {archs.ARCH_NOTES[a]}" for a in info.archs if a in archs.ARCH_NOTES]
+    notes += [f".NET assembly: {s.clr}" for s in info.slices if s.clr]
     if notes:
         message += f" ({'; '.join(dict.fromkeys(notes))})"
     return new_finding(

@@ -210,6 +210,20 @@ def test_dotnet_assemblies_say_what_the_clr_flags_say(
     assert (findings == []) is fits_arm64
     if not fits_arm64:
         assert [f.code for f in findings] == [Code.ARCH_MISSING]
+        assert f"(.NET assembly: {clr})" in findings[0].message
+
+
+def test_a_clr_directory_pointing_nowhere_is_judged_as_native_code() -> None:
+    image = pe.build_pe("x86", clr_flags=ILONLY)
+    data = bytearray(image.data)
+    data[image.directories_offset + 14 * 8 : image.directories_offset + 14 * 8 + 4] = (
+        0x7FFF0000
+    ).to_bytes(4, "little")
+    info = read(bytes(data), "Python.Runtime.dll")
+    assert info.slices[0].clr is None and not info.any_cpu
+    assert [f.code for f in check_binary(info, parse_target("windows-arm64"))] == [
+        Code.ARCH_MISSING
+    ]
 
 
 def test_pythonnet_like_wheel_is_clean_everywhere(tmp_path: Path) -> None:

@@ -188,14 +188,18 @@ class _Image:
 
     def _clr(self, arch: str) -> Optional[str]:
         """What a .NET assembly's CLR header says about where it runs, as ``corflags`` and
-        Visual Studio name it; ``None`` for native images."""
+        Visual Studio name it; ``None`` for native images. A CLR directory that points
+        nowhere is read as none: the file is then judged as native code, the strict side."""
         rva, size = self.directory(_CLR)
         if rva == 0 or size < CLR_FLAGS_OFFSET + 4:
             return None
-        offset, available = self.map(rva)
-        if available < CLR_FLAGS_OFFSET + 4:
-            raise BinaryReadError("truncated CLR runtime header")
-        (flags,) = struct.unpack("<I", self.read(offset + CLR_FLAGS_OFFSET, 4))
+        try:
+            offset, available = self.map(rva)
+            if available < CLR_FLAGS_OFFSET + 4:
+                return None
+            (flags,) = struct.unpack("<I", self.read(offset + CLR_FLAGS_OFFSET, 4))
+        except BinaryReadError:
+            return None
         if not flags & ComImageFlags.ILONLY:
             return "mixed-mode (native code inside)"
         if self.is64 or self.machine != int(Machine.I386):
