@@ -114,6 +114,15 @@ _DYLIB_COMMANDS = (
 )
 
 
+_DYLIB_KIND_SUFFIX = {
+    "LC_LOAD_WEAK_DYLIB": ", weak",
+    "LC_REEXPORT_DYLIB": ", reexport",
+    "LC_LAZY_LOAD_DYLIB": ", lazy",
+    "LC_LOAD_UPWARD_DYLIB": ", upward",
+}
+"""What ``otool -L`` adds after the versions for dylibs not loaded the plain way."""
+
+
 def _number(value: Any) -> int:
     """A macholib field as an int (versions of dylib commands are wrapped in a helper)."""
     return int(getattr(value, "_version", value))
@@ -244,7 +253,7 @@ def otool_main(args: Sequence[str]) -> int:
                 body.append(
                     f"\t{_c_string(data)} (compatibility version "
                     f"{_version(command.compatibility_version)}, current version "
-                    f"{_version(command.current_version)})"
+                    f"{_version(command.current_version)}{_DYLIB_KIND_SUFFIX.get(name, '')})"
                 )
     print("\n".join([f"{path}:", *body]))
     return 0
