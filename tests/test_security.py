@@ -272,3 +272,10 @@ def test_github_output_one_command_per_finding_with_hostile_paths(tmp_path: Path
     assert {c[0] for c in commands} == {"error"}
     files = sorted(c[1]["file"] for c in commands)
     assert all("\n" not in f and "\r" not in f for f in files)
+
+
+def test_plugin_messages_and_report_items_are_printable() -> None:
+    from nuitka_archguard.nuitka_plugin.support import Level, Message
+
+    message = Message(Level.WARNING, "x\x1b[2J.so\nfix: \rrm -rf ~")
+    assert message.text == "x\\x1b[2J.so\nfix: \\rrm -rf ~"

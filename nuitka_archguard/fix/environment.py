@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..discovery import PathError, RootKind, resolve
+from ..metadata import FILE_LIMIT, MetadataError, read_regular
 from .wheels import Scheme
 
 __all__ = ["STATE_DIR", "Environment", "EnvironmentError_"]
@@ -25,8 +26,8 @@ STATE_DIR = ".archguard"
 _MACHO_MAGICS = frozenset(
     bytes.fromhex(m) for m in ("feedface", "feedfacf", "cefaedfe", "cffaedfe", "cafebabe")
 )
-_CPYTHON_TAG = re.compile(r"^cp(\d)(\d+)-cp\d+")
-_SITE_VERSION = re.compile(r"^(?:python|pypy)(\d)\.(\d+)")
+_CPYTHON_TAG = re.compile(r"^cp([0-9])([0-9]+)-cp[0-9]+")
+_SITE_VERSION = re.compile(r"^(?:python|pypy)([0-9])\.([0-9]+)")
 
 
 class EnvironmentError_(Exception):
@@ -90,15 +91,11 @@ class Environment:
 
     def python_version(self) -> Optional[str]:
         """``3.11`` from pyvenv.cfg, the site folder's name, or the installed wheels' tags."""
-        cfg = self.root / "pyvenv.cfg"
-        try:
-            text = cfg.read_text("utf-8", "replace")[:65536] if cfg.is_file() else ""
-        except OSError:
-            text = ""
+        text = _small_text(self.root / "pyvenv.cfg")
         for line in text.splitlines():
             key, _, value = line.partition("=")
             if key.strip() in ("version", "version_info"):
-                match = re.match(r"\s*(\d+)\.(\d+)", value)
+                match = re.match(r"\s*([0-9]+)\.([0-9]+)", value)
                 if match:
                     return f"{match.group(1)}.{match.group(2)}"
         for site in self.sites:
@@ -117,10 +114,7 @@ class Environment:
             for name in names:
                 if not name.endswith(".dist-info"):
                     continue
-                try:
-                    text = (site / name / "WHEEL").read_text("utf-8", "replace")[:65536]
-                except OSError:
-                    continue
+                text = _small_text(site / name / "WHEEL")
                 for line in text.splitlines():
                     if line.lower().startswith("tag:"):
                         match = _CPYTHON_TAG.match(line.split(":", 1)[1].strip())
@@ -143,3 +137,12 @@ class Environment:
             headers = site / "include"
             interpreter = "/usr/bin/env python3"
         return Scheme(site, site, scripts, data, headers, interpreter)
+
+
+def _small_text(path: Path) -> str:
+    """A small metadata file through :mod:`..metadata` (regular files only, bounded, never
+    blocking); empty when it cannot be read."""
+    try:
+        return read_regular(str(path), FILE_LIMIT).decode("utf-8", "replace")
+    except MetadataError:
+        return ""

@@ -33,6 +33,7 @@ from ..policy import Code, Finding, Role, Severity, check_binary, internal_error
 from ..report import render_text
 from ..scan import Checker, ScanReport
 from ..target import Target, TargetError, host_target, macos_target
+from ..text import shown
 
 ALLOW_OPTION = "--archguard-allow"
 """The option a plugin user types to accept a finding (the scanner's is ``--allow``)."""
@@ -429,7 +430,7 @@ class Guard:
             directory = os.path.dirname(os.path.abspath(path))
             os.makedirs(directory, exist_ok=True)
             with open(path, "w", encoding="utf-8") as stream:
-                json.dump(self.report().to_json(), stream, indent=2)
+                json.dump(self.report().to_json(), stream, indent=2)  # strict UTF-8 (to_json)
                 stream.write("\n")
         except (OSError, TypeError, ValueError) as error:
             return f"cannot write the report {self.settings.report_path!r}: {error}"
@@ -469,13 +470,11 @@ def report_items(
         dist = finding.distribution
         owner = f" [{dist.name} {dist.version}]" if dist is not None else ""
         state = "allowed " if finding.allowed else ""
-        items.append(
-            (
-                f"finding_{number}",
-                f"{state}{finding.severity.value} {finding.code.value} {path}{owner}: "
-                f"{finding.message}" + (f" Fix: {finding.fix}" if finding.fix else ""),
-            )
+        text = (
+            f"{state}{finding.severity.value} {finding.code.value} {path}{owner}: "
+            f"{finding.message}" + (f" Fix: {finding.fix}" if finding.fix else "")
         )
+        items.append((f"finding_{number}", shown(text)))
     return items
 
 
@@ -573,8 +572,14 @@ class Level(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Message:
+    """One line (or block) for Nuitka to print: every line is printable text
+    (:func:`..text.shown`), whatever names it carries."""
+
     level: Level
     text: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", "\n".join(shown(x) for x in self.text.split("\n")))
 
 
 # -- the folders a stopped build leaves behind ---------------------------------------------------
