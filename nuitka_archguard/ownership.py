@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -186,17 +186,21 @@ def owner_of_in_tree(path: PathLike, root: PathLike) -> Optional[Distribution]:
 
 
 def homebrew_owner(
-    path: PathLike, reader: Optional[MetadataReader] = None
+    path: PathLike,
+    reader: Optional[MetadataReader] = None,
+    trusted: Optional[Sequence[str]] = None,
 ) -> Optional[Distribution]:
     """``<prefix>/Cellar/<formula>/<version>/…`` (after resolving symlinks such as
-    ``/opt/homebrew/lib/libssl.dylib``) names a Homebrew formula."""
+    ``/opt/homebrew/lib/libssl.dylib``) names a Homebrew formula. A prefix other than
+    Homebrew's own three counts only with a ``bin/brew`` and, when ``trusted`` is given,
+    only inside one of those directories (the trust boundary in the module docstring)."""
     real = os.path.realpath(os.fspath(path)).replace("\\", "/")
     marker = "/Cellar/"
     index = real.find(marker)
     while index >= 0:
         prefix = real[:index]
         rest = real[index + len(marker) :].split("/")
-        if len(rest) >= 3 and rest[0] and rest[1] and _is_homebrew_prefix(prefix):
+        if len(rest) >= 3 and rest[0] and rest[1] and _is_homebrew_prefix(prefix, trusted):
             receipt = (reader or MetadataReader()).json(
                 os.path.join(prefix, "Cellar", rest[0], rest[1], _RECEIPT), optional=True
             )
@@ -227,9 +231,11 @@ def homebrew_owner(
 _RECEIPT = "INSTALL_RECEIPT.json"
 
 
-def _is_homebrew_prefix(prefix: str) -> bool:
+def _is_homebrew_prefix(prefix: str, trusted: Optional[Sequence[str]] = None) -> bool:
     if prefix in _HOMEBREW_PREFIXES:
         return True
+    if trusted is not None and not any(_is_within(_key(prefix), t) for t in trusted):
+        return False
     return os.path.isfile(os.path.join(prefix, "bin", "brew"))
 
 
@@ -325,7 +331,7 @@ class OwnershipIndex:
             if found is not None:
                 return found
         try:
-            return homebrew_owner(raw, self.reader)
+            return homebrew_owner(raw, self.reader, self._trusted)
         except (OSError, ValueError):
             return None
 

@@ -418,8 +418,11 @@ def test_homebrew_custom_prefix_symlink_and_receipt(tmp_path: Path) -> None:
     }))  # fmt: skip
     (prefix / "lib").mkdir()
     (prefix / "lib" / "libffi.dylib").symlink_to(keg / "lib" / "libffi.8.dylib")
-    dist = OwnershipIndex().owner_of(prefix / "lib" / "libffi.dylib")
+    dist = OwnershipIndex.for_paths([prefix]).owner_of(prefix / "lib" / "libffi.dylib")
     assert dist is not None and (dist.name, dist.version) == ("libffi", "3.4.6")
+    # a custom prefix outside the given paths could be planted: not trusted
+    assert OwnershipIndex().owner_of(prefix / "lib" / "libffi.dylib") is None
+    assert OwnershipIndex.for_paths([tmp_path / "elsewhere"]).owner_of(keg / "lib") is None
     assert dist.built_from_source is True and dist.requires == ("zlib",)
     # a "Cellar" folder elsewhere is not Homebrew
     other = tmp_path / "x" / "Cellar" / "a" / "1" / "lib.so"
