@@ -473,3 +473,32 @@ def test_bad_input_is_one_line_and_exit_2(
         assert main(args) == 2, args
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err, (args, err)
+
+
+def test_output_fuses_a_wheel_into_a_universal2_wheel(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import zipfile
+
+    from nuitka_archguard.fix.wheels import verify_record
+
+    env, index = _fuse_env(tmp_path, differing=False)  # the arm64 wheel is in tmp_path/w
+    house = tmp_path / "w"
+    before = tree_hash(house)
+    out = tmp_path / "out"
+    code = main(["fix", str(house), "--output", str(out), "--target", "macos-universal2",
+                 "--no-index", "--find-links", str(index)])  # fmt: skip
+    text = capsys.readouterr().out
+    assert code == 0, text
+    (made,) = out.iterdir()
+    assert made.name == "fast-1.0-cp311-cp311-macosx_10_9_universal2.whl", text
+    assert tree_hash(house) == before
+    with zipfile.ZipFile(made) as archive:
+        names = archive.namelist()
+        assert names[-1].endswith(".dist-info/RECORD")
+        data = archive.read("fast/_speedups.cpython-311-darwin.so")
+    assert data[:4] == bytes.fromhex("cafebabe")
+    installed = tmp_path / "installed"
+    install(made, installed)
+    assert verify_record(installed / "fast-1.0.dist-info") == []
+    assert main(["scan", str(made), "--target", "macos-universal2"]) == 0

@@ -174,3 +174,36 @@ def test_numpy_arm64_to_universal2_stops_on_differing_files_then_fuses_everythin
     capsys.readouterr()
     assert main(["fix", "--undo", str(env)]) == 0
     assert tree_hash(env) == before
+
+
+def test_output_turns_cffi_arm64_wheel_into_a_universal2_wheel(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import zipfile
+
+    try:
+        arm = realwheels.wheel("cffi", "1.17.1", "arm64")
+        x86 = realwheels.wheel("cffi", "1.17.1", "x86_64")
+    except realwheels.NetworkUnavailable as error:
+        pytest.skip(f"PyPI unreachable and not cached: {error}")
+    house, out = tmp_path / "house", tmp_path / "out"
+    house.mkdir()
+    shutil.copy2(arm, house / arm.name)
+    before = tree_hash(house)
+    assert main(["fix", str(house), "--output", str(out), "--target", "macos-universal2"]) == 0
+    capsys.readouterr()
+    assert tree_hash(house) == before
+    (made,) = out.iterdir()
+    assert made.name == "cffi-1.17.1-cp311-cp311-macosx_10_9_universal2.whl"
+    assert main(["scan", str(made), "--target", "macos-universal2"]) == 0
+    lipo = realwheels.llvm_tool("llvm-lipo")
+    if lipo is not None:
+        name = "_cffi_backend.cpython-311-darwin.so"
+        reference = tmp_path / "lipo.so"
+        subprocess.run(
+            [lipo, "-create", str(realwheels.extracted(arm) / name),
+             str(realwheels.extracted(x86) / name), "-output", str(reference)],
+            check=True,
+        )  # fmt: skip
+        with zipfile.ZipFile(made) as archive:
+            assert archive.read(name) == reference.read_bytes()

@@ -180,7 +180,7 @@ def _fuse_wheels(
 
 def zip_tree(tree: Path, out: Path) -> Path:
     """Zip an unpacked wheel (its RECORD already right) as ``out/<name>-<ver>-<tags>.whl``,
-    the ``.dist-info`` last as the wheel spec asks."""
+    the ``.dist-info`` last and its RECORD last of all, as the wheel spec recommends."""
     dist_infos = [p for p in tree.iterdir() if p.name.endswith(".dist-info") and p.is_dir()]
     if len(dist_infos) != 1:
         raise WheelhouseError(f"{tree}: expected one .dist-info folder")
@@ -199,7 +199,9 @@ def zip_tree(tree: Path, out: Path) -> Path:
         raise WheelhouseError(f"cannot name the fused wheel: {filename!r}")
     files = sorted(
         (p for p in tree.rglob("*") if p.is_file()),
-        key=lambda p: (dist_info in p.parents, p.relative_to(tree).as_posix()),
+        key=lambda p: (
+            dist_info in p.parents, p == dist_info / "RECORD", p.relative_to(tree).as_posix()
+        ),
     )
     target = out / filename
     tmp = target.with_name(target.name + ".tmp")
