@@ -482,7 +482,7 @@ def test_output_fuses_a_wheel_into_a_universal2_wheel(
 
     from nuitka_archguard.fix.wheels import verify_record
 
-    env, index = _fuse_env(tmp_path, differing=False)  # the arm64 wheel is in tmp_path/w
+    _env, index = _fuse_env(tmp_path, differing=False)  # the arm64 wheel is in tmp_path/w
     house = tmp_path / "w"
     before = tree_hash(house)
     out = tmp_path / "out"
