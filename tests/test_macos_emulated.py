@@ -22,6 +22,7 @@ import pytest
 
 from tests.macos_emulated import EmulatedBuild, build, nuitka_major
 from tests.macos_emulated.synthetic import vendored_dylib_package
+from tests.realwheels import PYTHON_VERSION
 
 pytestmark = [pytest.mark.macos_emulated, pytest.mark.nuitka, pytest.mark.realwheels]
 
@@ -48,6 +49,8 @@ def _needs_linux_x86_64_and_nuitka() -> None:
         pytest.skip("Nuitka is not installed")
     if not sys.platform.startswith("linux") or platform.machine() != "x86_64":
         pytest.skip("the emulation is written for a Linux x86_64 host")
+    if "{}.{}".format(*sys.version_info[:2]) != PYTHON_VERSION:
+        pytest.skip(f"the pinned macOS wheels are for CPython {PYTHON_VERSION}")
 
 
 def _tree(specs: Sequence[str], platform_tag: str) -> Path:
