@@ -16,12 +16,9 @@ from typing import Optional
 
 from ..discovery import PathError, RootKind, resolve
 from ..metadata import FILE_LIMIT, MetadataError, read_regular
-from .wheels import Scheme
+from .wheels import STATE_DIR, Scheme
 
 __all__ = ["STATE_DIR", "Environment", "EnvironmentError_"]
-
-STATE_DIR = ".archguard"
-"""The folder under an environment's root that holds backups, staging and the journal."""
 
 _MACHO_MAGICS = frozenset(
     bytes.fromhex(m) for m in ("feedface", "feedfacf", "cefaedfe", "cffaedfe", "cafebabe")

@@ -12,8 +12,10 @@ backup folder, which is what ``fix --undo`` replays backwards.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -35,6 +37,9 @@ __all__ = [
 
 JOURNAL_NAME = "journal.json"
 _FORMAT = 1
+_KINDS = ("fix", "undo")
+_IDENT = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9]{1,10}$")
+"""What :func:`new_id` makes; a journal's ``id`` names folders, so nothing else is read."""
 
 
 class JournalError(Exception):
@@ -127,10 +132,15 @@ class Transaction:
         def pairs(key: str) -> list[tuple[str, str]]:
             return [(str(a), str(b)) for a, b in data.get(key, [])]
 
+        ident, kind = data["id"], data.get("kind", "fix")
+        if not isinstance(ident, str) or not _IDENT.match(ident):
+            raise JournalError(f"the journal's id is not one fix makes: {ident!r}")
+        if kind not in _KINDS:
+            raise JournalError(f"the journal's kind is not one fix makes: {kind!r}")
         transaction = cls(
             root,
-            str(data["id"]),
-            str(data.get("kind", "fix")),
+            ident,
+            kind,
             pairs("out"),
             pairs("into"),
             [str(d) for d in data.get("new_dirs", [])],
@@ -139,6 +149,14 @@ class Transaction:
         )
         for rel in transaction._all_paths():
             _check_rel(rel)
+        # The environment's side of every move lies outside .archguard, the kept/staged
+        # side inside it: a journal cannot move the fix's own state, nor files between
+        # two places of the environment.
+        for env_rel, state_rel in (*transaction.out, *((b, a) for a, b in transaction.into)):
+            if _in_state(env_rel) or not _in_state(state_rel):
+                raise JournalError(
+                    f"the journal moves {env_rel!r} to {state_rel!r}: not a move fix makes"
+                )
         return transaction
 
     def _all_paths(self) -> Iterable[str]:
@@ -205,6 +223,8 @@ class Transaction:
         for rel in self.new_dirs:
             self.path(rel).mkdir(exist_ok=True)
         for staged, rel in self.into:
+            if os.path.lexists(self.path(rel)):  # appeared after staging: never overwritten
+                raise FileExistsError(errno.EEXIST, "appeared while fixing", str(self.path(rel)))
             os.rename(self.path(staged), self.path(rel))
         for rel in sorted(self.old_dirs, key=len, reverse=True):
             _remove_empty_dirs(self.path(rel), self.root)
@@ -228,8 +248,22 @@ def _remove_empty_dirs(path: Path, root: Path) -> None:
 
 
 def _check_rel(rel: str) -> None:
-    if os.path.isabs(rel) or ".." in Path(rel).parts:
+    parts = Path(rel).parts
+    if not parts or os.path.isabs(rel) or ".." in parts:
         raise JournalError(f"the journal names a path outside the environment: {rel!r}")
+
+
+def _in_state(rel: str) -> bool:
+    return Path(rel).parts[:1] == (STATE_DIR,)
+
+
+def _check_real(root: Path, rel: str) -> None:
+    """``rel``'s folder, symlinks resolved, is inside ``root`` (a journal read back from
+    disk may name ``link/x`` where ``link`` leads out of the environment)."""
+    real_root = os.path.realpath(root)
+    parent = os.path.realpath(os.path.dirname(os.path.join(root, rel)))
+    if os.path.commonpath([real_root, parent]) != real_root:
+        raise JournalError(f"the journal's path {rel!r} leads out of the environment")
 
 
 def _text(error: BaseException) -> str:
@@ -242,6 +276,8 @@ def _text(error: BaseException) -> str:
 def rollback(transaction: Transaction) -> None:
     """Undo whatever part of ``transaction`` happened (idempotent: safe to run again)."""
     t = transaction
+    for rel in t._all_paths():
+        _check_real(t.root, rel)
     for staged, rel in reversed(t.into):
         if os.path.lexists(t.path(rel)) and not os.path.lexists(t.path(staged)):
             t.path(staged).parent.mkdir(parents=True, exist_ok=True)
@@ -253,6 +289,7 @@ def rollback(transaction: Transaction) -> None:
         t.path(rel).mkdir(parents=True, exist_ok=True)
     for rel, kept in reversed(t.out):
         if os.path.lexists(t.path(kept)) and not os.path.lexists(t.path(rel)):
+            _check_real(t.root, rel)
             os.rename(t.path(kept), t.path(rel))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(t.journal)
@@ -354,27 +391,49 @@ def locked(root: Path) -> Iterator[None]:
     state = root / STATE_DIR
     if os.path.islink(state):
         raise JournalError(f"{state} is a symbolic link; refusing to write through it")
-    state.mkdir(exist_ok=True)
-    lock = state / "lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    fd = _acquire(root, state / "lock")
     try:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks; one user per environment
-            fcntl = None  # type: ignore[assignment]
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise JournalError(
-                    f"another nuitka-archguard fix is running on {root}"
-                ) from None
         yield
     finally:
+        # Removed while still held: a run that opened this file before and locks it after
+        # the close sees that the path no longer names it and starts over (_acquire).
         with contextlib.suppress(OSError):
-            os.unlink(lock)
+            os.unlink(state / "lock")
         os.close(fd)
         tidy(root)
+
+
+def _acquire(root: Path, lock: Path) -> int:
+    """An open, exclusively locked descriptor of ``lock`` that the path still names.
+
+    A run that does not get the lock leaves the file alone: removing it would let a third
+    run create a new one and lock that while the first still works.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; one user per environment
+        fcntl = None  # type: ignore[assignment]
+    for _ in range(100):
+        lock.parent.mkdir(exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        if fcntl is None:
+            return fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise JournalError(f"another nuitka-archguard fix is running on {root}") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock, follow_symlinks=False))
+        except OSError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the holder removed it as we opened it: lock the new one
+    raise JournalError(f"cannot lock {lock}")
 
 
 def last_fix(root: Path) -> Optional[Transaction]:
@@ -388,6 +447,8 @@ def last_fix(root: Path) -> Optional[Transaction]:
         record = backups / name / JOURNAL_NAME
         if record.is_file():
             transaction = _load(root, record)
+            if transaction.ident != name:
+                raise JournalError(f"the fix record {record} names another fix")
             if transaction.kind == "fix":
                 return transaction
     return None

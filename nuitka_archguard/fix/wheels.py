@@ -42,6 +42,8 @@ __all__ = [
     "wheel_info",
 ]
 
+STATE_DIR = ".archguard"
+"""The folder under an environment's root that holds backups, staging and the journal."""
 PIP_TIMEOUT = "30"
 PIP_RETRIES = "2"
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
@@ -310,6 +312,9 @@ def record_paths(dist_info: Path, root: Path) -> tuple[list[Path], list[str]]:
         if not _inside(parent, real_root) or not _inside(os.path.abspath(path), root):
             if os.path.lexists(path):  # pip --target leaves lines for scripts it never put
                 notes.append(f"RECORD entry {entry!r} left alone: outside {root}")
+            continue
+        if _inside(os.path.abspath(path), os.path.join(root, STATE_DIR)):
+            notes.append(f"RECORD entry {entry!r} left alone: the fix's own folder")
             continue
         for candidate in (path, *_pyc_files(path)):
             if candidate not in seen and os.path.lexists(candidate):

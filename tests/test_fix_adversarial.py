@@ -1,0 +1,158 @@
+"""``fix`` against a hostile journal, a racing second run, files that change between staging
+and apply, and a failure or a ``kill -9`` at every step of apply: nothing outside the
+environment is touched, no byte of it is lost, and the tree ends byte for byte as before (or
+as the finished fix, which ``--undo`` then reverts)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from nuitka_archguard.cli import main
+from nuitka_archguard.fix import journal
+from tests.fixwheels import ext_wheel, install, make_wheel, tree_hash
+
+X86 = "macos-x86_64"
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Path:
+    folder = tmp_path / "index"
+    ext_wheel(folder, "fast", "1.0", "x86_64")
+    return folder
+
+
+@pytest.fixture
+def env(tmp_path: Path, index: Path) -> Path:
+    folder = tmp_path / "env"
+    install(ext_wheel(tmp_path / "installed", "fast", "1.0", "arm64"), folder)
+    return folder
+
+
+def _fix(env: Path, index: Path, *extra: str) -> int:
+    return main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index),
+                 *extra])  # fmt: skip
+
+
+def _plant_journal(env: Path, data: dict, where: str = "journal.json") -> None:  # type: ignore[type-arg]
+    path = env / ".archguard" / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"format": 1, "state": "applying", "kind": "fix", **data}))
+
+
+HOSTILE_JOURNALS = {
+    "absolute id": lambda victim: {"id": str(victim), "out": [], "into": []},
+    "climbing id": lambda victim: {"id": "../../victim", "out": [], "into": []},
+    "odd kind": lambda victim: {"id": "20260101T000000-1", "kind": "rm", "out": []},
+    "empty path": lambda victim: {"id": "20260101T000000-1", "out": [["", ".archguard/x"]]},
+    "moves the state": lambda victim: {
+        "id": "20260101T000000-1", "out": [[".archguard/lock", ".archguard/x"]]},
+    "env to env": lambda victim: {
+        "id": "20260101T000000-1", "into": [["fast/__init__.py", "other.py"]]},
+    "absolute path": lambda victim: {
+        "id": "20260101T000000-1", "out": [[str(victim / "precious"), ".archguard/x"]]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_JOURNALS))
+def test_a_hostile_journal_is_refused_and_touches_nothing(
+    case: str, tmp_path: Path, env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious").write_text("keep me")
+    _plant_journal(env, HOSTILE_JOURNALS[case](victim))
+    before = tree_hash(env)
+    outside = tree_hash(victim)
+    assert _fix(env, index) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "journal" in err, err
+    assert tree_hash(victim) == outside
+    assert tree_hash(env) == before
+    assert main(["fix", "--undo", str(env)]) == 2  # undo recovers first: refused the same way
+    assert tree_hash(victim) == outside
+
+
+def test_a_journal_moving_through_a_symlink_out_of_the_environment_is_refused(
+    tmp_path: Path, env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (env / "link").symlink_to(victim)
+    kept = ".archguard/backup/20260101T000000-1/files/link/planted"
+    (env / kept).parent.mkdir(parents=True)
+    (env / kept).write_text("planted")
+    _plant_journal(env, {"id": "20260101T000000-1", "out": [["link/planted", kept]]})
+    assert _fix(env, index) == 2
+    assert "leads out of the environment" in capsys.readouterr().err
+    assert os.listdir(victim) == []
+
+
+def test_a_backup_record_naming_another_fix_is_refused_by_undo(
+    tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious").write_text("keep me")
+    # A well-formed id, but not the folder's: undo would remove that other fix's backup.
+    _plant_journal(env, {"id": "20260101T000000-1", "state": "done", "out": [], "into": []},
+                   "backup/20260102T000000-2/journal.json")  # fmt: skip
+    before = tree_hash(env)
+    assert main(["fix", "--undo", str(env)]) == 2
+    assert "names another fix" in capsys.readouterr().err
+    assert tree_hash(env) == before
+
+
+def test_a_run_that_does_not_get_the_lock_leaves_it_to_its_holder(env: Path) -> None:
+    with journal.locked(env):
+        with pytest.raises(journal.JournalError, match="another"), journal.locked(env):
+            pass
+        assert (env / ".archguard" / "lock").exists()
+        # A third run is refused as well: the first still holds the same file.
+        with pytest.raises(journal.JournalError, match="another"), journal.locked(env):
+            pass
+    assert not (env / ".archguard").exists()
+
+
+def test_a_file_appearing_between_staging_and_apply_is_never_overwritten(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "index2"
+    # The new wheel brings a file the installed one does not have.
+    make_wheel(index, "fast", "1.0", "cp311-cp311-macosx_10_9_x86_64", {
+        "fast/__init__.py": b"", "fast/new.py": b"NEW = 1\n",
+        "fast/_speedups.cpython-311-darwin.so": b"\xcf\xfa\xed\xfe" + bytes(60),
+    })  # fmt: skip
+    before = tree_hash(env)
+    real_apply = journal.Transaction.apply
+
+    def racing_apply(self: journal.Transaction, **kwargs: object) -> None:
+        (env / "fast" / "new.py").write_text("the user's own\n")
+        real_apply(self, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(journal.Transaction, "apply", racing_apply)
+    assert _fix(env, index) == 2
+    err = capsys.readouterr().err
+    assert "appeared while fixing" in err and "nothing was changed" in err
+    assert (env / "fast" / "new.py").read_text() == "the user's own\n"
+    (env / "fast" / "new.py").unlink()
+    assert tree_hash(env) == before
+
+
+def test_record_lines_inside_the_state_folder_are_left_alone(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = next(env.glob("fast-1.0.dist-info")) / "RECORD"
+    with open(record, "a", encoding="utf-8") as handle:
+        handle.write(".archguard/keep,,\n")
+    (env / ".archguard").mkdir()
+    (env / ".archguard" / "keep").write_text("not the distribution's")
+    before = tree_hash(env)
+    assert _fix(env, index) == 0
+    assert "the fix's own folder" in capsys.readouterr().out
+    assert (env / ".archguard" / "keep").read_text() == "not the distribution's"
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert tree_hash(env) == before
