@@ -30,6 +30,7 @@ from .text import OutputError, shell_quote, shown, strict_json, write
 
 if TYPE_CHECKING:
     from .fix.environment import Environment
+    from .fix.plan import Plan
 
 __all__ = ["add_fix_parser", "fix_command", "run_fix"]
 
@@ -322,7 +323,7 @@ def _fix_env(
     return _Outcome(code, document)
 
 
-def _plan_lines(plan: Any) -> list[str]:
+def _plan_lines(plan: Plan) -> list[str]:
     lines = [f"plan (Python {plan.python.version}, {plan.python.abi}):"]
     for action in plan.actions:
         head = describe_distribution(action.distribution)
