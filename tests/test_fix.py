@@ -502,3 +502,22 @@ def test_output_fuses_a_wheel_into_a_universal2_wheel(
     install(made, installed)
     assert verify_record(installed / "fast-1.0.dist-info") == []
     assert main(["scan", str(made), "--target", "macos-universal2"]) == 0
+
+
+def test_hostile_record_lines_never_move_files_outside_or_the_fix_state(
+    tmp_path: Path, env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    record = env / "fast-1.0.dist-info" / "RECORD"
+    with open(record, "a", encoding="utf-8") as handle:
+        handle.write("../outside.txt,,\n")
+        handle.write(f"{outside},,\n")
+        handle.write(".archguard/lock,,\n")
+    code = main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert outside.read_text() == "keep me"
+    assert "left alone" in out
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert outside.read_text() == "keep me"
