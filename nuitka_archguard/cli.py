@@ -117,7 +117,7 @@ def _run_inspect(args: argparse.Namespace) -> int:
         import json
 
         document = strict_json([info.to_json() for info in results])
-        write(sys.stdout, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        write(sys.stdout, json.dumps(document, indent=2) + "\n")
     else:
         write(sys.stdout, "\n\n".join(format_binary_info(info) for info in results) + "\n")
     return EXIT_USAGE if any(info.error for info in results) else EXIT_OK

@@ -395,7 +395,7 @@ def _undo_all(args: argparse.Namespace) -> int:
 
 def _emit(fmt: str, lines: list[str], document: dict[str, Any]) -> None:
     if fmt == "json":
-        text = json.dumps(strict_json(document), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(strict_json(document), indent=2) + "\n"
     else:
         text = "\n".join(shown(line) for line in lines) + "\n"
     write(sys.stdout, text)

@@ -171,7 +171,7 @@ def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:
     from .report import render_github, render_text
 
     if fmt == "json":
-        text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+        text = json.dumps(report.to_json(), indent=2)
     elif fmt == "github":
         text = render_github(report)
     else:

@@ -279,3 +279,25 @@ def test_plugin_messages_and_report_items_are_printable() -> None:
 
     message = Message(Level.WARNING, "x\x1b[2J.so\nfix: \rrm -rf ~")
     assert message.text == "x\\x1b[2J.so\nfix: \\rrm -rf ~"
+
+
+@pytest.mark.parametrize("command", ["scan", "inspect"])
+def test_json_stays_json_whatever_the_output_encoding(command: str, tmp_path: Path) -> None:
+    folder = tmp_path / "app.dist"
+    folder.mkdir()
+    odd = folder / "caf\u00e9\x1b.so"
+    odd.write_bytes(_thin_arm64())
+    (folder / os.fsdecode(b"x\xff.so")).write_bytes(_thin_arm64())
+    if command == "scan":
+        args = [command, str(folder), "--target=macos-x86_64"]
+    else:
+        args = [command, str(odd), str(folder / os.fsdecode(b"x\xff.so"))]
+    for encoding in ("ascii", "utf-8", "latin-1"):
+        result = subprocess.run(
+            [sys.executable, "-m", "nuitka_archguard", *args,
+             "--format=json" if command == "scan" else "--json"],
+            capture_output=True, timeout=60, env={**os.environ, "PYTHONIOENCODING": encoding},
+        )  # fmt: skip
+        document = json.loads(result.stdout.decode("ascii"))
+        text = json.dumps(document)
+        assert "caf\\u00e9\\u001b.so" in text and "x\\\\xff.so" in text, text
