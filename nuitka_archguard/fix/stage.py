@@ -48,10 +48,6 @@ def stage(plan: Plan, transaction: Transaction, accept_different: Sequence[str] 
         except UnsafePathError as error:
             raise StageError(str(error)) from None
         action.notes.extend(notes)
-        own = env.state_dir
-        if any(p == own or own in p.parents for p in old):
-            action.notes.append("RECORD entries inside .archguard left alone")
-            old = [p for p in old if p != own and own not in p.parents]
         work = transaction.staging / f"a{index}"
         try:
             if action.kind is ActionKind.FUSE:
