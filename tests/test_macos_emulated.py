@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import platform
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.macos_emulated import EmulatedBuild, build, nuitka_major
+from tests.macos_emulated import (
+    EmulatedBuild,
+    assert_premise,
+    assert_stopped_by_archguard,
+    build,
+    macos_site,
+    nuitka_major,
+)
 from tests.macos_emulated.synthetic import vendored_dylib_package
 from tests.realwheels import PYTHON_VERSION
 
@@ -53,32 +59,9 @@ def _needs_linux_x86_64_and_nuitka() -> None:
         pytest.skip(f"the pinned macOS wheels are for CPython {PYTHON_VERSION}")
 
 
-def _tree(specs: Sequence[str], platform_tag: str) -> Path:
-    from tests import realwheels
-
-    try:
-        return realwheels.installed_target(list(specs), platform_tag)
-    except realwheels.NetworkUnavailable as error:
-        pytest.skip(f"cannot download wheels: {error}")
-
-
-def _assert_premise(result: EmulatedBuild, target_arch: str) -> None:
-    """Nuitka ran its macOS paths for this arch (``build`` checks it too; said here first
-    so that every test reads as: premise, then behaviour)."""
-    assert result.premise["is_macos"] is True, result.describe()
-    assert result.premise["architecture"] == "arm64", result.describe()
-    assert result.premise["sys_platform"] == "darwin", result.describe()
-    assert result.premise["macos_target_arch"] == target_arch, result.describe()
-    if EARLY_DLLS:
-        assert result.tools_called("otool"), "no early DLL detection:\n" + result.describe()
-    for tool in ("lipo", "install_name_tool", "codesign", "xcrun"):
-        assert not result.tools_called(tool), f"{tool} was called:\n{result.describe()}"
-    assert "Traceback" not in result.output, result.describe()
-
-
-def _assert_stopped(result: EmulatedBuild) -> None:
-    assert result.stopped_by_archguard, result.describe()
-    assert not result.reached_scons, result.describe()
+_tree = macos_site
+_assert_premise = assert_premise  # the names tests/test_fix_emulated.py imports
+_assert_stopped = assert_stopped_by_archguard
 
 
 def _finding_block(output: str, code: str) -> str:
@@ -102,13 +85,13 @@ def _finding_block(output: str, code: str) -> str:
 def seed_site() -> Path:
     """cffi's arm64-only wheel and cryptography's universal2 wheel, as pip installs them
     for an arm64 Mac."""
-    return _tree([CFFI, CRYPTOGRAPHY], ARM)
+    return macos_site([CFFI, CRYPTOGRAPHY], ARM)
 
 
 @pytest.fixture(scope="module")
 def x86_site() -> Path:
     """cffi's x86_64 wheel and (pip's answer for x86_64) cryptography's universal2 wheel."""
-    return _tree([CFFI, CRYPTOGRAPHY], X86)
+    return macos_site([CFFI, CRYPTOGRAPHY], X86)
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +104,8 @@ def x86_build(tmp_path_factory: pytest.TempPathFactory, x86_site: Path) -> Emula
 
 def test_seed_x86_64_stopped_before_scons_naming_cffi(tmp_path: Path, seed_site: Path) -> None:
     result = build(tmp_path, SEED_PROGRAM, [seed_site], target_arch="x86_64")
-    _assert_premise(result, "x86_64")
-    _assert_stopped(result)
+    assert_premise(result, "x86_64")
+    assert_stopped_by_archguard(result)
     finding = _finding_block(result.output, "foreign-extension-only")
     assert finding.lstrip().startswith("error["), finding
     assert "_cffi_backend" in finding
@@ -140,7 +123,7 @@ def test_seed_without_plugin_drops_cffi_backend_silently(tmp_path: Path, seed_si
     """The bug the plugin exists for, reproduced by Nuitka's own macOS code: the file is
     there, Nuitka's ``file`` check rejects it, and the build goes on towards Scons."""
     result = build(tmp_path, SEED_PROGRAM, [seed_site], target_arch="x86_64", plugin=False)
-    _assert_premise(result, "x86_64")
+    assert_premise(result, "x86_64")
     assert result.reached_scons, result.describe()
     assert "archguard" not in result.output.replace("archguard-emul-probe", "")
     assert (seed_site / "_cffi_backend.cpython-311-darwin.so").is_file()
@@ -152,7 +135,7 @@ def test_seed_without_plugin_drops_cffi_backend_silently(tmp_path: Path, seed_si
 
 def test_seed_with_x86_64_cffi_passes(x86_build: EmulatedBuild, x86_site: Path) -> None:
     result = x86_build
-    _assert_premise(result, "x86_64")
+    assert_premise(result, "x86_64")
     assert result.reached_scons, result.describe()
     assert "error[" not in result.output, result.describe()
     backend = result.modules.get("_cffi_backend")
@@ -194,8 +177,8 @@ def test_vendored_dylib_without_target_slice_stopped_before_scons(tmp_path: Path
     )
     dylib = site / "vendorpkg" / ".dylibs" / "libvendored.1.dylib"
     result = build(tmp_path / "b", "import vendorpkg\n", [site], target_arch="x86_64")
-    _assert_premise(result, "x86_64")
-    _assert_stopped(result)
+    assert_premise(result, "x86_64")
+    assert_stopped_by_archguard(result)
     assert "vendorpkg._native" in result.modules
     assert str(dylib) in [d["source_path"] for d in result.dlls if d["kind"] == "dll"]
     finding = _finding_block(result.output, "arch-missing")
@@ -213,7 +196,7 @@ def test_min_os_newer_than_python_deployment_target_warns(x86_build: EmulatedBui
     """cryptography 43.0.3's x86_64 slice needs macOS 10.12; a python.org Python targets
     10.9: a warning, and the build goes on."""
     result = x86_build
-    _assert_premise(result, "x86_64")
+    assert_premise(result, "x86_64")
     assert result.reached_scons, result.describe()
     finding = _finding_block(result.output, "min-os-too-new")
     assert finding.lstrip().startswith("warning["), finding
@@ -232,8 +215,8 @@ def test_min_os_strict_is_an_error(tmp_path: Path, x86_site: Path) -> None:
         deployment_target="10.13",
         extra=["--archguard-min-os=10.9", "--archguard-strict-min-os"],
     )
-    _assert_premise(result, "x86_64")
-    _assert_stopped(result)
+    assert_premise(result, "x86_64")
+    assert_stopped_by_archguard(result)
     finding = _finding_block(result.output, "min-os-too-new")
     assert finding.lstrip().startswith("error["), finding
     assert "_rust.abi3.so" in finding and "10.12" in finding
@@ -245,7 +228,7 @@ def test_min_os_python_deployment_target_new_enough_is_clean(
     result = build(
         tmp_path, SEED_PROGRAM, [x86_site], target_arch="x86_64", deployment_target="10.13"
     )
-    _assert_premise(result, "x86_64")
+    assert_premise(result, "x86_64")
     assert result.reached_scons, result.describe()
     assert "min-os-too-new" not in result.output, result.describe()
     assert "macOS 10.13 or newer" in result.output
@@ -258,7 +241,7 @@ def test_native_arm64_build_with_arm64_wheels_passes(tmp_path: Path, seed_site: 
     """No ``--macos-target-arch``: Nuitka's default, "native" (its parser offers no
     ``native`` choice), is the emulated Mac's arm64."""
     result = build(tmp_path, SEED_PROGRAM, [seed_site])
-    _assert_premise(result, "arm64")
+    assert_premise(result, "arm64")
     assert result.reached_scons, result.describe()
     assert "error[" not in result.output and "warning[" not in result.output
     assert "macos-arm64" in result.output

@@ -18,6 +18,9 @@ Use from any test (the only public entry point)::
     result.modules                            # {"cffi": {"file": ..., "kind": "python"}, ...}
     result.stopped_by_archguard               # archguard stopped it before the C compilation
     result.reached_scons                      # nothing stopped it before Scons
+    assert_premise(result, "x86_64")          # first, in every test
+    assert_stopped_by_archguard(result)
+    macos_site(["cffi==1.17.1"], "macosx_11_0_arm64")   # real wheels, cached (tests/realwheels)
 
 :func:`build` itself fails (``EmulationBroken``) if Nuitka does not report ``isMacOS()``
 and the expected target arch, so a Nuitka upgrade that breaks the emulation cannot make a
@@ -142,6 +145,42 @@ class EmulatedBuild:
     def describe(self) -> str:
         """The command and the output, for assertion messages."""
         return f"$ {shlex.join(self.command)}\n(exit {self.returncode})\n{self.output}"
+
+
+def assert_premise(result: EmulatedBuild, target_arch: str, host_arch: str = "arm64") -> None:
+    """Nuitka ran its macOS paths for ``target_arch`` on a ``host_arch`` Mac, ran the early
+    DLL detection (4.x), called no tool the harness cannot emulate and printed no traceback.
+    Say it first in a test, so the test reads: premise, then behaviour."""
+    premise = result.premise
+    assert premise.get("is_macos") is True, result.describe()
+    assert premise.get("sys_platform") == "darwin", result.describe()
+    assert premise.get("architecture") == host_arch, result.describe()
+    assert premise.get("macos_target_arch") == target_arch, result.describe()
+    if int(str(premise.get("nuitka_version") or "0").split(".")[0]) >= 4:
+        assert result.tools_called("otool"), "no early DLL detection:\n" + result.describe()
+    for tool in tools.FAILING_TOOLS:
+        assert not result.tools_called(tool), f"{tool} was called:\n{result.describe()}"
+    assert "Traceback" not in result.output, result.describe()
+
+
+def assert_stopped_by_archguard(result: EmulatedBuild) -> None:
+    """archguard stopped the build before the C compilation (so the probe never did)."""
+    assert result.stopped_by_archguard, result.describe()
+    assert not result.reached_scons, result.describe()
+
+
+def macos_site(specs: Sequence[str], platform_tag: str) -> Path:
+    """A cached ``pip install --target`` folder of real macOS wheels (``tests/realwheels``),
+    e.g. ``macos_site(["cffi==1.17.1"], "macosx_11_0_arm64")``; skips the test when PyPI
+    cannot be reached and the cache does not have them."""
+    import pytest
+
+    from tests import realwheels
+
+    try:
+        return realwheels.installed_target(list(specs), platform_tag)
+    except realwheels.NetworkUnavailable as error:
+        pytest.skip(f"cannot download wheels: {error}")
 
 
 def _write_shims(folder: Path, python: str) -> None:
