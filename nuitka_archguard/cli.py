@@ -16,7 +16,7 @@ from typing import Optional
 from . import __version__, plugin_path
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
 from .common import PLUGIN_NAME, ExitCode
-from .text import OutputClosed, OutputError, shown, strict_json, write
+from .text import OutputClosed, OutputError, json_text, shown, write
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
 
@@ -114,10 +114,8 @@ def _print(text: str) -> int:
 def _run_inspect(args: argparse.Namespace) -> int:
     results = [_inspect_one(path) for path in args.files]
     if args.json:
-        import json
 
-        document = strict_json([info.to_json() for info in results])
-        write(sys.stdout, json.dumps(document, indent=2) + "\n")
+        write(sys.stdout, json_text([info.to_json() for info in results]) + "\n")
     else:
         write(sys.stdout, "\n\n".join(format_binary_info(info) for info in results) + "\n")
     return EXIT_USAGE if any(info.error for info in results) else EXIT_OK

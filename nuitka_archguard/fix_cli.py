@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import sys
@@ -26,7 +25,7 @@ from .report import describe_distribution, summary_line
 from .scan import ScanError, ScanReport, scan
 from .scan_cli import resolve_target
 from .target import Target, TargetError, format_version
-from .text import OutputError, shell_quote, shown, strict_json, write
+from .text import OutputError, json_text, shell_quote, shown, write
 
 if TYPE_CHECKING:
     from .fix.environment import Environment
@@ -395,7 +394,7 @@ def _undo_all(args: argparse.Namespace) -> int:
 
 def _emit(fmt: str, lines: list[str], document: dict[str, Any]) -> None:
     if fmt == "json":
-        text = json.dumps(strict_json(document), indent=2) + "\n"
+        text = json_text(document) + "\n"
     else:
         text = "\n".join(shown(line) for line in lines) + "\n"
     write(sys.stdout, text)

@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from .common import ExitCode
-from .text import OutputError, shown, write
+from .text import OutputError, json_text, shown, write
 
 if TYPE_CHECKING:  # imported when a scan runs: `nuitka-archguard inspect` starts faster
     from .config import Config
@@ -166,12 +166,11 @@ def _with_min_os(target: Target, min_os: str) -> Target:
 
 
 def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:
-    import json
 
     from .report import render_github, render_text
 
     if fmt == "json":
-        text = json.dumps(report.to_json(), indent=2)
+        text = json_text(report.to_json())
     elif fmt == "github":
         text = render_github(report)
     else:

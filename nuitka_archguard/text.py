@@ -3,9 +3,11 @@
 Everything archguard prints is pasted somewhere: into a terminal, a CI log, a shell, a JSON
 consumer. This module is the one place that decides how outside text is shown:
 
-* :func:`shown`: one line of printable text, for reports, notes and ``inspect``. Control
-  characters (C0, DEL, C1, and the Unicode line/paragraph separators and bidi overrides)
-  are escaped like Python's ``repr`` (``\\n``, ``\\r``, ``\\t``, ``\\x1b``, ``\\u2028``),
+* :func:`shown`: one line of printable text, for reports, notes and ``inspect``. Every
+  character that is not printable by ``str.isprintable`` (C0, DEL, C1, format characters
+  such as the bidi overrides, isolates and marks, zero-width and tag characters, line and
+  paragraph separators, spaces other than U+0020, unassigned code points) is escaped as
+  Python's ``repr`` does (``\\n``, ``\\r``, ``\\t``, ``\\x1b``, ``\\u200f``, ``\\U000e0041``),
   and a byte that is not UTF-8 (a file name Python decoded with ``surrogateescape``)
   appears as ``\\xNN``. Backslashes are kept as they are (Windows paths).
 * :func:`strict_json`: the same for every string of a JSON document, so it is valid, strict
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any, Optional, TextIO
+from typing import Any, Callable, Optional, TextIO
 
 __all__ = [
     "OutputClosed",
@@ -29,6 +31,7 @@ __all__ = [
     "github_data",
     "github_property",
     "is_printable",
+    "json_text",
     "powershell_quote",
     "shell_quote",
     "shown",
@@ -36,33 +39,43 @@ __all__ = [
     "write",
 ]
 
-_UNPRINTABLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
-)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
+def _escape_char(char: str) -> str:
+    """One character that is not printable, escaped as Python's ``repr`` writes it; a
+    ``surrogateescape`` surrogate (a raw byte of a non-UTF-8 name) as that byte, ``\\xNN``."""
     named = _NAMED.get(char)
     if named is not None:
         return named
     code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the raw byte of a non-UTF-8 name
+    if 0xDC80 <= code <= 0xDCFF:
         return f"\\x{code - 0xDC00:02x}"
     if code < 0x100:
         return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def _replace_unprintable(text: str, replace: Callable[[str], str]) -> str:
+    # str.isprintable is the rule repr uses: every character of the Unicode categories
+    # Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs but the ASCII space is escaped. So the C0/C1
+    # controls, the bidi overrides, isolates and marks (U+202A-U+202E, U+2066-U+2069,
+    # U+200E/U+200F, U+061C), zero-width and tag characters all are, with no list to forget.
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else replace(char) for char in text)
 
 
 def shown(text: str) -> str:
     """``text`` as one line of printable text (see the module docstring)."""
-    return _UNPRINTABLE.sub(_escape, text)
+    return _replace_unprintable(text, _escape_char)
 
 
 def is_printable(text: str) -> bool:
     """True when :func:`shown` leaves ``text`` as it is."""
-    return _UNPRINTABLE.search(text) is None
+    return text.isprintable()
 
 
 def strict_json(value: Any) -> Any:
@@ -74,7 +87,7 @@ def strict_json(value: Any) -> Any:
             value.encode("utf-8")
             return value
         except UnicodeEncodeError:
-            return re.sub("[\ud800-\udfff]", _escape, value)
+            return re.sub("[\ud800-\udfff]", lambda match: _escape_char(match.group()), value)
     if isinstance(value, dict):
         return {strict_json(k): strict_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -82,8 +95,19 @@ def strict_json(value: Any) -> Any:
     return value
 
 
+def json_text(value: Any, indent: Optional[int] = 2) -> str:
+    """``value`` as a JSON document that is strict UTF-8 (:func:`strict_json`), ASCII (so an
+    ``ascii`` or ``latin-1`` stdout writes it unchanged) and safe to show: every character
+    outside printable ASCII, C1 controls (``\\x9b`` is a terminal's CSI), bidi overrides
+    and marks included, is a ``\\uXXXX`` escape, and so is DEL, which the encoder leaves
+    raw. A decoder reads the same strings back; a terminal shows nothing raw."""
+    import json
+
+    return json.dumps(strict_json(value), indent=indent).replace("\x7f", "\\u007f")
+
+
 def _typable(text: str) -> str:
-    return _UNPRINTABLE.sub("?", text)
+    return _replace_unprintable(text, lambda char: "?")
 
 
 def shell_quote(text: str) -> str:

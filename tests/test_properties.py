@@ -257,6 +257,7 @@ def test_metadata_files_never_raise(pairs: list[tuple[str, str]], tail: bytes) -
 NAMES = st.text(
     st.characters(codec="utf-8")
     | st.sampled_from("\x00\x07\t\n\r\x1b\x7f\x85\x9b\u2028\u2029\u202e\u2066\ufeff")
+    | st.sampled_from("\x0b\x1c\xa0\xad\u061c\u200b\u200e\u200f\u2060\ue000\ufff9\U000e0041")
     | st.sampled_from([chr(c) for c in range(0xDC80, 0xDD00)]),  # undecodable bytes
     max_size=60,
 )
@@ -279,6 +280,16 @@ def test_json_of_any_names_round_trips_through_a_strict_decoder(document: dict) 
     encoded = json.dumps(strict_json(document), ensure_ascii=False).encode("utf-8")
     decoded = json.loads(encoded.decode("utf-8", "strict"))
     assert json.dumps(decoded, ensure_ascii=False).encode("utf-8") == encoded
+
+
+@SETTINGS
+@given(st.dictionaries(NAMES, st.lists(NAMES, max_size=3) | NAMES, max_size=5))
+def test_json_text_shows_nothing_raw_and_decodes_to_the_same_strings(document: dict) -> None:  # type: ignore[type-arg]
+    from nuitka_archguard.text import json_text
+
+    encoded = json_text(document)
+    assert all(line.isprintable() for line in encoded.split("\n"))
+    assert json.loads(encoded.encode("utf-8").decode("utf-8", "strict")) == strict_json(document)
 
 
 @SETTINGS
