@@ -59,7 +59,7 @@ _OS_ERRORS = tuple(
 )
 """Errors of the system, not of the file's bytes: an unreadable file is not "corrupt"."""
 _CPYTHON_TAG = re.compile(r"^cp([0-9])([0-9]+)-cp[0-9]+")
-_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@+._!-]{0,199}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@+._!-]{0,199}\Z")
 """What a conda or Homebrew name, version, channel or subdir may be to go into a command."""
 
 

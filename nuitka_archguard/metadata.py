@@ -74,7 +74,7 @@ SCAN_ENTRIES = 1_000_000
 LINE_LIMIT = 64 * 1024
 """Characters of one line of a file list."""
 _CHUNK = 64 * 1024
-_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE)
 _EXTRA = re.compile(r"\bextra\b")
 _NAME_AT_START = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _MAX_NAME = 200

@@ -50,9 +50,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 _SITE_DIR_NAMES = frozenset({"site-packages", "dist-packages"})
 _HOMEBREW_PREFIXES = ("/opt/homebrew", "/usr/local", "/home/linuxbrew/.linuxbrew")
-_CONDA_TEXT = re.compile(r"^[A-Za-z0-9_.+!-]{1,100}$")
+_CONDA_TEXT = re.compile(r"^[A-Za-z0-9_.+!-]{1,100}\Z")
 _EXTENSION_MODULE = re.compile(
-    r"^(?P<module>[A-Za-z_][A-Za-z0-9_]*)(\.(cpython|cp|pypy|graalpy|abi)[^.]*)?\.(so|pyd)$"
+    r"^(?P<module>[A-Za-z_][A-Za-z0-9_]*)(\.(cpython|cp|pypy|graalpy|abi)[^.]*)?\.(so|pyd)\Z"
 )
 
 

@@ -213,9 +213,9 @@ def display_path(path: str) -> str:
 # not only the running one's: .cpython-311-darwin.so, .cpython-311-x86_64-linux-gnu.so,
 # .abi3.so, .cp311-win_amd64.pyd, .pypy310-pp73-x86_64-linux-gnu.so, plain .so and .pyd.
 _EXTENSION_RE = re.compile(
-    r"\.(?:(?:cpython|pypy|cp|pp|graalpy)[0-9a-z_.\-]*|abi3)\.(?:so|pyd)$|\.pyd$", re.IGNORECASE
+    r"\.(?:(?:cpython|pypy|cp|pp|graalpy)[0-9a-z_.\-]*|abi3)\.(?:so|pyd)\Z|\.pyd\Z", re.IGNORECASE
 )
-_SHARED_LIBRARY_RE = re.compile(r"(?:\.dylib|\.dll|\.so(?:\.[0-9][0-9a-z.]*)?)$", re.IGNORECASE)
+_SHARED_LIBRARY_RE = re.compile(r"(?:\.dylib|\.dll|\.so(?:\.[0-9][0-9a-z.]*)?)\Z", re.IGNORECASE)
 _LOADED_FILE_TYPES = frozenset({"dylib", "bundle", "shared-library", "dll"})
 _EXECUTABLE_FILE_TYPES = frozenset({"executable"})
 
@@ -253,7 +253,7 @@ _SUFFIX_PLATFORMS = {
     ".dylib": frozenset({"macos", "ios", "ios-simulator"}),
     ".so": frozenset({"linux", "macos", "android", "ios", "ios-simulator"}),
 }
-_SO_VERSION_RE = re.compile(r"\.so(?:\.[0-9][0-9a-z.]*)?$", re.IGNORECASE)
+_SO_VERSION_RE = re.compile(r"\.so(?:\.[0-9][0-9a-z.]*)?\Z", re.IGNORECASE)
 
 
 def used_on(name: str, platform: str) -> bool:

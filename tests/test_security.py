@@ -301,3 +301,60 @@ def test_json_stays_json_whatever_the_output_encoding(command: str, tmp_path: Pa
         document = json.loads(result.stdout.decode("ascii"))
         text = json.dumps(document)
         assert "caf\\u00e9\\u001b.so" in text and "x\\\\xff.so" in text, text
+
+# -- a trailing newline passes a `$`-anchored check (re's `$` matches before a final "\n") ----
+
+# Each case: where the value goes, and a value that is valid but for one trailing newline.
+TRAILING_NEWLINE_CASES = {
+    "pip-dist-info-name": ("dist-info", "pkg\n"),
+    "conda-name": ("name", "cpkg\n"),
+    "conda-version": ("version", "1.0\n"),
+    "conda-channel": ("channel", "conda-forge\n"),
+    "conda-subdir": ("subdir", "osx-arm64\n"),
+}
+
+
+def _trailing_newline_env(root: Path, where: str, value: str) -> Path:
+    import json as _json
+
+    if where == "dist-info":
+        site = root / "venv" / "lib" / "python3.11" / "site-packages"
+        info = site / f"{value}-1.0.dist-info"
+        info.mkdir(parents=True)
+        (root / "venv" / "bin").mkdir()
+        (root / "venv" / "bin" / "python").write_text("")
+        (site / "_x.cpython-311-darwin.so").write_bytes(_thin_arm64())
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nVersion: 1.0\n\n")  # no Name
+        (info / "WHEEL").write_text("Wheel-Version: 1.0\nTag: cp311-cp311-macosx_11_0_arm64\n")
+        (info / "RECORD").write_text("_x.cpython-311-darwin.so,,\n")
+        return root / "venv"
+    prefix = root / "conda"
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (prefix / "conda-meta").mkdir()
+    (site / "_y.cpython-311-darwin.so").write_bytes(_thin_arm64())
+    record = {"name": "cpkg", "version": "1.0", "build": "0", "channel": "conda-forge",
+              "subdir": "osx-arm64",
+              "files": ["lib/python3.11/site-packages/_y.cpython-311-darwin.so"]}  # fmt: skip
+    record[where] = value
+    (prefix / "conda-meta" / "cpkg-1.0-0.json").write_text(_json.dumps(record))
+    return prefix
+
+
+@pytest.mark.parametrize("case", sorted(TRAILING_NEWLINE_CASES))
+def test_a_trailing_newline_never_passes_validation(
+    case: str, tmp_path: Path, sandbox: tuple[Path, dict[str, str]]
+) -> None:
+    from nuitka_archguard.metadata import checked_name
+
+    where, value = TRAILING_NEWLINE_CASES[case]
+    assert checked_name("pkg\n") is None and checked_name("pkg") == "pkg"
+    prefix = _trailing_newline_env(tmp_path, where, value)
+    scan = ["scan", str(prefix), "--target", "macos-x86_64", "--format", "json"]
+    result = run_cli(scan, tmp_path)
+    (finding,) = json.loads(result.stdout.decode("utf-8"))["findings"]
+    assert "no command is given" in finding["fix"], finding["fix"]
+    root, env = sandbox
+    for command in pasted_commands(finding["fix"]):
+        assert "\n" not in command
+        paste(command, root, env)

@@ -204,7 +204,7 @@ def entry_point_role(kind: str) -> Optional[Role]:
 
 # -- the silent drop --------------------------------------------------------------------------
 
-_SUFFIX = re.compile(r"(?:\.[A-Za-z0-9_\-]+)*\.(?:so|pyd)$")
+_SUFFIX = re.compile(r"(?:\.[A-Za-z0-9_\-]+)*\.(?:so|pyd)\Z")
 
 
 class ExtensionFinder:
