@@ -38,7 +38,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from .binaries import MAGIC_LENGTH, BinaryFormat, BinaryInfo, BinaryReadError, read_binary
 from .binaries import detect_format as _detect_format
@@ -483,6 +484,7 @@ def _wheel_meta(archive: zipfile.ZipFile, path: str, reader: MetadataReader) -> 
         tags = tuple(sorted(str(t) for t in parsed_tags))
     except (InvalidWheelFilename, ValueError):
         pass
+    file_name, file_version = name, version
     requires: tuple[str, ...] = ()
     members: dict[str, zipfile.ZipInfo] = {}
     for member in archive.infolist():
@@ -508,11 +510,39 @@ def _wheel_meta(archive: zipfile.ZipFile, path: str, reader: MetadataReader) -> 
             name, version = raw_name, raw_version
         else:
             name, version = checked[0], checked[1]
+            disagreement = _disagreement(file_name, file_version, name, version, members)
+            if disagreement:
+                # pip refuses such a wheel; naming the other project in a fix would send
+                # the user to whatever the METADATA claims (a rename of the culprit).
+                reader.note(where, f"unreadable metadata: {disagreement}")
+                ok = False
+                name, version = file_name, file_version
         requires = required_names(headers.get("Requires-Dist", ()))
     if not name:
         name = os.path.basename(path).split("-", 1)[0]
         ok = ok and checked_name(name) is not None
     return WheelMeta(name=name, version=version, tags=tags, requires=requires, metadata_ok=ok)
+
+
+def _disagreement(
+    file_name: str,
+    file_version: str,
+    name: str,
+    version: str,
+    members: dict[str, zipfile.ZipInfo],
+) -> str:
+    """Why the wheel's file name, its dist-info directory and its METADATA do not name the
+    same release (as pip checks before installing), or "" when they do."""
+    if file_name and canonicalize_name(name) != canonicalize_name(file_name):
+        return f"METADATA names {name!r}, the wheel file {file_name!r}"
+    if file_version and version and Version(file_version) != Version(version):
+        return f"METADATA says version {version!r}, the wheel file {file_version!r}"
+    for member in members.values():
+        directory = member.filename.split("/", 1)[0][: -len(".dist-info")]
+        dir_name = directory.rsplit("-", 1)[0] if "-" in directory else directory
+        if canonicalize_name(dir_name) != canonicalize_name(name):
+            return f"the dist-info directory {directory!r} does not name {name!r}"
+    return ""
 
 
 # -- roots ---------------------------------------------------------------------------------

@@ -2222,3 +2222,38 @@ def test_invisible_characters_are_escaped_everywhere(case: str, tmp_path: Path) 
         capture_output=True, env=env,
     )  # fmt: skip
     assert inspected.returncode == 0 and char not in inspected.stdout.decode("utf-8")
+
+
+# -- a wheel whose file name, dist-info directory and METADATA disagree (redscan) ------------
+
+# (file name's project, dist-info directory, METADATA Name, METADATA Version) -> readable?
+WHEEL_NAME_CASES = {
+    "metadata-names-another-project": ("nice", "nice-1.0", "numpy", "1.0", False),
+    "metadata-names-another-version": ("nice", "nice-1.0", "nice", "2.0", False),
+    "dist-info-names-another-project": ("nice", "numpy-1.0", "nice", "1.0", False),
+    "same-after-normalizing": ("Foo_Bar", "foo_bar-1.0.0", "foo.bar", "1.0.0", True),
+    "same": ("nice", "nice-1.0", "nice", "1.0", True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WHEEL_NAME_CASES))
+def test_wheel_whose_names_disagree_gets_no_command(case: str, tmp_path: Path) -> None:
+    from nuitka_archguard import scan
+
+    project, dist_info, name, version, readable = WHEEL_NAME_CASES[case]
+    wheel = tmp_path / f"{project}-1.0-cp311-cp311-macosx_11_0_arm64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("nice/_x.cpython-311-darwin.so", synth_macho.thin("arm64", "bundle"))
+        metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n"
+        archive.writestr(f"{dist_info}.dist-info/METADATA", metadata)
+        archive.writestr(f"{dist_info}.dist-info/WHEEL",
+                         "Wheel-Version: 1.0\nTag: cp311-cp311-macosx_11_0_arm64\n")  # fmt: skip
+    report = scan([str(wheel)], "macos-x86_64")
+    (finding,) = report.errors
+    assert finding.distribution is not None
+    assert finding.distribution.metadata_ok is readable
+    assert ("no command is given" in finding.fix) is not readable
+    assert ("numpy" in finding.fix) is False  # never the project the METADATA claims
+    if not readable:
+        assert finding.distribution.name == project
+        assert any("unreadable metadata" in note for note in report.notes), report.notes
