@@ -88,6 +88,8 @@ MAX_ZIP_DIRECTORY = 32 * 1024 * 1024
 """Bytes a wheel's central directory may take (zipfile parses by size, not by count)."""
 _SAME_NOTES = 3
 """Notes of one kind per wheel before the rest are counted in one line."""
+SAME_NOTES_KEPT = 20
+"""Notes with the same text a scan keeps; the rest are counted (``repeated_notes``)."""
 
 
 class PathError(Exception):
@@ -150,6 +152,7 @@ class Discovery:
     reader: MetadataReader = field(default_factory=MetadataReader)
     _dirs: set[tuple[int, int]] = field(default_factory=set)
     _files: set[tuple[int, int]] = field(default_factory=set)
+    _same: dict[str, int] = field(default_factory=dict)
 
     def binaries(self, root: Root) -> Iterator[Found]:
         if root.kind is RootKind.WHEEL:
@@ -164,7 +167,20 @@ class Discovery:
             yield from self._walk(top)
 
     def _note(self, path: str, text: str) -> None:
-        self.notes.append(f"{display_path(path)}: {text}")
+        """One line per problem, but at most :data:`SAME_NOTES_KEPT` with the same text: a
+        folder of a million FIFOs is 20 notes and a count (:meth:`repeated_notes`)."""
+        count = self._same.get(text, 0) + 1
+        self._same[text] = count
+        if count <= SAME_NOTES_KEPT:
+            self.notes.append(f"{display_path(path)}: {text}")
+
+    def repeated_notes(self) -> list[str]:
+        """``999,980 more like this: skipped: not a regular file``, per text past the cap."""
+        return [
+            f"{count - SAME_NOTES_KEPT:,} more like this: {text}"
+            for text, count in self._same.items()
+            if count > SAME_NOTES_KEPT
+        ]
 
     # -- directories ----------------------------------------------------------------------
 

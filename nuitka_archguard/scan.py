@@ -601,6 +601,7 @@ def scan(
         raise ScanError(str(error)) from None
     checker.files_scanned = discovery.files_seen
     checker.notes.extend(discovery.notes)
+    checker.notes.extend(discovery.repeated_notes())
     checker.notes.extend(reader.notes)
     return checker.report()
 

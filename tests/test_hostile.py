@@ -2257,3 +2257,11 @@ def test_wheel_whose_names_disagree_gets_no_command(case: str, tmp_path: Path) -
     if not readable:
         assert finding.distribution.name == project
         assert any("unreadable metadata" in note for note in report.notes), report.notes
+
+
+def test_repeated_notes_are_counted_not_repeated(tmp_path: Path) -> None:
+    for number in range(500):
+        os.mkfifo(tmp_path / f"f{number}.so")
+    report = run_with_timeout(lambda: scan([str(tmp_path)], "linux-x86_64"), 30)
+    assert len(report.notes) == 21
+    assert report.notes[-1] == "480 more like this: skipped: not a regular file"
