@@ -75,6 +75,7 @@ def fix_for(
     python: Optional[str] = None,
     nuitka_args: str = NUITKA_ARGS,
     reason: Optional[str] = None,
+    min_os_option: str = "--min-os",
 ) -> str:
     """One short paragraph: a sentence, then commands indented by two spaces.
 
@@ -82,11 +83,13 @@ def fix_for(
     has. ``host``: the building machine (default: this interpreter). ``min_os``: for
     ``min-os-too-new``, what the slice needs. ``python``: the interpreter to run pip with
     when it cannot be told from the environment. ``reason``: for ``unreadable-binary``, why
-    (an OS error such as "Permission denied" is said as such). Never raises.
+    (an OS error such as "Permission denied" is said as such). ``min_os_option``: how the
+    user sets the minimum macOS where the advice is read (``--archguard-min-os`` in Nuitka).
+    Never raises.
     """
     text = _fix_text(
         code, distribution, target, path=path, archs=archs, host=host, min_os=min_os,
-        python=python, nuitka_args=nuitka_args, reason=reason,
+        python=python, nuitka_args=nuitka_args, reason=reason, min_os_option=min_os_option,
     )  # fmt: skip
     # Whatever slipped through: every line printable, so a fix stays one block.
     return "\n".join(shown(line) for line in text.split("\n"))
@@ -104,6 +107,7 @@ def _fix_text(
     python: Optional[str] = None,
     nuitka_args: str = NUITKA_ARGS,
     reason: Optional[str] = None,
+    min_os_option: str = "--min-os",
 ) -> str:
     code = code.value if isinstance(code, Code) else code
     if host is None:
@@ -115,7 +119,7 @@ def _fix_text(
     if distribution is not None and not _commandable(distribution):
         return _unreadable_metadata_fix(ctx, distribution)
     if code == Code.MIN_OS_TOO_NEW:
-        return _min_os_fix(ctx, min_os)
+        return _min_os_fix(ctx, min_os, min_os_option)
     if code == Code.UNREADABLE_BINARY:
         return _unreadable_fix(ctx, reason)
     fix = _arch_fix(ctx)
@@ -451,14 +455,14 @@ def _generic_fix(ctx: _Context) -> str:
     return f"{what} has {has}; replace it with a build for {ctx.target.describe()}{origin}"
 
 
-def _min_os_fix(ctx: _Context, needed: Optional[str]) -> str:
+def _min_os_fix(ctx: _Context, needed: Optional[str], option: str) -> str:
     target, dist = ctx.target, ctx.dist
     current = format_version(target.min_os) if target.min_os is not None else "the target's"
     raise_it = (
-        f"raise the target to macOS {needed}: --min-os {needed} "
+        f"raise the target to macOS {needed}: {option} {needed} "
         f"(and MACOSX_DEPLOYMENT_TARGET={needed} for the build)"
         if needed
-        else "raise --min-os (and MACOSX_DEPLOYMENT_TARGET) to what the file needs"
+        else f"raise {option} (and MACOSX_DEPLOYMENT_TARGET) to what the file needs"
     )
     if dist is None or dist.kind == OwnerKind.DIRECTORY:
         return f"{raise_it}, or replace {ctx.file_name()} with a build for macOS {current}"

@@ -270,6 +270,8 @@ class Checker:
     Used by the Nuitka plugin for the files of a build and by :func:`scan` for the files
     discovery finds. Never raises for a bad file: an unreadable binary is a finding.
     ``search_paths``: where installed distributions' metadata lives (default ``sys.path``).
+    ``min_os_option``: the option the advice names for raising the minimum macOS (the
+    plugin's is ``--archguard-min-os``).
     """
 
     def __init__(
@@ -280,8 +282,10 @@ class Checker:
         allow: Iterable[Union[str, AllowRule]] = (),
         search_paths: Optional[Sequence[str]] = None,
         metadata: Optional[MetadataReader] = None,
+        min_os_option: str = "--min-os",
     ) -> None:
         self.target = _as_target(target)
+        self.min_os_option = min_os_option
         self.strict_min_os = strict_min_os
         self.rules = _rules(allow)
         self._allow = AllowRules(self.rules)
@@ -470,6 +474,7 @@ class Checker:
                 host=self.host,
                 min_os=finding.needs_min_os,
                 reason=finding.message,
+                min_os_option=self.min_os_option,
             )
         except Exception:  # advice is a courtesy; never lose the finding over it
             fix = finding.fix

@@ -110,7 +110,9 @@ class Target:
         if self.platform == Platform.MACOS:
             if self.min_os is None:
                 return self.name
-            return f"{self.name} (macOS {format_version(self.min_os)} or newer)"
+            # An arm64-only build never runs before macOS 11, whatever the deployment target.
+            oldest = min(v for v in map(self.min_os_for, self.archs) if v is not None)
+            return f"{self.name} (macOS {format_version(oldest)} or newer)"
         if self.platform == Platform.LINUX:
             return f"{self.name} (glibc)" if self.libc == Libc.GLIBC else self.name
         if self.platform == Platform.ANDROID and self.min_os is not None:

@@ -604,3 +604,19 @@ def test_the_macos_minimum_comes_from_the_option_else_the_python_binary(tmp_path
     assert chosen.archs == frozenset({"arm64"}) and str(chosen.min_os) == "12.0"
     with pytest.raises(TargetError):
         plugin_target(platform="darwin", host_arch="arm64", min_os="nonsense")
+
+
+def test_min_os_advice_names_the_plugins_option(tmp_path: Path) -> None:
+    """Inside Nuitka the minimum macOS is raised with ``--archguard-min-os``; the scanner's
+    ``--min-os`` would be an unknown Nuitka option."""
+    newer = macho.thin("x86_64", build_version=("macos", "12.0", "14.0"))
+    files = {"newer.cpython-311-darwin.so": newer}
+    install(tmp_path, "newer", "1.0", files, tag="cp311-cp311-macosx_12_0_x86_64")
+    session = _session(tmp_path)
+    session.check_modules(
+        [ModuleFacts("newer", str(tmp_path / "newer.cpython-311-darwin.so"), is_extension=True)]
+    )
+    (finding,) = session.guard.report().warnings
+    assert finding.code is Code.MIN_OS_TOO_NEW
+    assert "--archguard-min-os 12.0" in finding.fix
+    assert "--min-os 12.0" not in finding.fix.replace("--archguard-min-os", "")

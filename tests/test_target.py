@@ -368,3 +368,11 @@ def test_host_unknown_platform(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_host(monkeypatch, "sunos5", "i86pc")
     with pytest.raises(TargetError, match="pass --target"):
         host_target()
+
+
+def test_describe_names_the_oldest_macos_the_build_can_start_on() -> None:
+    """arm64 Macs start at macOS 11: a 10.9 deployment target does not make an arm64 build
+    run on 10.9, so it is described from 11.0; an x86_64 slice keeps the deployment target."""
+    assert parse_target("macos-arm64", "10.9").describe() == "macos-arm64 (macOS 11.0 or newer)"
+    assert parse_target("macos-universal2", "10.9").describe().endswith("(macOS 10.9 or newer)")
+    assert parse_target("macos-x86_64", "10.13").describe().endswith("(macOS 10.13 or newer)")

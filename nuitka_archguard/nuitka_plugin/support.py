@@ -288,6 +288,7 @@ class Guard:
             strict_min_os=settings.strict_min_os,
             allow=settings.allow,
             search_paths=self._search_path,
+            min_os_option="--archguard-min-os",
         )
         self._finder = ExtensionFinder(self._search_path)
         self._seen: set[str] = set()
