@@ -115,9 +115,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def fix_line(report: ScanReport, paths: list[str]) -> str:
     """``fix all: nuitka-archguard fix --target T PATH...`` when some error finding belongs
-    to a distribution that ``fix`` can reinstall; empty otherwise."""
+    to a distribution that ``fix`` can reinstall (installed by pip, with a version and
+    readable metadata; not a wheel file, which ``fix`` leaves alone); empty otherwise."""
     fixable = any(
-        f.distribution is not None and f.distribution.kind == "pip" for f in report.errors
+        f.distribution is not None
+        and f.distribution.kind == "pip"
+        and f.distribution.metadata_ok
+        and f.distribution.location is not None
+        and f.distribution.version
+        for f in report.errors
     )
     if not fixable:
         return ""

@@ -358,3 +358,51 @@ def test_a_trailing_newline_never_passes_validation(
     for command in pasted_commands(finding["fix"]):
         assert "\n" not in command
         paste(command, root, env)
+
+
+# -- `fix` never acts on what the scan calls unreadable, and `fix all` is offered only when
+# -- fix can do something (redscan) ----------------------------------------------------------
+
+
+def _wheelhouse(root: Path) -> Path:
+    import zipfile
+
+    folder = root / "wheelhouse"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "pkg-1.0-cp311-cp311-macosx_11_0_arm64.whl", "w") as archive:
+        archive.writestr("pkg/_x.cpython-311-darwin.so", _thin_arm64())
+        metadata = "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n\n"
+        archive.writestr("pkg-1.0.dist-info/METADATA", metadata)
+        wheel = "Wheel-Version: 1.0\nTag: cp311-cp311-macosx_11_0_arm64\n"
+        archive.writestr("pkg-1.0.dist-info/WHEEL", wheel)
+    return folder
+
+
+FIX_ALL_CASES = {
+    # what is scanned -> (fix all offered?, what fix --dry-run says of it)
+    "invalid-name": (lambda t: hostile_site(t, ["$(touch canary)"]), False,
+                     "its metadata is unreadable"),
+    "newline-dist-info": (lambda t: _trailing_newline_env(t, "dist-info", "pkg\n"), False,
+                          "its metadata is unreadable"),
+    "wheel-files": (_wheelhouse, False, "no version or RECORD"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(FIX_ALL_CASES))
+def test_fix_all_only_when_fix_can_act_and_never_on_unreadable_metadata(
+    case: str, tmp_path: Path
+) -> None:
+    make, offered, said = FIX_ALL_CASES[case]
+    path = make(tmp_path)
+    scan = run_cli(["scan", str(path), "--target", "macos-x86_64"], tmp_path)
+    assert scan.returncode == 1
+    assert scan.stdout.decode("utf-8").startswith("fix all:") is offered
+    env = {**os.environ, "PIP_INDEX_URL": "http://127.0.0.1:9/", "PIP_NO_INDEX": "1"}
+    fix = subprocess.run(
+        [sys.executable, "-m", "nuitka_archguard", "fix", str(path), "--target", "macos-x86_64",
+         "--dry-run"], cwd=tmp_path, capture_output=True, timeout=60, env=env,
+    )  # fmt: skip
+    out = fix.stdout.decode("utf-8")
+    assert f"cannot fix: {said}" in out, out + fix.stderr.decode("utf-8")
+    assert "pip download failed" not in fix.stderr.decode("utf-8")
+    assert not (tmp_path / CANARY).exists()

@@ -238,6 +238,16 @@ def make_plan(
             action.reason = "no installed distribution owns these files, so none can be reinstalled"
             action.manual = "replace or remove them by hand, or --allow them"
             continue
+        if not dist.metadata_ok:
+            # The scan named its metadata unreadable (an invalid Name or Version, names that
+            # disagree): asking pip for whatever it claims would install another project.
+            action.kind = ActionKind.UNSUPPORTED
+            action.reason = (
+                "its metadata is unreadable (name or version not valid), so nothing is "
+                "downloaded for it"
+            )
+            action.manual = first_fix
+            continue
         if dist.kind != OwnerKind.PIP.value or not dist.location or not dist.version:
             action.kind = ActionKind.UNSUPPORTED
             action.reason = (
