@@ -19,13 +19,13 @@ import errno
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Optional, Union
 
 from . import archs
 from .metadata import checked_name, checked_version
 from .ownership import Distribution, OwnerKind
-from .policy import Code
+from .policy import Code, Finding
 from .target import Platform, Target, TargetError, format_version, host_target
 from .text import powershell_quote, shell_quote, shown
 
@@ -569,3 +569,31 @@ def _quote(text: str, *, windows: bool) -> str:
         safe = re.fullmatch(r"[A-Za-z0-9_:./\\-]+", text, re.ASCII)
         return text if safe else powershell_quote(text)
     return shell_quote(text)  # shlex leaves plain words as they are
+
+
+# -- the one command for all offenders: printed by ``scan`` and by the Nuitka plugin ------------
+
+
+def fix_command(target: Target, paths: Sequence[str]) -> str:
+    """The one command that fixes every offender of a scan, ready to paste."""
+    words = ["nuitka-archguard", "fix", "--target", target.name]
+    if target.min_os is not None:
+        words += ["--min-os", format_version(target.min_os)]
+    words += paths
+    return " ".join(shell_quote(w) for w in words)
+
+
+def fix_command_for(target: Target, findings: Sequence[Finding]) -> str:
+    """:func:`fix_command` for the environments the offending distributions live in (a
+    folder on ``PYTHONPATH``, or the running interpreter's prefix); empty when no finding
+    belongs to a distribution ``fix`` can reinstall."""
+    roots: dict[str, None] = {}
+    prefix = os.path.abspath(sys.prefix)
+    for finding in findings:
+        dist = finding.distribution
+        if dist is None or dist.kind != "pip" or not dist.location:
+            continue
+        site = os.path.dirname(os.path.abspath(dist.location))
+        inside = site.startswith(prefix.rstrip(os.sep) + os.sep)
+        roots[prefix if inside else site] = None
+    return fix_command(target, list(roots)) if roots else ""

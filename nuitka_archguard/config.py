@@ -21,12 +21,15 @@ import importlib
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .metadata import FILE_LIMIT, MetadataError, read_regular
 from .text import shown
 
-__all__ = ["Config", "ConfigError", "load_config"]
+if TYPE_CHECKING:
+    from .target import Target
+
+__all__ = ["Config", "ConfigError", "load_config", "resolve_target"]
 
 KEYS = ("allow", "target", "min-os", "strict-min-os", "accept-different")
 
@@ -122,3 +125,42 @@ def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
         strict_min_os=strict,
         source=path,
     )
+
+
+def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -> Target:
+    """``--target``/``--min-os`` over ``[tool.archguard]`` over this interpreter.
+
+    The file's ``min-os`` applies to macOS targets only, and not when the command line
+    names a target that carries its own minimum (``macosx_10_13_x86_64``)."""
+    from .target import TargetError, host_target, parse_target  # packaging: only when used
+
+    from_cli = text is not None
+    text = text if text is not None else config.target
+    try:
+        target = parse_target(text) if text is not None else host_target()
+    except TargetError as error:
+        if from_cli:
+            raise
+        raise TargetError(f"{_table(config)} target: {error}") from None
+    if min_os is not None:
+        return parse_target(text, min_os) if text is not None else _with_min_os(target, min_os)
+    own_minimum = from_cli and target.min_os is not None
+    if config.min_os is not None and target.platform == "macos" and not own_minimum:
+        try:
+            return _with_min_os(target, config.min_os)
+        except TargetError as error:
+            raise TargetError(f"{_table(config)} min-os: {error}") from None
+    return target
+
+
+def _table(config: Config) -> str:
+    """Where a setting from ``pyproject.toml`` came from, for its error message."""
+    return f"{config.source}: [tool.archguard]" if config.source else "[tool.archguard]"
+
+
+def _with_min_os(target: Target, min_os: str) -> Target:
+    from .target import TargetError, parse_target
+
+    if target.platform != "macos":
+        raise TargetError(f"--min-os applies to macOS targets only, not to {target.name!r}")
+    return parse_target(target.name, min_os)

@@ -9,29 +9,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from .common import ExitCode
-from .config import ConfigError, load_config
-from .policy import Finding, display_path
+from .config import ConfigError, load_config, resolve_target
+from .policy import display_path
 from .report import describe_distribution, summary_line
 from .scan import ScanError, ScanReport, scan
-from .scan_cli import resolve_target
-from .target import Target, TargetError, format_version
+from .target import Target, TargetError
 from .text import OutputError, json_text, shell_quote, shown, write
 
 if TYPE_CHECKING:
     from .fix.environment import Environment
     from .fix.plan import Plan
 
-__all__ = ["add_fix_parser", "fix_command", "run_fix"]
+__all__ = ["add_fix_parser", "run_fix"]
 
 EXIT_OK, EXIT_UNFIXED, EXIT_ERROR = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
 SCHEMA_VERSION = 1
@@ -88,31 +85,6 @@ def add_fix_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.set_defaults(run=run_fix)
     return parser
-
-
-def fix_command(target: Target, paths: Sequence[str]) -> str:
-    """The one command that fixes every offender of a scan, ready to paste."""
-    words = ["nuitka-archguard", "fix", "--target", target.name]
-    if target.min_os is not None:
-        words += ["--min-os", format_version(target.min_os)]
-    words += paths
-    return " ".join(shell_quote(w) for w in words)
-
-
-def fix_command_for(target: Target, findings: Sequence[Finding]) -> str:
-    """:func:`fix_command` for the environments the offending distributions live in (a
-    folder on ``PYTHONPATH``, or the running interpreter's prefix); empty when no finding
-    belongs to a distribution ``fix`` can reinstall."""
-    roots: dict[str, None] = {}
-    prefix = os.path.abspath(sys.prefix)
-    for finding in findings:
-        dist = finding.distribution
-        if dist is None or dist.kind != "pip" or not dist.location:
-            continue
-        site = os.path.dirname(os.path.abspath(dist.location))
-        inside = site.startswith(prefix.rstrip(os.sep) + os.sep)
-        roots[prefix if inside else site] = None
-    return fix_command(target, list(roots)) if roots else ""
 
 
 class _Failure(Exception):

@@ -15,9 +15,7 @@ from .common import ExitCode
 from .text import OutputError, json_text, shown, write
 
 if TYPE_CHECKING:  # imported when a scan runs: `nuitka-archguard inspect` starts faster
-    from .config import Config
     from .scan import ScanReport
-    from .target import Target
 
 __all__ = ["add_scan_parser", "run_scan"]
 
@@ -86,7 +84,7 @@ def run_scan(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load_config
+    from .config import ConfigError, load_config, resolve_target
     from .scan import ScanError, scan
     from .target import TargetError
 
@@ -127,48 +125,9 @@ def fix_line(report: ScanReport, paths: list[str]) -> str:
     )
     if not fixable:
         return ""
-    from .fix_cli import fix_command
+    from .advice import fix_command
 
     return "fix all: " + fix_command(report.target, paths)
-
-
-def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -> Target:
-    """``--target``/``--min-os`` over ``[tool.archguard]`` over this interpreter.
-
-    The file's ``min-os`` applies to macOS targets only, and not when the command line
-    names a target that carries its own minimum (``macosx_10_13_x86_64``)."""
-    from .target import TargetError, host_target, parse_target
-
-    from_cli = text is not None
-    text = text if text is not None else config.target
-    try:
-        target = parse_target(text) if text is not None else host_target()
-    except TargetError as error:
-        if from_cli:
-            raise
-        raise TargetError(f"{_table(config)} target: {error}") from None
-    if min_os is not None:
-        return parse_target(text, min_os) if text is not None else _with_min_os(target, min_os)
-    own_minimum = from_cli and target.min_os is not None
-    if config.min_os is not None and target.platform == "macos" and not own_minimum:
-        try:
-            return _with_min_os(target, config.min_os)
-        except TargetError as error:
-            raise TargetError(f"{_table(config)} min-os: {error}") from None
-    return target
-
-
-def _table(config: Config) -> str:
-    """Where a setting from ``pyproject.toml`` came from, for its error message."""
-    return f"{config.source}: [tool.archguard]" if config.source else "[tool.archguard]"
-
-
-def _with_min_os(target: Target, min_os: str) -> Target:
-    from .target import TargetError, parse_target
-
-    if target.platform != "macos":
-        raise TargetError(f"--min-os applies to macOS targets only, not to {target.name!r}")
-    return parse_target(target.name, min_os)
 
 
 def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:

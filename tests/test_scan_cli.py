@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from nuitka_archguard.cli import main
-from nuitka_archguard.config import Config, ConfigError, load_config
-from nuitka_archguard.scan_cli import resolve_target
+from nuitka_archguard.config import Config, ConfigError, load_config, resolve_target
 from tests.test_scan import ARM, X86, seed_like
 
 

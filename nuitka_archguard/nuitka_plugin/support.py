@@ -393,7 +393,7 @@ class Guard:
                 f"stopped {stage.value}: {plural(len(errors), 'binary')} would "
                 f"fail on {self.target.describe()}."
             )
-            from ..fix_cli import fix_command_for
+            from ..advice import fix_command_for
 
             command = fix_command_for(self.target, errors)
             if command:
