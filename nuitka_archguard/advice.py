@@ -87,35 +87,22 @@ def fix_for(
     user sets the minimum macOS where the advice is read (``--archguard-min-os`` in Nuitka).
     Never raises.
     """
-    text = _fix_text(
-        code, distribution, target, path=path, archs=archs, host=host, min_os=min_os,
-        python=python, nuitka_args=nuitka_args, reason=reason, min_os_option=min_os_option,
-    )  # fmt: skip
-    # Whatever slipped through: every line printable, so a fix stays one block.
-    return "\n".join(shown(line) for line in text.split("\n"))
-
-
-def _fix_text(
-    code: Union[Code, str],
-    distribution: Optional[Distribution],
-    target: Target,
-    *,
-    path: Optional[str] = None,
-    archs: Iterable[str] = (),
-    host: Optional[Target] = None,
-    min_os: Optional[str] = None,
-    python: Optional[str] = None,
-    nuitka_args: str = NUITKA_ARGS,
-    reason: Optional[str] = None,
-    min_os_option: str = "--min-os",
-) -> str:
-    code = code.value if isinstance(code, Code) else code
     if host is None:
         try:
             host = host_target()
         except TargetError:
             host = None
     ctx = _Context(distribution, target, host, path, tuple(archs), python, nuitka_args)
+    code = code.value if isinstance(code, Code) else code
+    text = _fix_text(code, ctx, min_os=min_os, reason=reason, min_os_option=min_os_option)
+    # Whatever slipped through: every line printable, so a fix stays one block.
+    return "\n".join(shown(line) for line in text.split("\n"))
+
+
+def _fix_text(
+    code: str, ctx: _Context, *, min_os: Optional[str], reason: Optional[str], min_os_option: str
+) -> str:
+    distribution = ctx.dist
     if distribution is not None and not _commandable(distribution):
         return _unreadable_metadata_fix(ctx, distribution)
     if code == Code.MIN_OS_TOO_NEW:
