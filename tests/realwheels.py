@@ -20,7 +20,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,23 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-PYTHON_VERSION = "3.11"
-PIP_TIMEOUT = "30"
-PIP_RETRIES = "2"
+from nuitka_archguard.fix.wheels import NETWORK_MARKERS, pip_command
 
-# Errors pip prints when the index cannot be reached (as opposed to a wrong pin).
-_NETWORK_MARKERS = (
-    "NewConnectionError",
-    "Failed to establish a new connection",
-    "Temporary failure in name resolution",
-    "Name or service not known",
-    "ConnectTimeout",
-    "ReadTimeout",
-    "Network is unreachable",
-    "ProxyError",
-    "Connection refused",
-    "Max retries exceeded",
-)
+PYTHON_VERSION = "3.11"
+# What pip prints when the index cannot be reached (as opposed to a wrong pin): fix's list,
+# plus the retry summary pip prints after its last attempt.
+_NETWORK_MARKERS = (*NETWORK_MARKERS, "Max retries exceeded")
 
 
 class RealWheelError(RuntimeError):
@@ -293,12 +281,7 @@ def _publish(tmp: Path, final: Path) -> Path:
 
 
 def _pip(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable, "-m", "pip", *args,
-        "--timeout", PIP_TIMEOUT, "--retries", PIP_RETRIES,
-        "--disable-pip-version-check", "--no-input",
-    ]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, check=False)
+    return subprocess.run(pip_command(args), capture_output=True, text=True, check=False)
 
 
 def _pip_failed(what: str, result: subprocess.CompletedProcess[str]) -> RealWheelError:

@@ -31,6 +31,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 __all__ = [
+    "NETWORK_MARKERS",
     "DownloadError",
     "PipOptions",
     "PythonSpec",
@@ -38,6 +39,7 @@ __all__ = [
     "UnsafePathError",
     "download",
     "install_wheel",
+    "pip_command",
     "record_paths",
     "wheel_info",
 ]
@@ -47,8 +49,7 @@ STATE_DIR = ".archguard"
 PIP_TIMEOUT = "30"
 PIP_RETRIES = "2"
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
-# Errors pip prints when the index cannot be reached (as opposed to "no such wheel").
-_NETWORK_MARKERS = (
+NETWORK_MARKERS = (
     "NewConnectionError",
     "Failed to establish a new connection",
     "Temporary failure in name resolution",
@@ -60,6 +61,7 @@ _NETWORK_MARKERS = (
     "Connection refused",
     "SSLError",
 )
+"""Errors pip prints when the index cannot be reached (as opposed to "no such wheel")."""
 
 
 class DownloadError(Exception):
@@ -150,7 +152,7 @@ def download(
         if result.returncode == 0:
             _collect(dest, pending, found)
             return found
-        if any(marker in output for marker in _NETWORK_MARKERS):
+        if any(marker in output for marker in NETWORK_MARKERS):
             raise DownloadError(f"pip could not reach the index: {_tail(output)}")
         match = _NO_MATCH.search(output)
         missing = match.group(1) if match else None
