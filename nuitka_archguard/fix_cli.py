@@ -8,7 +8,6 @@ or apply step that failed, with the environment as it was. Never a traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .common import ExitCode
 from .config import ConfigError, load_config, resolve_target
+from .console import guarded
 from .policy import display_path
 from .report import describe_distribution, summary_line
 from .scan import ScanError, ScanReport, scan
@@ -98,19 +98,8 @@ class _Outcome:
 
 
 def run_fix(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        return 130
-    except _Failure as error:
-        _error(str(error))
-        return EXIT_ERROR
-    except OutputError as error:  # stdout closed or full: one line on stderr
-        _error(str(error))
-        return EXIT_ERROR
-    except Exception as error:  # no traceback ever; say what broke so it can be reported
-        _error(f"internal error ({type(error).__name__}: {error}); please report this")
-        return EXIT_ERROR
+    # A failed stdout is one line on stderr and exit 2 here: a fix's output is its record.
+    return guarded(_run, args, said=(_Failure, OutputError))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -370,8 +359,3 @@ def _emit(fmt: str, lines: list[str], document: dict[str, Any]) -> None:
     else:
         text = "\n".join(shown(line) for line in lines) + "\n"
     write(sys.stdout, text)
-
-
-def _error(message: str) -> None:
-    with contextlib.suppress(OutputError):
-        write(sys.stderr, f"nuitka-archguard: error: {shown(message)}\n")

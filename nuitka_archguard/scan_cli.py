@@ -7,12 +7,12 @@ bad ``pyproject.toml`` or a PATH that cannot be read. Never a traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from typing import TYPE_CHECKING, Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any
 
+from . import console
 from .common import ExitCode
-from .text import OutputError, json_text, shown, write
+from .text import OutputError, json_text, write
 
 if TYPE_CHECKING:  # imported when a scan runs: `nuitka-archguard inspect` starts faster
     from .scan import ScanReport
@@ -69,18 +69,8 @@ def add_scan_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        return 130
-    except OutputError:
-        raise  # cli.main says it in one line
-    except RecursionError:
-        _error("input nested too deeply")
-        return EXIT_USAGE
-    except Exception as error:  # no traceback ever; say what broke so it can be reported
-        _error(f"internal error ({type(error).__name__}: {error}); please report this")
-        return EXIT_USAGE
+    # A failed stdout is said by cli.main (quietly for a closed pipe).
+    return console.guarded(_run, args, passed_on=(OutputError,))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -91,12 +81,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         config = load_config()
     except ConfigError as error:
-        _error(str(error))
+        console.error(str(error))
         return EXIT_USAGE
     try:
         target = resolve_target(args.target, args.min_os, config)
     except TargetError as error:
-        _error(str(error))
+        console.error(str(error))
         return EXIT_USAGE
     strict = args.strict_min_os if args.strict_min_os is not None else config.strict_min_os
     allow = [*config.allow, *args.allow]
@@ -105,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
             args.paths or None, target, strict_min_os=bool(strict), allow=allow
         )
     except ScanError as error:
-        _error(str(error))
+        console.error(str(error))
         return EXIT_USAGE
     _emit(report, args.format, fix_line(report, args.paths))
     return report.exit_code
@@ -144,17 +134,5 @@ def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:
             text = fix + "\n\n" + text
     if text:
         write(sys.stdout, text + "\n")
-    for note in report.notes:
-        # Every line starts with our name: no name from a file can begin a line (GitHub
-        # reads "::command::" lines on stderr too).
-        _write(sys.stderr, f"nuitka-archguard: note: {shown(note)}\n")
-
-
-def _error(message: str) -> None:
-    _write(sys.stderr, f"nuitka-archguard: error: {shown(message)}\n")
-
-
-def _write(stream: Optional[TextIO], text: str) -> None:
-    """Notes and errors on stderr: best effort (a closed stderr must not fail the scan)."""
-    with contextlib.suppress(OutputError):
-        write(stream, text)
+    for line in report.notes:
+        console.note(line)
