@@ -121,7 +121,6 @@ def fix_line(report: ScanReport, paths: list[str]) -> str:
 
 
 def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:
-
     from .report import render_github, render_text
 
     if fmt == "json":
