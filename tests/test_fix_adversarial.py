@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -156,3 +158,151 @@ def test_record_lines_inside_the_state_folder_are_left_alone(
     assert (env / ".archguard" / "keep").read_text() == "not the distribution's"
     assert main(["fix", "--undo", str(env)]) == 0
     assert tree_hash(env) == before
+
+
+# -- a failure or a kill -9 at every step of apply and of undo -----------------------------
+
+_STEPS = ("rename", "replace", "unlink", "rmdir", "mkdir", "open", "fsync")
+
+
+class _Injected(OSError):
+    pass
+
+
+def _inject(monkeypatch: pytest.MonkeyPatch, step: int, kill: bool) -> list[int]:
+    """Make the ``step``-th file-system call from now on fail (or SIGKILL the process)."""
+    count = [0]
+    for name in _STEPS:
+        real = getattr(os, name)
+
+        def wrapped(*args: object, _real: object = real, **kwargs: object) -> object:
+            count[0] += 1
+            if count[0] == step:
+                if kill:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                raise _Injected(28, "No space left on device (injected)")
+            return _real(*args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(os, name, wrapped)
+    return count
+
+
+def _in_child(run: object) -> int:
+    """Run ``run()`` in a forked child; its exit status (negative: killed by a signal)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            run()  # type: ignore[operator]
+        except BaseException:
+            os._exit(3)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+@pytest.fixture
+def staged(
+    env: Path, index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[Path, dict, dict, Path]:  # type: ignore[type-arg]
+    """(the environment as apply finds it, staging included; its transaction; the tree
+    before the fix; the environment once fixed)."""
+    before = tree_hash(env)
+    template = tmp_path / "template"
+    captured: dict = {}  # type: ignore[type-arg]
+    real_apply = journal.Transaction.apply
+
+    def capture(self: journal.Transaction, **kwargs: object) -> None:
+        self.plan_dirs()
+        captured.update(self.to_json("x"))
+        shutil.copytree(env, template, symlinks=True)
+        real_apply(self, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(journal.Transaction, "apply", capture)
+        assert _fix(env, index) == 0
+    capsys.readouterr()
+    return template, captured, before, env
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.parametrize("kill", [False, True], ids=["failure", "kill-9"])
+def test_every_step_of_apply_fails_or_is_killed_and_nothing_is_lost(
+    kill: bool, staged: tuple[Path, dict, dict, Path], tmp_path: Path,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    template, data, before, _ = staged
+    outcomes: dict[str, int] = {}
+    step = 0
+    while True:
+        step += 1
+        root = tmp_path / f"run{step}"
+        shutil.copytree(template, root, symlinks=True)
+        transaction = journal.Transaction.from_json(root, data)
+
+        def run(transaction: journal.Transaction = transaction, step: int = step) -> None:
+            count = _inject(monkeypatch, step, kill)
+            try:
+                transaction.apply()
+            finally:
+                monkeypatch.undo()
+                if count[0] < step:
+                    os._exit(7)  # the step was never reached: every step was tried
+
+        status = _in_child(run)
+        if status == 7:
+            break
+        # The scanner names the recovery when a journal is left; recovery, then undo of a
+        # fix that got filed, gives the tree as it was, byte for byte.
+        if journal.interrupted(root):
+            assert main(["scan", str(root), "--target", X86]) == 2
+            assert "nuitka-archguard fix" in capsys.readouterr().err
+        assert main(["fix", "--undo", str(root)]) == 0, capsys.readouterr()
+        capsys.readouterr()
+        assert tree_hash(root) == before, f"step {step}"
+        outcome = "killed" if status < 0 else ("failed" if status == 3 else "done")
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        shutil.rmtree(root)
+    assert step > 20  # every file moved out and in, the journal and the record
+    # Failures of an fsync or of tidying up are tolerated ("done"); the rest stop the fix.
+    assert outcomes.get("killed" if kill else "failed", 0) > 20, outcomes
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.parametrize("kill", [False, True], ids=["failure", "kill-9"])
+def test_every_step_of_undo_fails_or_is_killed_and_nothing_is_lost(
+    kill: bool, staged: tuple[Path, dict, dict, Path], tmp_path: Path,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    _, _, before, fixed = staged
+    fixed_tree = {k: v for k, v in tree_hash(fixed).items() if not k.startswith(".archguard")}
+    step = 0
+    while True:
+        step += 1
+        root = tmp_path / f"undo{step}"
+        shutil.copytree(fixed, root, symlinks=True)
+
+        def run(root: Path = root, step: int = step) -> None:
+            count = _inject(monkeypatch, step, kill)
+            try:
+                journal.undo(root)
+            finally:
+                monkeypatch.undo()
+                if count[0] < step:
+                    os._exit(7)
+
+        status = _in_child(run)
+        if status == 7:
+            break
+        visible = {k: v for k, v in tree_hash(root).items() if not k.startswith(".archguard")}
+        if journal.interrupted(root):
+            assert main(["scan", str(root), "--target", X86]) == 2
+            capsys.readouterr()
+        else:  # no journal: the undo either did not start or finished
+            assert visible in (fixed_tree, {k: v for k, v in before.items()}), f"step {step}"
+        # Whatever happened, one more undo (recovering first) ends as before the fix.
+        assert main(["fix", "--undo", str(root)]) == 0, capsys.readouterr()
+        capsys.readouterr()
+        assert tree_hash(root) == before, f"step {step}"
+        shutil.rmtree(root)
+    assert step > 20

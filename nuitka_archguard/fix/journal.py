@@ -88,6 +88,8 @@ class Transaction:
     new_dirs: list[str] = field(default_factory=list)
     old_dirs: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
+    undoing: Optional[str] = None
+    """For an undo: the fix it reverts (its record's removal is the undo's commit point)."""
 
     @property
     def state_dir(self) -> Path:
@@ -122,6 +124,7 @@ class Transaction:
             "new_dirs": self.new_dirs,
             "old_dirs": self.old_dirs,
             "summary": self.summary,
+            "undoing": self.undoing,
         }
 
     @classmethod
@@ -147,6 +150,11 @@ class Transaction:
             [str(d) for d in data.get("old_dirs", [])],
             [str(s) for s in data.get("summary", [])],
         )
+        undoing = data.get("undoing")
+        if undoing is not None:
+            if kind != "undo" or not isinstance(undoing, str) or not _IDENT.match(undoing):
+                raise JournalError(f"the journal undoes a fix it cannot name: {undoing!r}")
+            transaction.undoing = undoing
         for rel in transaction._all_paths():
             _check_rel(rel)
         # The environment's side of every move lies outside .archguard, the kept/staged
@@ -185,16 +193,23 @@ class Transaction:
         self.new_dirs = list(new_dirs)
 
     def apply(self, *, undoing: Optional[Transaction] = None) -> None:
-        """Journal, move out, move in, commit. Any failure rolls back and raises
-        :class:`JournalError`; the environment is then exactly as before. ``undoing``: the
-        fix this transaction reverts (its backup folder goes once this one is done)."""
+        """Journal, move out, move in, commit. Any failure up to the commit point (the
+        fix's record filed; for an undo, the undone fix's record removed) rolls back and
+        raises :class:`JournalError`; the environment is then exactly as before.
+        ``undoing``: the fix this transaction reverts (its backup goes once this is done)."""
         self.plan_dirs()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        if undoing is None:
-            self.backup.mkdir(parents=True, exist_ok=True)
-        _write_json(self.journal, self.to_json("applying"))
+        self.undoing = undoing.ident if undoing is not None else None
         try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            if undoing is None:
+                self.backup.mkdir(parents=True, exist_ok=True)
+            _write_json(self.journal, self.to_json("applying"))
             self._forward()
+            if undoing is None:
+                _write_json(self.backup / JOURNAL_NAME, self.to_json("done"))
+            else:
+                os.unlink(undoing.backup / JOURNAL_NAME)
+                _fsync_dir(undoing.backup)
         except BaseException as error:
             try:
                 rollback(self)
@@ -206,14 +221,16 @@ class Transaction:
             if isinstance(error, Exception):
                 raise JournalError(f"{_text(error)}; nothing was changed") from None
             raise
-        if undoing is None:
-            self._commit()
-            return
-        os.unlink(self.journal)
+        # Committed: what is left only tidies up, and the next run finishes it if it fails.
+        try:
+            os.unlink(self.journal)
+        except OSError as error:
+            raise JournalError(
+                f"the {self.kind} is done but its journal could not be removed "
+                f"({_text(error)}): run 'nuitka-archguard fix' on {self.root} to finish it"
+            ) from None
         _fsync_dir(self.state_dir)
-        shutil.rmtree(self.staging, ignore_errors=True)
-        shutil.rmtree(undoing.backup, ignore_errors=True)
-        tidy(self.root)
+        _finish(self)
 
     def _forward(self) -> None:
         for rel, kept in self.out:
@@ -229,12 +246,13 @@ class Transaction:
         for rel in sorted(self.old_dirs, key=len, reverse=True):
             _remove_empty_dirs(self.path(rel), self.root)
 
-    def _commit(self) -> None:
-        record = self.backup / JOURNAL_NAME
-        _write_json(record, self.to_json("done"))
-        os.unlink(self.journal)
-        _fsync_dir(self.state_dir)
-        shutil.rmtree(self.staging, ignore_errors=True)
+
+def _finish(transaction: Transaction) -> None:
+    """Leftovers of a committed fix or undo (its journal already gone)."""
+    shutil.rmtree(transaction.staging, ignore_errors=True)
+    if transaction.undoing is not None:
+        shutil.rmtree(transaction.state_dir / "backup" / transaction.undoing, ignore_errors=True)
+    tidy(transaction.root)
 
 
 def _remove_empty_dirs(path: Path, root: Path) -> None:
@@ -291,8 +309,9 @@ def rollback(transaction: Transaction) -> None:
         if os.path.lexists(t.path(kept)) and not os.path.lexists(t.path(rel)):
             _check_real(t.root, rel)
             os.rename(t.path(kept), t.path(rel))
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(t.journal)
+    for leftover in (t.journal, t.journal.with_name(JOURNAL_NAME + ".tmp")):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(leftover)
     _fsync_dir(t.state_dir)
     if t.kind == "fix":
         shutil.rmtree(t.backup, ignore_errors=True)
@@ -359,15 +378,24 @@ def recover(root: Path) -> Optional[str]:
         _remove_stale_staging(root)
         return None
     transaction = _load(root, journal)
-    record = transaction.backup / JOURNAL_NAME
-    if transaction.kind == "fix" and record.is_file():
+    if _committed(transaction):
         os.unlink(journal)
-        shutil.rmtree(transaction.staging, ignore_errors=True)
+        _finish(transaction)
         _remove_stale_staging(root)
         return f"finished the interrupted {transaction.kind} {transaction.ident}"
     rollback(transaction)
     _remove_stale_staging(root)
     return f"rolled back the interrupted {transaction.kind} {transaction.ident}"
+
+
+def _committed(transaction: Transaction) -> bool:
+    """Whether an interrupted transaction had passed its commit point (see ``apply``)."""
+    if transaction.kind == "fix":
+        return (transaction.backup / JOURNAL_NAME).is_file()
+    if transaction.undoing is None:  # an undo journal from before the commit point existed
+        return False
+    undone = transaction.state_dir / "backup" / transaction.undoing / JOURNAL_NAME
+    return not os.path.lexists(undone)
 
 
 def _remove_stale_staging(root: Path) -> None:
@@ -381,7 +409,23 @@ def _remove_stale_staging(root: Path) -> None:
     for name in names:
         if name.startswith("staging-"):
             shutil.rmtree(state / name, ignore_errors=True)
+        elif name == JOURNAL_NAME + ".tmp":  # killed while writing the journal
+            with contextlib.suppress(OSError):
+                os.unlink(state / name)
+    # Backup folders without a record: made just before a journal that was never written,
+    # or left by a finished undo that could not remove them. Only empty folders go.
+    with contextlib.suppress(OSError):
+        for name in os.listdir(state / "backup"):
+            if not os.path.lexists(state / "backup" / name / JOURNAL_NAME):
+                _remove_empty_tree(state / "backup" / name)
     tidy(root)
+
+
+def _remove_empty_tree(top: Path) -> None:
+    """Remove the folders under ``top`` (and ``top``) that hold no file; files stay."""
+    for directory, _subdirs, _names in os.walk(top, topdown=False):
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
 
 
 @contextlib.contextmanager
