@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Optional
+from typing import NoReturn, Optional
 
 from . import __version__, plugin_path
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
@@ -64,10 +64,21 @@ FIX_HELP = "replace or fuse the distributions whose binaries do not fit the targ
 only when ``fix`` is the command, so that ``inspect`` starts fast."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse quotes some values it complains about (``invalid choice: '...'``) but not
+    others (``unrecognized arguments: ...``, an argument such as a hostile file name
+    starting with ``-``): every usage error is one line shown escaped, so no argument can
+    begin a ``::command::`` line on stderr, which GitHub reads too. Subcommand parsers
+    are of this class as well (``add_subparsers`` uses the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(shown(message))
+
+
 def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     """The command line; ``command`` (the first word that is no option) decides which
     heavy subcommand modules are loaded."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nuitka-archguard",
         description="Check that every binary of a build matches its target architecture and OS.",
     )

@@ -406,3 +406,29 @@ def test_fix_all_only_when_fix_can_act_and_never_on_unreadable_metadata(
     assert f"cannot fix: {said}" in out, out + fix.stderr.decode("utf-8")
     assert "pip download failed" not in fix.stderr.decode("utf-8")
     assert not (tmp_path / CANARY).exists()
+
+
+# -- arguments argparse complains about are shown escaped (redscan) -------------------------
+
+# A file name starting with "-" reaches argparse as an unknown option (`scan wheelhouse/*`).
+ARGV_CASES = {
+    "scan-unknown-option": ["scan", "--x\n::error::pwned"],
+    "scan-unknown-after-path": ["scan", ".", "--x\r\n::warning file=a::b"],
+    "inspect-unknown-option": ["inspect", "--json", "--y\n::error::z", "f"],
+    "fix-unknown-option": ["fix", ".", "--q\n::notice::n"],
+    "top-level-unknown-option": ["--\x1b[31m\n::error::top"],
+    "command-with-newline": ["\n::error::cmd"],
+    "bidi-option": ["scan", "--\u202eevil"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(ARGV_CASES))
+def test_usage_errors_show_arguments_escaped(case: str, tmp_path: Path) -> None:
+    result = run_cli(ARGV_CASES[case], tmp_path)
+    assert result.returncode == 2
+    err = result.stderr.decode("utf-8")
+    assert not workflow_commands(err), err
+    for line in err.splitlines():
+        assert line.isprintable(), line
+    error_lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(error_lines) == 1 and error_lines[0].startswith("nuitka-archguard"), err
