@@ -43,7 +43,10 @@ def describe_distribution(dist: Optional[Distribution]) -> str:
             details.append(f"wheel {shown}")
         if dist.built_from_source:
             details.append("built from source")
-        details.append(f"installed by {dist.installer}" if dist.installer else "wheel file")
+        if dist.installer:
+            details.append(f"installed by {dist.installer}")
+        else:  # a .dist-info without INSTALLER is installed all the same
+            details.append("wheel file" if dist.location is None else "installed")
     elif dist.kind == "conda":
         where = "/".join(x for x in (dist.channel, dist.subdir) if x)
         details.append(f"conda package{' from ' + where if where else ''}")

@@ -58,6 +58,14 @@ def report_of(*findings: Finding) -> ScanReport:
         (Distribution("openssl@3", "3.3.2", "homebrew"), "openssl@3 3.3.2 (Homebrew formula)"),
         (Distribution("numpy", None, "directory"), "numpy (folder without package metadata)"),
         (None, "files that no installed package claims"),
+        (
+            Distribution("w", "1", "pip", None, ("cp311-cp311-macosx_11_0_arm64",)),
+            "w 1 (wheel cp311-cp311-macosx_11_0_arm64, wheel file)",
+        ),
+        (  # installed, but its .dist-info has no INSTALLER: not a "wheel file"
+            Distribution("i", "1", "pip", None, (), location="/venv/site/i-1.dist-info"),
+            "i 1 (installed)",
+        ),
     ],
 )
 def test_distribution_headers(dist: Distribution, text: str) -> None:
