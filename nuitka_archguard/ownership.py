@@ -423,9 +423,20 @@ class OwnershipIndex:
                 for rel in files:
                     scope.files.setdefault(_key(os.path.join(scope.root, rel)), dist)
             return
+        root = _key(scope.root)
         for record in self._pip_records(scope.root):
             for path in _record_files(record.path, scope.root, self.reader):
-                scope.files.setdefault(path, record)
+                held = scope.files.setdefault(path, record)
+                # Two RECORDs list one file: the first in name order no longer wins
+                # outright, or any package could claim numpy's files (and the fix printed
+                # for them) by sorting before it. The distribution the file's top-level
+                # package is named for keeps it.
+                if (
+                    held is not record
+                    and _named_for(record, path, root)
+                    and not (isinstance(held, _PipRecord) and _named_for(held, path, root))
+                ):
+                    scope.files[path] = record
 
     def _iter_distributions(self) -> Iterator[Distribution]:
         seen: set[str] = set()
@@ -516,6 +527,18 @@ def _list_pip_records(root: str, reader: MetadataReader) -> list[_PipRecord]:
         reader.note(root, f"not listed: {os_error_text(exc)}")
         return []
     return [_PipRecord(os.path.join(root, name)) for name in names]
+
+
+def _named_for(record: _PipRecord, path: str, root: str) -> bool:
+    """Whether ``path`` lies in a top-level directory of ``root`` named like ``record``'s
+    distribution (``numpy/...`` and ``numpy-1.26.4.dist-info``)."""
+    if not path.startswith(root + os.sep):
+        return False
+    top = path[len(root) + 1 :].split(os.sep, 1)
+    if len(top) < 2:
+        return False
+    dist_name = os.path.basename(record.path).split("-", 1)[0]
+    return canonicalize_name(top[0]) == canonicalize_name(dist_name)
 
 
 def _record_files(meta_dir: str, root: str, reader: MetadataReader) -> Iterator[str]:

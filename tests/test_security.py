@@ -432,3 +432,39 @@ def test_usage_errors_show_arguments_escaped(case: str, tmp_path: Path) -> None:
         assert line.isprintable(), line
     error_lines = [line for line in err.splitlines() if "error:" in line]
     assert len(error_lines) == 1 and error_lines[0].startswith("nuitka-archguard"), err
+
+
+# -- a RECORD that lists another distribution's file does not rename the culprit (redscan) ---
+
+NUMPY_FILE = "numpy/_core.cpython-311-darwin.so"
+CLAIM_CASES = {
+    # distribution -> its RECORD line for the file; the owner the finding must name
+    "a-name-sorting-first": ({"aaa-evil": NUMPY_FILE, "numpy": NUMPY_FILE}, "numpy"),
+    "through-dot-dot": (
+        {"aaa_evil": f"../python3.11/site-packages/{NUMPY_FILE}", "numpy": NUMPY_FILE}, "numpy"
+    ),
+    "a-name-sorting-last": ({"zzz_evil": NUMPY_FILE, "numpy": NUMPY_FILE}, "numpy"),
+    "several-claimants": ({"a": NUMPY_FILE, "b": NUMPY_FILE, "numpy": NUMPY_FILE}, "numpy"),
+    "no-claimant-named-for-it": ({"a": NUMPY_FILE, "b": NUMPY_FILE}, "a"),  # first in order
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLAIM_CASES))
+def test_a_file_listed_by_several_records_belongs_to_its_package(
+    case: str, tmp_path: Path
+) -> None:
+    from nuitka_archguard import scan
+
+    claims, owner = CLAIM_CASES[case]
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    (site / "numpy").mkdir(parents=True)
+    (tmp_path / "venv" / "bin").mkdir()
+    (tmp_path / "venv" / "bin" / "python").write_text("")
+    (site / NUMPY_FILE).write_bytes(_thin_arm64())
+    for name, line in claims.items():
+        info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n\n")
+        (info / "RECORD").write_text(f"{line},,\n")
+    (finding,) = scan([str(tmp_path / "venv")], "macos-x86_64").errors
+    assert finding.distribution is not None and finding.distribution.name == owner
