@@ -133,8 +133,9 @@ def _run(args: argparse.Namespace) -> int:
     code: int = EXIT_OK
     paths: list[Optional[str]] = list(args.paths) or [None]
     lines: list[str] = []
+    job = _Job(target, args, accept, list(config.allow), lines)
     for path in paths:
-        outcome = _fix_one(path, target, args, accept, list(config.allow), lines)
+        outcome = _fix_one(path, job)
         results.append(outcome.document)
         code = max(code, outcome.code)
     _emit(
@@ -160,43 +161,46 @@ def _pip_options(args: argparse.Namespace) -> Any:
     )
 
 
-def _fix_one(
-    path: Optional[str],
-    target: Target,
-    args: argparse.Namespace,
-    accept: list[str],
-    allow: list[str],
-    lines: list[str],
-) -> _Outcome:
-    from .fix import journal
+@dataclass
+class _Job:
+    """What every environment of one ``fix`` run is fixed with; ``lines`` collects the text."""
+
+    target: Target
+    args: argparse.Namespace
+    accept: list[str]
+    allow: list[str]
+    lines: list[str]
+
+
+def _environment(path: Optional[str]) -> Environment:
     from .fix.environment import Environment, EnvironmentError_
 
     try:
-        env = Environment.from_path(path)
+        return Environment.from_path(path)
     except EnvironmentError_ as error:
         raise _Failure(str(error)) from None
-    if args.dry_run:
-        return _fix_env(env, target, args, accept, allow, lines)
+
+
+def _fix_one(path: Optional[str], job: _Job) -> _Outcome:
+    from .fix import journal
+
+    env = _environment(path)
+    if job.args.dry_run:
+        return _fix_env(env, job)
     try:
         with journal.locked(env.root):
-            return _fix_env(env, target, args, accept, allow, lines)
+            return _fix_env(env, job)
     except (journal.JournalError, OSError) as error:
         raise _Failure(f"{display_path(str(env.root))}: {error}") from None
 
 
-def _fix_env(
-    env: Environment,
-    target: Target,
-    args: argparse.Namespace,
-    accept: list[str],
-    allow: list[str],
-    lines: list[str],
-) -> _Outcome:
+def _fix_env(env: Environment, job: _Job) -> _Outcome:
     from .fix import journal
     from .fix.plan import make_plan
     from .fix.stage import StageError, stage
     from .fix.wheels import DownloadError, PythonSpec
 
+    target, args, accept, allow, lines = job.target, job.args, job.accept, job.allow, job.lines
     shown = display_path(str(env.root))
     document: dict[str, Any] = {"environment": shown, "target": target.name}
     if not args.dry_run:
@@ -319,15 +323,11 @@ def _os_text(error: OSError) -> str:
 
 def _undo_all(args: argparse.Namespace) -> int:
     from .fix import journal
-    from .fix.environment import Environment, EnvironmentError_
 
     lines: list[str] = []
     results: list[dict[str, Any]] = []
     for path in list(args.paths) or [None]:
-        try:
-            env = Environment.from_path(path)
-        except EnvironmentError_ as error:
-            raise _Failure(str(error)) from None
+        env = _environment(path)
         shown = display_path(str(env.root))
         try:
             if args.dry_run:
