@@ -29,7 +29,7 @@ from .text import shown
 if TYPE_CHECKING:
     from .target import Target
 
-__all__ = ["Config", "ConfigError", "load_config", "resolve_target"]
+__all__ = ["Config", "ConfigError", "load_config", "resolve_target", "table_name"]
 
 KEYS = ("allow", "target", "min-os", "strict-min-os", "accept-different")
 
@@ -141,7 +141,7 @@ def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -
     except TargetError as error:
         if from_cli:
             raise
-        raise TargetError(f"{_table(config)} target: {error}") from None
+        raise TargetError(f"{table_name(config)} target: {error}") from None
     if min_os is not None:
         return parse_target(text, min_os) if text is not None else _with_min_os(target, min_os)
     own_minimum = from_cli and target.min_os is not None
@@ -149,11 +149,11 @@ def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -
         try:
             return _with_min_os(target, config.min_os)
         except TargetError as error:
-            raise TargetError(f"{_table(config)} min-os: {error}") from None
+            raise TargetError(f"{table_name(config)} min-os: {error}") from None
     return target
 
 
-def _table(config: Config) -> str:
+def table_name(config: Config) -> str:
     """Where a setting from ``pyproject.toml`` came from, for its error message."""
     return f"{config.source}: [tool.archguard]" if config.source else "[tool.archguard]"
 

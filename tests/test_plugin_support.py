@@ -35,6 +35,7 @@ from nuitka_archguard.nuitka_plugin.support import (
     merge_settings,
     missing_imports,
     plugin_target,
+    project_config,
     python_min_macos,
 )
 from nuitka_archguard.policy import Code, Role, Severity
@@ -277,7 +278,9 @@ def test_settings_merge_the_project_table_under_the_options() -> None:
         report_path="",
         project=project,
     )
-    assert settings == Settings(Mode.WARNING, ("a", "b", "c"), "10.13", True, None)
+    assert settings == Settings(
+        Mode.WARNING, ("a", "b", "c"), "10.13", True, None, min_os_from="[tool.archguard]"
+    )
     assert (
         merge_settings(
             mode=None,
@@ -604,6 +607,39 @@ def test_the_macos_minimum_comes_from_the_option_else_the_python_binary(tmp_path
     assert chosen.archs == frozenset({"arm64"}) and str(chosen.min_os) == "12.0"
     with pytest.raises(TargetError):
         plugin_target(platform="darwin", host_arch="arm64", min_os="nonsense")
+
+
+def test_a_bad_min_os_from_pyproject_names_the_file(tmp_path: Path) -> None:
+    """As the scanner and fix do: the error says which file holds the bad value; a bad
+    ``--archguard-min-os`` is the user's own option and is named as such."""
+    (tmp_path / "pyproject.toml").write_text('[tool.archguard]\nmin-os = "ten"\n')
+    project = project_config(str(tmp_path))
+    settings = merge_settings(
+        mode=None, allow=(), min_os=None, strict_min_os=False, report_path=None,
+        project=project,
+    )  # fmt: skip
+    with pytest.raises(TargetError) as bad:
+        plugin_target(
+            platform="darwin", host_arch="arm64",
+            min_os=settings.min_os, min_os_from=settings.min_os_from,
+        )  # fmt: skip
+    message = str(bad.value)
+    assert message.startswith(f"{tmp_path / 'pyproject.toml'}: [tool.archguard] min-os: ")
+    assert "ten" in message
+    # The command line wins and is not blamed on the file.
+    option = merge_settings(
+        mode=None, allow=(), min_os="eleven", strict_min_os=False, report_path=None,
+        project=project,
+    )  # fmt: skip
+    assert option.min_os_from is None
+    with pytest.raises(TargetError) as bad_option:
+        plugin_target(
+            platform="darwin", host_arch="arm64",
+            min_os=option.min_os, min_os_from=option.min_os_from,
+        )  # fmt: skip
+    assert "pyproject.toml" not in str(bad_option.value)
+    # Elsewhere Nuitka builds for the host and min-os is not used, as in the scanner.
+    assert plugin_target(platform="linux", min_os=settings.min_os).platform != "macos"
 
 
 def test_min_os_advice_names_the_plugins_option(tmp_path: Path) -> None:

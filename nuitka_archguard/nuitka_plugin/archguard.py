@@ -207,6 +207,7 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
                 macos_target_arch=getattr(parsed, "macos_target_arch", None),
                 host_arch=host_arch,
                 min_os=settings.min_os,
+                min_os_from=settings.min_os_from,
                 python_executable=sys.executable,
             )
         except (ValueError, ConfigError) as error:  # bad target/settings: a usage error

@@ -28,7 +28,7 @@ from typing import Callable, Optional
 from .. import archs
 from ..binaries import BinaryReadError, inspect_file
 from ..common import PLUGIN_NAME, plural
-from ..config import Config, ConfigError, load_config
+from ..config import Config, ConfigError, load_config, table_name
 from ..policy import Code, Finding, Role, Severity, check_binary, internal_error
 from ..report import render_text
 from ..scan import Checker, ScanReport
@@ -86,6 +86,9 @@ class Settings:
     min_os: Optional[str] = None
     strict_min_os: bool = False
     report_path: Optional[str] = None
+    min_os_from: Optional[str] = None
+    """Where ``min_os`` came from when not from the command line (the project's table), so
+    that a bad value names its file."""
 
 
 def merge_settings(
@@ -110,6 +113,7 @@ def merge_settings(
         min_os=min_os or project.min_os,
         strict_min_os=bool(strict_min_os or project.strict_min_os),
         report_path=report_path or None,
+        min_os_from=table_name(project) if not min_os and project.min_os else None,
     )
 
 
@@ -164,17 +168,24 @@ def plugin_target(
     macos_target_arch: Optional[str] = None,
     host_arch: Optional[str] = None,
     min_os: Optional[str] = None,
+    min_os_from: Optional[str] = None,
     python_executable: Optional[str] = None,
 ) -> Target:
     """The target a Nuitka build produces: on macOS from ``--macos-target-arch`` with the
     minimum OS from ``--archguard-min-os``, else the Python binary's own minimum, else its
     ``MACOSX_DEPLOYMENT_TARGET``; elsewhere the compiling interpreter (Nuitka cannot cross
-    compile there)."""
+    compile there). ``min_os_from``: where a ``min_os`` not given on the command line was
+    read (:attr:`Settings.min_os_from`), named when it is bad."""
     if platform != "darwin":
         return host_target()
     wanted = macos_archs(macos_target_arch, host_arch or _platform.machine() or "x86_64")
     if min_os is not None:
-        return macos_target(wanted, min_os)  # the user's value: a bad one is an error
+        try:
+            return macos_target(wanted, min_os)  # the user's value: a bad one is an error
+        except TargetError as error:
+            if min_os_from is None:
+                raise
+            raise TargetError(f"{min_os_from} min-os: {error}") from None
     derived = python_min_macos(python_executable, wanted) if python_executable else None
     if derived is None:
         value = sysconfig.get_config_var("MACOSX_DEPLOYMENT_TARGET")
