@@ -83,6 +83,11 @@ def add_fix_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--undo", action="store_true", help="restore the environment as it was before the last fix"
     )
+    parser.add_argument(
+        "--keep-changed", action="store_true",
+        help="with --undo: undo even when files the fix wrote changed since, keeping those "
+        "files in .archguard/kept/ (without it such an undo is refused)",
+    )  # fmt: skip
     parser.set_defaults(run=run_fix)
     return parser
 
@@ -337,7 +342,7 @@ def _undo_all(args: argparse.Namespace) -> int:
                     recovered = journal.recover(env.root)
                     if recovered:
                         lines.append(f"{shown}: {recovered}")
-                    done = journal.undo(env.root)
+                    done = journal.undo(env.root, keep_changed=args.keep_changed)
         except (journal.JournalError, OSError) as error:
             raise _Failure(f"{shown}: cannot undo: {error}") from None
         if done is None:

@@ -86,6 +86,49 @@ def test_fix_replaces_then_undo_restores(
     assert "no fix to undo" in capsys.readouterr().out
 
 
+def test_undo_refuses_to_lose_changes_made_after_the_fix(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file the fix wrote and edited since (by hand, or a later pip install) would be lost
+    by the undo: it is refused, exit 2, naming the file, nothing changed; ``--keep-changed``
+    undoes the fix and keeps the edited file in .archguard/kept/."""
+    before = tree_hash(env)
+    code, _ = fix(env, index, capsys=capsys)
+    assert code == 0
+    (record,) = (env / ".archguard" / "backup").glob("*/journal.json")
+    written = json.loads(record.read_text())["written"]
+    edited = sorted(written)[0]
+    (env / edited).write_bytes(b"a later edit\n")
+    fixed = tree_hash(env)
+    capsys.readouterr()
+    assert main(["fix", "--undo", str(env)]) == 2
+    err = capsys.readouterr().err
+    assert "changed since fix" in err and repr(edited) in err and "--keep-changed" in err
+    assert "nothing was changed" in err
+    assert tree_hash(env) == fixed  # the edit, the fix and its backup all still there
+    assert main(["fix", "--undo", "--keep-changed", str(env)]) == 0
+    out = capsys.readouterr().out
+    assert "kept (changed since the fix)" in out
+    (kept,) = (env / ".archguard" / "kept").glob(f"*/{edited}")
+    assert kept.read_bytes() == b"a later edit\n"
+    after = tree_hash(env)
+    assert {k: v for k, v in after.items() if not k.startswith(".archguard")} == before
+
+
+def test_undo_of_an_untouched_fix_checks_and_goes_ahead(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A removed file is not a change that can be lost; an unedited one matches its record."""
+    before = tree_hash(env)
+    assert fix(env, index, capsys=capsys)[0] == 0
+    (record,) = (env / ".archguard" / "backup").glob("*/journal.json")
+    written = json.loads(record.read_text())["written"]
+    assert written and all(len(v) == 2 for v in written.values())
+    (env / sorted(written)[-1]).unlink()
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert tree_hash(env) == before
+
+
 def test_text_output_names_the_plan_and_the_undo(
     env: Path, index: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

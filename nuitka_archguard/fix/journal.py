@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from .environment import STATE_DIR
 
 __all__ = [
     "JOURNAL_NAME",
+    "ChangedSinceFix",
     "JournalError",
     "Transaction",
     "interrupted",
@@ -44,6 +47,21 @@ _IDENT = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9]{1,10}$")
 
 class JournalError(Exception):
     """A fix could not be applied or undone; the environment was rolled back."""
+
+
+class ChangedSinceFix(JournalError):
+    """``undo`` refused: files the fix wrote have changed since (an edit, a ``pip install``);
+    undoing would discard them. Nothing was changed."""
+
+    def __init__(self, ident: str, changed: list[str]) -> None:
+        self.changed = changed
+        listed = ", ".join(repr(rel) for rel in changed[:10])
+        more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+        super().__init__(
+            f"{len(changed)} file(s) changed since fix {ident} (edited or reinstalled): "
+            f"{listed}{more}; nothing was changed. Undo anyway with --undo --keep-changed "
+            "(the changed files are kept in .archguard/kept/)"
+        )
 
 
 def _fsync_dir(path: Path) -> None:
@@ -90,6 +108,9 @@ class Transaction:
     summary: list[str] = field(default_factory=list)
     undoing: Optional[str] = None
     """For an undo: the fix it reverts (its record's removal is the undo's commit point)."""
+    written: Optional[dict[str, list[Any]]] = None
+    """For a fix: what it put in the environment (``[size, sha256]``, ``["link", target]``
+    for a symlink), so that ``undo`` sees later changes; ``None`` when not recorded."""
 
     @property
     def state_dir(self) -> Path:
@@ -125,6 +146,7 @@ class Transaction:
             "old_dirs": self.old_dirs,
             "summary": self.summary,
             "undoing": self.undoing,
+            "written": self.written,
         }
 
     @classmethod
@@ -155,6 +177,7 @@ class Transaction:
             if kind != "undo" or not isinstance(undoing, str) or not _IDENT.match(undoing):
                 raise JournalError(f"the journal undoes a fix it cannot name: {undoing!r}")
             transaction.undoing = undoing
+        transaction.written = _checked_written(data.get("written"), transaction)
         for rel in transaction._all_paths():
             _check_rel(rel)
         # The environment's side of every move lies outside .archguard, the kept/staged
@@ -206,6 +229,7 @@ class Transaction:
             _write_json(self.journal, self.to_json("applying"))
             self._forward()
             if undoing is None:
+                self.written = {rel: _fingerprint(self.path(rel)) for _, rel in self.into}
                 _write_json(self.backup / JOURNAL_NAME, self.to_json("done"))
             else:
                 os.unlink(undoing.backup / JOURNAL_NAME)
@@ -245,6 +269,55 @@ class Transaction:
             os.rename(self.path(staged), self.path(rel))
         for rel in sorted(self.old_dirs, key=len, reverse=True):
             _remove_empty_dirs(self.path(rel), self.root)
+
+
+def _fingerprint(path: Path) -> list[Any]:
+    """What a file is, to tell later whether it changed: size and SHA-256 of a regular file
+    (read without following a symlink), the target of a symlink."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return ["link", os.readlink(path)]
+    if not stat.S_ISREG(info.st_mode):
+        return ["other", stat.S_IFMT(info.st_mode)]
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return [info.st_size, digest.hexdigest()]
+
+
+def _checked_written(value: Any, transaction: Transaction) -> Optional[dict[str, list[Any]]]:
+    """``written`` of a journal read as hostile: only the files the fix moved in, each a
+    fingerprint :func:`_fingerprint` makes."""
+    if value is None:
+        return None
+    placed = {rel for _, rel in transaction.into}
+    if not isinstance(value, dict) or not set(value) <= placed:
+        raise JournalError("the journal records files the fix did not write")
+    for print_ in value.values():
+        if not (isinstance(print_, list) and len(print_) == 2):
+            raise JournalError("the journal records a file in a form fix does not write")
+    return {str(rel): list(print_) for rel, print_ in value.items()}
+
+
+def changed_since(done: Transaction) -> list[str]:
+    """The files ``done`` put in the environment that are no longer what it wrote (a later
+    edit or ``pip install``). A file since removed has nothing to lose; a fix recorded
+    without fingerprints cannot be checked, so every file it wrote counts as changed."""
+    changed = []
+    for _, rel in done.into:
+        path = done.path(rel)
+        if not os.path.lexists(path):
+            continue
+        recorded = (done.written or {}).get(rel)
+        try:
+            current = _fingerprint(path)
+        except OSError:
+            current = None
+        if recorded is None or current != recorded:
+            changed.append(rel)
+    return changed
 
 
 def _finish(transaction: Transaction) -> None:
@@ -498,19 +571,28 @@ def last_fix(root: Path) -> Optional[Transaction]:
     return None
 
 
-def undo(root: Path) -> Optional[Transaction]:
+def undo(root: Path, *, keep_changed: bool = False) -> Optional[Transaction]:
     """Restore the environment as it was before the last fix, byte for byte; ``None`` when
-    there is no fix to undo. The undo is itself journaled (and rolled back on failure)."""
+    there is no fix to undo. The undo is itself journaled (and rolled back on failure).
+
+    Files the fix wrote that changed since would be lost: undo raises
+    :class:`ChangedSinceFix` and changes nothing, unless ``keep_changed``, which moves them
+    to ``.archguard/kept/<undo id>/`` (named in the returned fix's ``summary``)."""
     done = last_fix(root)
     if done is None:
         return None
+    changed = changed_since(done)
+    if changed and not keep_changed:
+        raise ChangedSinceFix(done.ident, changed)
     reverse = Transaction(root, new_id(), kind="undo")
-    trash = reverse.staging
+    trash, kept = reverse.staging, reverse.state_dir / "kept" / reverse.ident
     for _staged, rel in done.into:
         if os.path.lexists(done.path(rel)):
-            reverse.out.append((rel, os.path.relpath(trash / rel, root)))
-    for rel, kept in done.out:
-        reverse.into.append((kept, rel))
+            folder = kept if rel in changed else trash
+            reverse.out.append((rel, os.path.relpath(folder / rel, root)))
+    for rel, backup in done.out:
+        reverse.into.append((backup, rel))
     reverse.summary = [f"undo of fix {done.ident}", *done.summary]
     reverse.apply(undoing=done)
+    done.summary += [f"kept (changed since the fix): {kept / rel}" for rel in changed]
     return done
