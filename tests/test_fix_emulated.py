@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nuitka_archguard.cli import main
-from tests.macos_emulated import build
+from tests.macos_emulated import assert_built_with, build
 from tests.test_macos_emulated import (
     ARM,
     CFFI,
@@ -49,9 +49,4 @@ def test_seed_stops_fix_runs_then_the_same_build_passes(
 
     passed = build(tmp_path / "second", SEED_PROGRAM, [site], target_arch="x86_64")
     _assert_premise(passed, "x86_64")
-    assert passed.reached_scons, passed.describe()
-    assert "error[" not in passed.output, passed.describe()
-    backend = passed.modules.get("_cffi_backend")
-    assert backend is not None, sorted(passed.modules)
-    assert backend["kind"] == "extension"
-    assert Path(backend["file"]).parent == site
+    assert_built_with(passed, "_cffi_backend", site)

@@ -21,6 +21,7 @@ import pytest
 
 from tests.macos_emulated import (
     EmulatedBuild,
+    assert_built_with,
     assert_premise,
     assert_stopped_by_archguard,
     build,
@@ -136,12 +137,7 @@ def test_seed_without_plugin_drops_cffi_backend_silently(tmp_path: Path, seed_si
 def test_seed_with_x86_64_cffi_passes(x86_build: EmulatedBuild, x86_site: Path) -> None:
     result = x86_build
     assert_premise(result, "x86_64")
-    assert result.reached_scons, result.describe()
-    assert "error[" not in result.output, result.describe()
-    backend = result.modules.get("_cffi_backend")
-    assert backend is not None, sorted(result.modules)
-    assert backend["kind"] == "extension"
-    assert Path(backend["file"]).parent == x86_site
+    assert_built_with(result, "_cffi_backend", x86_site)
 
 
 # -- 2: universal -----------------------------------------------------------------------------

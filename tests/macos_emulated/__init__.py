@@ -169,6 +169,17 @@ def assert_stopped_by_archguard(result: EmulatedBuild) -> None:
     assert not result.reached_scons, result.describe()
 
 
+def assert_built_with(result: EmulatedBuild, module: str, site: Path) -> None:
+    """The build went on to the C compilation without an archguard error, with ``module``
+    as an extension module taken from ``site``."""
+    assert result.reached_scons, result.describe()
+    assert "error[" not in result.output, result.describe()
+    found = result.modules.get(module)
+    assert found is not None, sorted(result.modules)
+    assert found["kind"] == "extension"
+    assert Path(found["file"]).parent == site
+
+
 def macos_site(specs: Sequence[str], platform_tag: str) -> Path:
     """A cached ``pip install --target`` folder of real macOS wheels (``tests/realwheels``),
     e.g. ``macos_site(["cffi==1.17.1"], "macosx_11_0_arm64")``; skips the test when PyPI
