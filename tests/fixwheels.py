@@ -91,12 +91,12 @@ def install(wheel: Path, target: Path) -> None:
 
 def tree_hash(root: Path) -> dict[str, str]:
     """Every file and symlink under ``root`` with its content hash and mode (not mtimes),
-    and every folder: what "byte for byte the same" means here."""
+    and every folder with its mode: what "byte for byte the same" means here."""
     result: dict[str, str] = {}
     for directory, subdirs, names in os.walk(root):
         subdirs.sort()
         rel_dir = os.path.relpath(directory, root)
-        result[rel_dir + "/"] = "dir"
+        result[rel_dir + "/"] = "dir:" + oct(os.lstat(directory).st_mode)
         for name in sorted(names):
             path = Path(directory, name)
             rel = os.path.relpath(path, root)

@@ -16,8 +16,13 @@ import pytest
 from nuitka_archguard.cli import main
 from nuitka_archguard.fix import journal
 from tests.fixwheels import ext_wheel, install, make_wheel, tree_hash
+from tests.synth import macho
 
 X86 = "macos-x86_64"
+
+
+def ext_so(arch: str) -> bytes:
+    return macho.thin(arch, "bundle", build_version=("macos", "11.0", "14.0"))
 
 
 @pytest.fixture
@@ -306,3 +311,44 @@ def test_every_step_of_undo_fails_or_is_killed_and_nothing_is_lost(
         assert tree_hash(root) == before, f"step {step}"
         shutil.rmtree(root)
     assert step > 20
+
+
+def test_a_folder_the_fix_removes_comes_back_with_its_mode(
+    env: Path, index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # The installed wheel has a private sub-folder the target's wheel does not.
+    shutil.rmtree(env)
+    make_wheel(tmp_path / "installed2", "fast", "1.0", "cp311-cp311-macosx_11_0_arm64", {
+        "fast/__init__.py": b"", "fast/private/key.py": b"K = 1\n",
+        "fast/_speedups.cpython-311-darwin.so": ext_so("arm64"),
+    })  # fmt: skip
+    install(next((tmp_path / "installed2").glob("*.whl")), env)
+    os.chmod(env / "fast" / "private", 0o700)
+    os.chmod(env / "fast", 0o750)
+    before = tree_hash(env)
+    assert _fix(env, index) == 0
+    assert not (env / "fast" / "private").exists()
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert tree_hash(env) == before
+    # And when the fix fails after the folder went (filing its record): rolled back with
+    # its mode.
+    real_rmdir, real_replace = os.rmdir, os.replace
+    removed: list[str] = []
+
+    def rmdir(path: object, *args: object, **kwargs: object) -> None:
+        real_rmdir(path, *args, **kwargs)  # type: ignore[arg-type]
+        removed.append(str(path))
+
+    def replace(src: object, dst: object, *args: object, **kwargs: object) -> None:
+        if any(p.endswith("private") for p in removed):
+            raise OSError(28, "No space left on device (injected)")
+        real_replace(src, dst, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "rmdir", rmdir)
+    monkeypatch.setattr(os, "replace", replace)
+    assert _fix(env, index) == 2
+    monkeypatch.undo()
+    assert any(p.endswith("private") for p in removed)
+    assert tree_hash(env) == before
+    capsys.readouterr()

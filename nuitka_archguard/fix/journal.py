@@ -107,6 +107,9 @@ class Transaction:
     old_dirs: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     undoing: Optional[str] = None
+    dir_modes: dict[str, int] = field(default_factory=dict)
+    """Permission bits of every folder a move may leave empty (and its parents): a folder
+    removed and made again (rollback, undo) gets them back."""
     """For an undo: the fix it reverts (its record's removal is the undo's commit point)."""
     written: Optional[dict[str, list[Any]]] = None
     """For a fix: what it put in the environment (``[size, sha256]``, ``["link", target]``
@@ -147,6 +150,7 @@ class Transaction:
             "summary": self.summary,
             "undoing": self.undoing,
             "written": self.written,
+            "dir_modes": self.dir_modes,
         }
 
     @classmethod
@@ -178,6 +182,12 @@ class Transaction:
                 raise JournalError(f"the journal undoes a fix it cannot name: {undoing!r}")
             transaction.undoing = undoing
         transaction.written = _checked_written(data.get("written"), transaction)
+        modes = data.get("dir_modes", {})
+        if not isinstance(modes, dict) or not all(
+            isinstance(m, int) and 0 <= m <= 0o7777 for m in modes.values()
+        ):
+            raise JournalError("the journal's folder modes are damaged")
+        transaction.dir_modes = {str(k): int(v) for k, v in modes.items()}
         for rel in transaction._all_paths():
             _check_rel(rel)
         # The environment's side of every move lies outside .archguard, the kept/staged
@@ -196,6 +206,7 @@ class Transaction:
             yield b
         yield from self.new_dirs
         yield from self.old_dirs
+        yield from self.dir_modes
 
     # -- applying ----------------------------------------------------------------------------
 
@@ -214,6 +225,17 @@ class Transaction:
             new_dirs.update(dict.fromkeys(reversed(missing)))
         self.old_dirs = sorted(d for d in old_dirs if d)
         self.new_dirs = list(new_dirs)
+        for rel in self.old_dirs:
+            while rel and rel not in self.dir_modes:
+                with contextlib.suppress(OSError):
+                    self.dir_modes[rel] = stat.S_IMODE(os.lstat(self.path(rel)).st_mode)
+                rel = os.path.dirname(rel)
+
+    def _restore_modes(self, rels: Iterable[str]) -> None:
+        for rel in rels:
+            mode = self.dir_modes.get(rel)
+            if mode is not None and os.path.isdir(self.path(rel)):
+                os.chmod(self.path(rel), mode)
 
     def apply(self, *, undoing: Optional[Transaction] = None) -> None:
         """Journal, move out, move in, commit. Any failure up to the commit point (the
@@ -267,6 +289,7 @@ class Transaction:
             if os.path.lexists(self.path(rel)):  # appeared after staging: never overwritten
                 raise FileExistsError(errno.EEXIST, "appeared while fixing", str(self.path(rel)))
             os.rename(self.path(staged), self.path(rel))
+        self._restore_modes(self.new_dirs)  # an undo making again what its fix removed
         for rel in sorted(self.old_dirs, key=len, reverse=True):
             _remove_empty_dirs(self.path(rel), self.root)
 
@@ -382,6 +405,7 @@ def rollback(transaction: Transaction) -> None:
         if os.path.lexists(t.path(kept)) and not os.path.lexists(t.path(rel)):
             _check_real(t.root, rel)
             os.rename(t.path(kept), t.path(rel))
+    t._restore_modes(sorted(t.dir_modes, key=len, reverse=True))
     for leftover in (t.journal, t.journal.with_name(JOURNAL_NAME + ".tmp")):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(leftover)
@@ -593,6 +617,7 @@ def undo(root: Path, *, keep_changed: bool = False) -> Optional[Transaction]:
     for rel, backup in done.out:
         reverse.into.append((backup, rel))
     reverse.summary = [f"undo of fix {done.ident}", *done.summary]
+    reverse.dir_modes = dict(done.dir_modes)
     reverse.apply(undoing=done)
     done.summary += [f"kept (changed since the fix): {kept / rel}" for rel in changed]
     return done
