@@ -304,10 +304,17 @@ def _plan_lines(plan: Plan) -> list[str]:
         if action.needed_by:
             lines.append(f"      needed by: {', '.join(action.needed_by)}")
         for note in action.notes:
-            lines.append(f"      note: {display_path(note)}")
+            lines.extend(_labelled("note", note))
         if action.manual and not (action.applies and action.kind.changes):
-            lines.append(f"      manual: {display_path(action.manual)}")
+            lines.extend(_labelled("manual", action.manual))
     return lines
+
+
+def _labelled(label: str, text: str) -> list[str]:
+    """A paragraph of advice under its label: each of its lines escaped on its own, so a
+    command stays on a line of its own (pasteable) and nothing read can add a line."""
+    first, *rest = text.split("\n")
+    return [f"      {label}: {shown(first)}"] + [f"        {shown(line)}" for line in rest]
 
 
 def _scan(root: Path, target: Target, allow: list[str]) -> ScanReport:

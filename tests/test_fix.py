@@ -203,6 +203,12 @@ def test_no_wheel_at_all_advises_a_source_build(
     assert "--no-binary fast fast==2.0" in action["manual"]
     assert tree_hash(env) == before
 
+    # In text, the advice's commands stay on lines of their own, ready to paste.
+    main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
+    text = capsys.readouterr().out
+    assert "\\n" not in text
+    assert "manual: build fast==2.0 from source" in text
+
 
 def test_unowned_file_cannot_be_fixed(
     env: Path, index: Path, capsys: pytest.CaptureFixture[str]
@@ -564,3 +570,28 @@ def test_hostile_record_lines_never_move_files_outside_or_the_fix_state(
     assert "left alone" in out
     assert main(["fix", "--undo", str(env)]) == 0
     assert outside.read_text() == "keep me"
+
+
+
+def test_a_manual_fix_prints_as_lines_not_as_one_escaped_line(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A conda package cannot be replaced by a wheel: the scanner's multi-line advice is
+    shown under ``manual:``, each of its lines on its own (escaped one by one), never with a
+    literal ``\\n`` joining a paragraph and its commands into one line."""
+    import shutil
+
+    shutil.rmtree(env / "fast-1.0.dist-info")
+    (env / "conda-meta").mkdir()
+    record = {"name": "fast", "version": "1.0", "build": "0", "subdir": "osx-arm64",
+              "channel": "https://conda.anaconda.org/conda-forge/osx-arm64",
+              "files": ["fast/_speedups.cpython-311-darwin.so"]}  # fmt: skip
+    (env / "conda-meta" / "fast-1.0-0.json").write_text(json.dumps(record))
+    before = tree_hash(env)
+    code = main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
+    text = capsys.readouterr().out
+    assert code == 1 and tree_hash(env) == before
+    assert "\\n" not in text
+    lines = text.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if line.startswith("      manual: ")]
+    assert lines[start + 1].lstrip().startswith("CONDA_SUBDIR=osx-64 conda create")
