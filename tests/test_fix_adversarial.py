@@ -352,3 +352,33 @@ def test_a_folder_the_fix_removes_comes_back_with_its_mode(
     assert any(p.endswith("private") for p in removed)
     assert tree_hash(env) == before
     capsys.readouterr()
+
+
+HOSTILE_MEMBERS = {
+    "scripts climbing": ("fast-1.0.data/scripts/../../../../escaped", "outside the environment"),
+    "data climbing": ("fast-1.0.data/data/../../escaped", "outside the environment"),
+    "no such scheme": ("fast-1.0.data/evil/x", "not a valid wheel"),
+    "backslashes": ("fast\\..\\..\\escaped", "outside the environment"),
+    "absolute": ("/tmp/archguard-escaped-abs", "not a valid wheel"),
+    "into .archguard": (".archguard/backup/x", "the fix's own folder"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_MEMBERS))
+def test_a_hostile_replacement_wheel_is_one_line_and_changes_nothing(
+    case: str, env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    member, said = HOSTILE_MEMBERS[case]
+    index = tmp_path / "hostile"
+    make_wheel(index, "fast", "1.0", "cp311-cp311-macosx_10_9_x86_64", {
+        "fast/__init__.py": b"", "fast/_speedups.cpython-311-darwin.so": ext_so("x86_64"),
+        member: b"x",
+    })  # fmt: skip
+    before = tree_hash(env)
+    assert _fix(env, index) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and said in err and "internal error" not in err, err
+    assert "nothing was changed" in err
+    assert tree_hash(env) == before
+    assert not (tmp_path / "escaped").exists()
+    assert not Path("/tmp/archguard-escaped-abs").exists()

@@ -244,6 +244,7 @@ def install_wheel(
     ``installer``'s warnings (a ``__pycache__`` member it skips) are added to ``notes``."""
     from installer import install
     from installer.destinations import SchemeDictionaryDestination
+    from installer.exceptions import InstallerError
     from installer.records import RecordEntry
     from installer.sources import WheelFile
     from installer.utils import Scheme as SchemeName
@@ -267,8 +268,15 @@ def install_wheel(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with WheelFile.open(wheel) as source:
-            install(source, destination, additional_metadata={"INSTALLER": b"nuitka-archguard\n"})
+        try:
+            with WheelFile.open(wheel) as source:
+                install(
+                    source, destination, additional_metadata={"INSTALLER": b"nuitka-archguard\n"}
+                )
+        except (InstallerError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            # installer's own refusals (a .data folder of no scheme, an absolute member):
+            # bad input, said in one line, never "internal error".
+            raise UnsafePathError(f"{wheel.name} is not a valid wheel: {error}") from None
     if notes is not None:
         notes.extend(f"{wheel.name}: {warning.message}" for warning in caught)
     return written
