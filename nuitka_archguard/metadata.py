@@ -345,8 +345,8 @@ class MetadataReader:
         finally:
             os.close(fd)
 
-    def record_paths(self, path: str) -> Iterator[str]:
-        """First column of every row of a RECORD (CSV), streamed and counted."""
+    def record_rows(self, path: str) -> Iterator[list[str]]:
+        """Every row of a RECORD (CSV) with a path, streamed and counted."""
         taken = 0
         try:
             for row in csv.reader(self.lines(path, ends="\n")):
@@ -354,9 +354,14 @@ class MetadataReader:
                     if not self.take(path, taken):
                         return
                     taken += 1
-                    yield row[0]
+                    yield row
         except csv.Error as error:
             self.note(path, f"unreadable metadata: {error}; the rest not read")
+
+    def record_paths(self, path: str) -> Iterator[str]:
+        """First column of every row of a RECORD (CSV), streamed and counted."""
+        for row in self.record_rows(path):
+            yield row[0]
 
     def listed_paths(self, path: str, *, optional: bool = False) -> Iterator[str]:
         """Non-blank lines of installed-files.txt, streamed and counted."""
@@ -371,22 +376,22 @@ class MetadataReader:
     # -- zip members
 
     def member(
-        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
+        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, limit: int = FILE_LIMIT
     ) -> Optional[bytes]:
-        """A wheel member's bytes, at most :data:`FILE_LIMIT` decompressed, each counted."""
+        """A wheel member's bytes, at most ``limit`` decompressed, each counted."""
         try:
             stream = MemberStream(archive, info)
             chunks: list[bytes] = []
             total = 0
-            while total <= FILE_LIMIT:
+            while total <= limit:
                 chunk = stream.read(_CHUNK)
                 if not chunk:
                     break
                 self.budget.spend(len(chunk))
                 chunks.append(chunk)
                 total += len(chunk)
-            if total > FILE_LIMIT:
-                raise MetadataError(f"larger than {FILE_LIMIT:,} bytes; not read")
+            if total > limit:
+                raise MetadataError(f"larger than {limit:,} bytes; not read")
             return b"".join(chunks)
         except MetadataError as error:
             self.note(where, f"unreadable metadata: {error}")
@@ -401,3 +406,48 @@ class MetadataReader:
     ) -> dict[str, list[str]]:
         data = self.member(archive, info, where)
         return {} if data is None else self._parse(where, data)
+
+    def wheel_dist_info(self, wheel: str) -> Optional[dict[str, bytes]]:
+        """``{file name: bytes}`` of every file in a wheel's top-level ``.dist-info``
+        folders (``RECORD`` up to :data:`LIST_LIMIT`, others up to :data:`FILE_LIMIT`), or
+        None (and a note) when the wheel or any of them cannot be read whole.
+
+        Checked before a wheel is installed or unpacked: tools that then read these files
+        again (``installer``) read what was counted here, never a decompression bomb."""
+        try:
+            fd = _open_regular(wheel)
+        except MetadataError as error:
+            self._failed(wheel, error, False)
+            return None
+        files: dict[str, bytes] = {}
+        seen: set[int] = set()
+        try:
+            with os.fdopen(fd, "rb") as handle, zipfile.ZipFile(handle) as archive:
+                for info in archive.infolist()[:LIST_ENTRIES]:
+                    top, _, inner = info.filename.partition("/")
+                    if not top.endswith(".dist-info") or not inner or "/" in inner:
+                        continue
+                    if info.header_offset in seen:  # aliases of one member cost one read
+                        continue
+                    seen.add(info.header_offset)
+                    where = f"{wheel}: {info.filename}"
+                    limit = LIST_LIMIT if inner == "RECORD" else FILE_LIMIT
+                    data = self.member(archive, info, where, limit)
+                    if data is None:
+                        return None
+                    files[info.filename] = data
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            self.note(wheel, f"unreadable wheel: {error or type(error).__name__}")
+            return None
+        return files
+
+    def wheel_tags(self, wheel: str) -> Optional[tuple[str, ...]]:
+        """The ``Tag`` values of a wheel's ``WHEEL`` file (empty if it has none), after
+        :meth:`wheel_dist_info` checked every metadata file of the wheel; None if not."""
+        files = self.wheel_dist_info(wheel)
+        if files is None:
+            return None
+        for name, data in sorted(files.items()):
+            if name.endswith(".dist-info/WHEEL"):
+                return tuple(self._parse(f"{wheel}: {name}", data).get("Tag", ()))
+        return ()

@@ -52,7 +52,14 @@ from packaging.version import Version
 from .. import __version__
 from ..binaries import macho
 from ..binaries.fat import FatWriteError, input_archs, is_fat_input, write_fat
-from ..metadata import MetadataError, checked_name, checked_version, parse_headers, read_regular
+from ..metadata import (
+    MetadataError,
+    MetadataReader,
+    checked_name,
+    checked_version,
+    parse_headers,
+    read_regular,
+)
 from ..text import shown
 
 __all__ = [
@@ -595,27 +602,26 @@ def _write_record(first: _Tree, output: Path) -> None:
             else:
                 rows[relative] = (relative, record_hash(path), str(path.stat().st_size))
     for row in _installed_rows(first):
-        if row and _outside(row[0]):
-            digest = row[1] if len(row) > 1 else ""
-            size = row[2] if len(row) > 2 else ""
-            rows.setdefault(row[0], (row[0], digest, size))
+        digest = row[1] if len(row) > 1 else ""
+        size = row[2] if len(row) > 2 else ""
+        rows.setdefault(row[0], (row[0], digest, size))
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows[key] for key in sorted(rows))
     (output / record).write_bytes(buffer.getvalue().encode("utf-8"))
 
 
 def _installed_rows(first: _Tree) -> list[list[str]]:
-    path = first.root / first.dist_info / "RECORD"
-    try:
-        text = read_regular(str(path), limit=64 * 1024 * 1024).decode("utf-8", "replace")
-    except MetadataError as error:
-        if error.missing:
-            return []
-        raise FuseError(f"{shown(first.dist_info)}/RECORD: {error}") from None
-    try:
-        return list(csv.reader(io.StringIO(text)))
-    except csv.Error as error:
-        raise FuseError(f"{shown(first.dist_info)}/RECORD: {error}") from None
+    """The installed RECORD's rows for files outside the tree, streamed (:mod:`..metadata`):
+    only those are kept. A RECORD that cannot be read whole stops the fuse (a missing one
+    has no rows)."""
+    path = str(first.root / first.dist_info / "RECORD")
+    reader = MetadataReader()
+    rows = []
+    if os.path.lexists(path):
+        rows = [row for row in reader.record_rows(path) if _outside(row[0])]
+    if reader.notes:
+        raise FuseError(reader.notes[0])
+    return rows
 
 
 def _outside(path: str) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..discovery import PathError, read_wheel_meta
+from ..metadata import MetadataReader
 from ..ownership import Distribution, OwnerKind
 from ..policy import display_path
 from ..scan import ScanError, scan
@@ -153,6 +154,9 @@ def _python_from_tags(tags: Sequence[str]) -> str:
 
 
 def _unpack(wheel: Path, folder: Path) -> Path:
+    reader = MetadataReader()  # its metadata read bounded first (a bomb is refused here)
+    if reader.wheel_dist_info(str(wheel)) is None:
+        raise WheelhouseError(reader.notes[0] if reader.notes else f"{wheel.name}: unreadable")
     with zipfile.ZipFile(wheel) as archive:
         for info in archive.infolist():
             name = info.filename
@@ -185,9 +189,10 @@ def zip_tree(tree: Path, out: Path) -> Path:
     if len(dist_infos) != 1:
         raise WheelhouseError(f"{tree}: expected one .dist-info folder")
     dist_info = dist_infos[0]
-    text = (dist_info / "WHEEL").read_text("utf-8", "replace")
-    tags = [line.split(":", 1)[1].strip() for line in text.splitlines()
-            if line.lower().startswith("tag:")]  # fmt: skip
+    reader = MetadataReader()
+    tags = reader.headers(str(dist_info / "WHEEL")).get("Tag", [])
+    if reader.notes:
+        raise WheelhouseError(reader.notes[0])
     parts: list[list[str]] = [[], [], []]
     for tag in tags:
         for index, part in enumerate(tag.split("-")):

@@ -9,15 +9,13 @@ the environment's scheme; nothing here touches the environment itself (journal.p
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import os
 import re
+import stat
 import subprocess
 import sys
 import warnings
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,9 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import Version
+
+from ..metadata import MetadataReader
+from ..text import shown
 
 __all__ = [
     "NETWORK_MARKERS",
@@ -249,6 +250,9 @@ def install_wheel(
     from installer.sources import WheelFile
     from installer.utils import Scheme as SchemeName
 
+    reader = MetadataReader()  # installer reads RECORD/WHEEL whole: only what was counted here
+    if reader.wheel_dist_info(str(wheel)) is None:
+        raise UnsafePathError(_refusal(reader, wheel))
     written: list[Path] = []
 
     class _Destination(SchemeDictionaryDestination):
@@ -303,17 +307,9 @@ def record_paths(dist_info: Path, root: Path) -> tuple[list[Path], list[str]]:
     real_root = os.path.realpath(root)
     notes: list[str] = []
     files: list[Path] = []
-    try:
-        with open(dist_info / "RECORD", "rb") as handle:
-            data = handle.read(64 * 1024 * 1024)
-    except OSError as error:
-        raise UnsafePathError(f"cannot read {dist_info / 'RECORD'}: {error}") from None
-    text = data.decode("utf-8", "replace")
+    reader = MetadataReader()
     seen: set[Path] = set()
-    for row in csv.reader(io.StringIO(text)):
-        if not row or not row[0]:
-            continue
-        entry = row[0]
+    for entry in reader.record_paths(str(dist_info / "RECORD")):
         if os.path.isabs(entry) or any(ord(c) < 32 for c in entry):
             notes.append(f"RECORD entry {entry!r} left alone: not a relative path")
             continue
@@ -332,6 +328,8 @@ def record_paths(dist_info: Path, root: Path) -> tuple[list[Path], list[str]]:
                     continue
                 seen.add(candidate)
                 files.append(candidate)
+    if reader.notes:  # a RECORD not read whole: removing part of a distribution is worse
+        raise UnsafePathError(reader.notes[0])
     return files, notes
 
 
@@ -360,36 +358,43 @@ def verify_record(dist_info: Path) -> list[str]:
     """RECORD lines whose file is missing or whose hash or size differ (empty: all verify)."""
     site = dist_info.parent
     problems: list[str] = []
-    with open(dist_info / "RECORD", encoding="utf-8") as handle:
-        for row in csv.reader(handle):
-            if not row or not row[0] or len(row) < 3 or not row[1]:
+    reader = MetadataReader()
+    for row in reader.record_rows(str(dist_info / "RECORD")):
+        if len(row) < 3 or not row[1]:
+            continue
+        path = site / row[0]
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                problems.append(f"{row[0]}: not a regular file")
                 continue
-            path = site / row[0]
-            try:
-                data = path.read_bytes()
-            except OSError as error:
-                problems.append(f"{row[0]}: {error.strerror}")
-                continue
-            algorithm, _, expected = row[1].partition("=")
-            digest = hashlib.new(algorithm, data).digest()
-            actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-            if actual != expected or (row[2] and int(row[2]) != len(data)):
-                problems.append(f"{row[0]}: hash or size differs")
-    return problems
+            data = path.read_bytes()
+        except OSError as error:
+            problems.append(f"{row[0]}: {error.strerror}")
+            continue
+        algorithm, _, expected = row[1].partition("=")
+        digest = hashlib.new(algorithm, data).digest()
+        actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        if actual != expected or (row[2] and int(row[2]) != len(data)):
+            problems.append(f"{row[0]}: hash or size differs")
+    return problems + reader.notes
 
 
 def read_wheel_tags(wheel: Path) -> tuple[str, ...]:
-    """The ``Tag:`` lines of a wheel's WHEEL file (the file name's tags as a fallback)."""
-    with zipfile.ZipFile(wheel) as archive:
-        for name in archive.namelist():
-            if name.count("/") == 1 and name.endswith(".dist-info/WHEEL"):
-                text = archive.read(name)[: 1024 * 1024].decode("utf-8", "replace")
-                tags = [
-                    line.split(":", 1)[1].strip()
-                    for line in text.splitlines()
-                    if line.lower().startswith("tag:")
-                ]
-                if tags:
-                    return tuple(tags)
+    """The ``Tag:`` lines of a wheel's WHEEL file (the file name's tags as a fallback).
+
+    Every metadata file of the wheel is read here first, bounded (:mod:`..metadata`): a
+    wheel whose RECORD, METADATA or WHEEL cannot be read whole is refused before anything
+    installs it. Raises :class:`DownloadError` (the fix stops with nothing changed)."""
+    reader = MetadataReader()
+    tags = reader.wheel_tags(str(wheel))
+    if tags is None:
+        raise DownloadError(_refusal(reader, wheel))
+    if tags:
+        return tags
     info = wheel_info(wheel.name)
     return info[2] if info else ()
+
+
+def _refusal(reader: MetadataReader, wheel: Path) -> str:
+    """One line saying why a wheel's metadata was not read whole."""
+    return reader.notes[0] if reader.notes else f"{shown(wheel.name)}: unreadable metadata"
