@@ -102,6 +102,8 @@ def tree_hash(root: Path) -> dict[str, str]:
             rel = os.path.relpath(path, root)
             if path.is_symlink():
                 result[rel] = "link:" + os.readlink(path)
+            elif not path.is_file():  # a FIFO or socket: reading it would block
+                result[rel] = "special:" + oct(path.lstat().st_mode)
             else:
                 data = path.read_bytes()
                 result[rel] = f"{hashlib.sha256(data).hexdigest()}:{oct(path.stat().st_mode)}"

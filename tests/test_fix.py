@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -595,3 +596,158 @@ def test_a_manual_fix_prints_as_lines_not_as_one_escaped_line(
     lines = text.splitlines()
     (start,) = [i for i, line in enumerate(lines) if line.startswith("      manual: ")]
     assert lines[start + 1].lstrip().startswith("CONDA_SUBDIR=osx-64 conda create")
+
+
+# -- hostile metadata: every read of it goes through metadata.py (bounded, regular files) ----
+
+from nuitka_archguard.metadata import FILE_LIMIT, LIST_LIMIT  # noqa: E402
+
+FIX_ADDRESS_SPACE = 300 << 20
+_ZEROS = bytes(1 << 20)
+
+
+def _rewritten_wheel(source: Path, folder: Path, member: str, method: int, mib: int) -> Path:
+    """``source`` copied into ``folder`` with its ``.dist-info/<member>`` replaced by
+    ``mib`` MiB (streamed, never held) compressed with ``method``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            if info.filename.endswith(f".dist-info/{member}"):
+                replacement = zipfile.ZipInfo(info.filename, info.date_time)
+                replacement.compress_type = method
+                line = {
+                    "RECORD": b"a/b.so,,\n",
+                    "METADATA": b"Metadata-Version: 2.1\nName: fast\nVersion: 1.0\n\n",
+                    "WHEEL": b"Wheel-Version: 1.0\n",
+                }[member]
+                with new.open(replacement, "w", force_zip64=True) as handle:
+                    handle.write(line)
+                    for _ in range(mib):
+                        handle.write(_ZEROS if member != "RECORD" else line * ((1 << 20) // 9))
+            else:
+                new.writestr(info, old.read(info))
+    return target
+
+
+HOSTILE_WHEEL_CASES = {
+    "record-beyond-list-limit": ("RECORD", zipfile.ZIP_DEFLATED, (LIST_LIMIT >> 20) + 8),
+    "metadata-beyond-file-limit": ("METADATA", zipfile.ZIP_DEFLATED, (FILE_LIMIT >> 20) + 4),
+    "wheel-beyond-file-limit": ("WHEEL", zipfile.ZIP_DEFLATED, (FILE_LIMIT >> 20) + 4),
+    "metadata-bzip2-bomb": ("METADATA", zipfile.ZIP_BZIP2, 384),
+    "metadata-lzma-bomb": ("METADATA", zipfile.ZIP_LZMA, 384),
+    "wheel-bzip2-bomb": ("WHEEL", zipfile.ZIP_BZIP2, 384),
+    "wheel-lzma-bomb": ("WHEEL", zipfile.ZIP_LZMA, 384),
+}
+
+
+def _fix_limited(env: Path, index: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``fix`` in a child under a 300 MiB address-space limit (pip, which it runs, too)."""
+    code = textwrap.dedent(
+        f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, ({FIX_ADDRESS_SPACE}, {FIX_ADDRESS_SPACE}))
+        from nuitka_archguard.cli import main
+        sys.exit(main(["fix", *sys.argv[1:]]))
+        """
+    )
+    args = [str(env), "--target", X86, "--no-index", "--find-links", str(index), *extra]
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
+        timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
+@pytest.mark.parametrize("case", sorted(HOSTILE_WHEEL_CASES))
+def test_hostile_metadata_in_the_offered_wheel_is_refused_within_300_mib(
+    case: str, tmp_path: Path
+) -> None:
+    member, method, mib = HOSTILE_WHEEL_CASES[case]
+    env = tmp_path / "env"
+    install(ext_wheel(tmp_path / "installed", "fast", "1.0", "arm64"), env)
+    good = ext_wheel(tmp_path / "good", "fast", "1.0", "x86_64")
+    index = tmp_path / "index"
+    _rewritten_wheel(good, index, member, method, mib)
+    before = tree_hash(env)
+    result = _fix_limited(env, index)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert "nothing was changed" in lines[0]
+    refused = f".dist-info/{member}: unreadable metadata: larger than"
+    if member == "RECORD" or method == zipfile.ZIP_DEFLATED:
+        assert refused in lines[0]
+    else:  # pip reads METADATA and WHEEL whole, in its own process: its MemoryError stops it
+        assert refused in lines[0] or "pip download failed" in lines[0]
+    assert tree_hash(env) == before
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
+def test_hostile_metadata_in_the_offered_wheel_is_refused_for_output(tmp_path: Path) -> None:
+    """``fix --output``: the downloaded wheel's bomb is refused before it is unpacked."""
+    wheels = tmp_path / "wheels"
+    ext_wheel(wheels, "fast", "1.0", "arm64")
+    good = ext_wheel(tmp_path / "good", "fast", "1.0", "x86_64")
+    index = tmp_path / "index"
+    _rewritten_wheel(good, index, "WHEEL", zipfile.ZIP_BZIP2, 384)
+    out = tmp_path / "out"
+    result = _fix_limited(wheels, index, "--output", str(out))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(result.stderr.splitlines()) == 1
+    assert "pip download failed" in result.stderr or "WHEEL: unreadable metadata" in result.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_fifo_as_the_installed_record_never_hangs_the_fix(env: Path, index: Path) -> None:
+    """The distribution's files are then unknown: nothing is removed or replaced."""
+    path = env / "fast-1.0.dist-info" / "RECORD"
+    path.unlink()
+    os.mkfifo(path)
+    before = tree_hash(env)
+    result = _fix_limited(env, index)  # a hang is the 120 s timeout
+    assert result.returncode in (1, 2), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_hash(env) == before
+
+
+def test_record_paths_refuses_a_record_it_cannot_read_whole(env: Path) -> None:
+    from nuitka_archguard.fix.wheels import UnsafePathError, record_paths
+
+    record = env / "fast-1.0.dist-info" / "RECORD"
+    record.unlink()
+    os.mkfifo(record)
+    with pytest.raises(UnsafePathError, match="not a regular file"):
+        record_paths(record.parent, env)
+    record.unlink()
+    line = b"x" * 60_000 + b",,\n"  # few long lines: the byte limit, not the entry limit
+    record.write_bytes(line * (LIST_LIMIT // len(line) + 1))
+    with pytest.raises(UnsafePathError, match="larger than"):
+        record_paths(record.parent, env)
+
+
+@pytest.mark.parametrize("member", ["METADATA", "WHEEL", "RECORD"])
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_bomb_in_a_wheels_metadata_is_refused_before_installing_or_unpacking(
+    member: str, method: int, tmp_path: Path
+) -> None:
+    """What pip lets through, archguard reads bounded: planning, installing and unpacking
+    all refuse the wheel with one line (pip itself may already have failed on it)."""
+    from nuitka_archguard.fix.wheelhouse import WheelhouseError, _unpack
+    from nuitka_archguard.fix.wheels import DownloadError, UnsafePathError, read_wheel_tags
+
+    good = ext_wheel(tmp_path / "good", "fast", "1.0", "x86_64")
+    wheel = _rewritten_wheel(good, tmp_path / "bad", member, method, (LIST_LIMIT >> 20) + 8)
+    expected = f".dist-info/{member}: unreadable metadata: larger than"
+    with pytest.raises(DownloadError, match=expected):
+        read_wheel_tags(wheel)
+    with pytest.raises(WheelhouseError, match=expected):
+        _unpack(wheel, tmp_path / "unpacked")
+    assert not (tmp_path / "unpacked").exists()
+    from nuitka_archguard.fix.wheels import Scheme, install_wheel
+
+    site = tmp_path / "site"
+    scheme = Scheme(site, site, site / "bin", site, site / "include")
+    with pytest.raises(UnsafePathError, match=expected):
+        install_wheel(wheel, scheme, tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
