@@ -359,6 +359,12 @@ def _undo_all(args: argparse.Namespace) -> int:
         verb = "would undo" if args.dry_run else "undone"
         lines.append(f"{shown}: {verb} fix {done.ident}")
         lines.extend(f"  {display_path(s)}" for s in done.summary)
+        if args.dry_run and not args.keep_changed:
+            lines.extend(
+                f"  changed since the fix (the undo refuses without --keep-changed): "
+                f"{display_path(rel)}"
+                for rel in journal.changed_since(done)
+            )  # fmt: skip
         results.append({"environment": shown, "undone": done.ident, "summary": done.summary})
     _emit(args.format, lines, {"schema_version": SCHEMA_VERSION, "results": results,
                                "exit_code": EXIT_OK})  # fmt: skip

@@ -102,6 +102,10 @@ def test_undo_refuses_to_lose_changes_made_after_the_fix(
     (env / edited).write_bytes(b"a later edit\n")
     fixed = tree_hash(env)
     capsys.readouterr()
+    assert main(["fix", "--undo", "--dry-run", str(env)]) == 0
+    assert f"changed since the fix (the undo refuses without --keep-changed): {edited}" in (
+        capsys.readouterr().out
+    )
     assert main(["fix", "--undo", str(env)]) == 2
     err = capsys.readouterr().err
     assert "changed since fix" in err and repr(edited) in err and "--keep-changed" in err
