@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import warnings
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
