@@ -382,3 +382,15 @@ def test_a_hostile_replacement_wheel_is_one_line_and_changes_nothing(
     assert tree_hash(env) == before
     assert not (tmp_path / "escaped").exists()
     assert not Path("/tmp/archguard-escaped-abs").exists()
+
+
+def test_a_state_path_that_is_a_file_is_named_and_kept(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env / ".archguard").write_text("the user's own file")
+    before = tree_hash(env)
+    assert _fix(env, index) == 2
+    assert main(["fix", "--undo", str(env)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("is not a folder" in line for line in err), err
+    assert tree_hash(env) == before

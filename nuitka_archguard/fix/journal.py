@@ -532,6 +532,10 @@ def locked(root: Path) -> Iterator[None]:
     state = root / STATE_DIR
     if os.path.islink(state):
         raise JournalError(f"{state} is a symbolic link; refusing to write through it")
+    if os.path.lexists(state) and not os.path.isdir(state):
+        raise JournalError(
+            f"{state} is not a folder: fix keeps its backups there; move that file away first"
+        )
     fd = _acquire(root, state / "lock")
     try:
         yield
