@@ -755,3 +755,19 @@ def test_a_bomb_in_a_wheels_metadata_is_refused_before_installing_or_unpacking(
     with pytest.raises(UnsafePathError, match=expected):
         install_wheel(wheel, scheme, tmp_path / "dest")
     assert not (tmp_path / "dest").exists()
+
+
+def test_a_replacement_wheel_too_big_to_unpack_is_refused_before_a_byte_is_written(
+    env: Path, index: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sizes in a wheel's central directory bound what staging writes (zipfile stops each
+    member there): over the limit, or over the free space, the fix stops with one line and
+    the environment as it was, instead of filling the disk first."""
+    from nuitka_archguard.fix import wheels
+
+    monkeypatch.setattr(wheels, "UNPACK_LIMIT", 100)
+    before = tree_hash(env)
+    code, document = fix(env, index, capsys=capsys)
+    assert code == 2 and tree_hash(env) == before
+    assert "would unpack to" in document["err"] and "nothing was installed" in document["err"]
+    assert len(document["err"].strip().splitlines()) == 1

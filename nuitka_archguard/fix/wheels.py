@@ -12,6 +12,7 @@ import base64
 import hashlib
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -254,6 +255,7 @@ def install_wheel(
     reader = MetadataReader()  # installer reads RECORD/WHEEL whole: only what was counted here
     if reader.wheel_dist_info(str(wheel)) is None:
         raise UnsafePathError(_refusal(reader, wheel))
+    _check_unpacked_size(wheel, destdir)
     written: list[Path] = []
 
     class _Destination(SchemeDictionaryDestination):
@@ -285,6 +287,33 @@ def install_wheel(
     if notes is not None:
         notes.extend(f"{wheel.name}: {warning.message}" for warning in caught)
     return written
+
+
+# The most a replacement wheel may unpack to. zipfile stops every member at its declared
+# size, so the central directory's sizes bound what staging can write: checked before a byte
+# is written, a zip bomb is refused instead of filling the disk and then rolling back.
+UNPACK_LIMIT = 4 * 1024**3
+_FREE_MARGIN = 64 * 1024**2
+
+
+def _check_unpacked_size(wheel: Path, destdir: Path) -> None:
+    limit = UNPACK_LIMIT
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            total = sum(member.file_size for member in archive.infolist())
+        free = shutil.disk_usage(destdir if destdir.exists() else destdir.parent).free
+    except (OSError, zipfile.BadZipFile, ValueError) as error:
+        raise UnsafePathError(f"{wheel.name} is not a valid wheel: {error}") from None
+    if total > limit:
+        raise UnsafePathError(
+            f"{wheel.name} would unpack to {total:,} bytes, more than the {limit:,} a "
+            "replacement wheel may take; nothing was installed"
+        )
+    if total + _FREE_MARGIN > free:
+        raise UnsafePathError(
+            f"{wheel.name} would unpack to {total:,} bytes but only {free:,} are free on the "
+            "environment's disk; nothing was installed"
+        )
 
 
 def _mirrored(real: Path, destdir: Path) -> Path:
