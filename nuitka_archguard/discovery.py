@@ -503,12 +503,20 @@ def _wheel_meta(archive: zipfile.ZipFile, path: str, reader: MetadataReader) -> 
     file_name, file_version = name, version
     requires: tuple[str, ...] = ()
     members: dict[str, zipfile.ZipInfo] = {}
+    copies: dict[str, set[int]] = {"WHEEL": set(), "METADATA": set()}
     for member in archive.infolist():
         parts = member.filename.split("/")
         dist_info = len(parts) == 2 and parts[0].endswith(".dist-info")
         if dist_info and parts[1] in ("WHEEL", "METADATA"):
             members.setdefault(parts[1], member)
+            copies[parts[1]].add(member.header_offset)
     ok = True
+    # Two different copies: pip's zipfile reads the last, a first-wins reader the first, so
+    # the culprit's name would depend on who reads. Neither copy is trusted.
+    doubled = sorted(kind for kind, offsets in copies.items() if len(offsets) > 1)
+    if doubled:
+        reader.note(path, f"unreadable metadata: more than one {' and '.join(doubled)} member")
+        ok = False
     if "WHEEL" in members:
         where = f"{path}/{members['WHEEL'].filename}"
         found = tuple(reader.member_headers(archive, members["WHEEL"], where).get("Tag", ()))
