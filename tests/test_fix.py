@@ -771,3 +771,16 @@ def test_a_replacement_wheel_too_big_to_unpack_is_refused_before_a_byte_is_writt
     assert code == 2 and tree_hash(env) == before
     assert "would unpack to" in document["err"] and "nothing was installed" in document["err"]
     assert len(document["err"].strip().splitlines()) == 1
+
+
+def test_a_fifo_as_the_journal_is_one_line_not_a_hang(env: Path, index: Path) -> None:
+    from nuitka_archguard.fix.journal import JOURNAL_NAME
+
+    state = env / ".archguard"
+    state.mkdir()
+    os.mkfifo(state / JOURNAL_NAME)
+    before = tree_hash(env)
+    result = _fix_limited(env, index)  # a hang is the 120 s timeout
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "not a regular file" in result.stderr
+    assert tree_hash(env) == before

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from ..metadata import MetadataError, read_regular
+from ..text import shown
 from .environment import STATE_DIR
 
 __all__ = [
@@ -456,11 +458,10 @@ def half_fixed_message(root: str) -> str:
 
 
 def _load(root: Path, path: Path) -> Transaction:
-    try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read(64 * 1024 * 1024).decode("utf-8"))
-    except (OSError, ValueError) as error:
-        raise JournalError(f"cannot read the journal {path}: {error}") from None
+    try:  # regular files only, bounded (a FIFO named journal.json never blocks)
+        data = json.loads(read_regular(str(path), limit=64 * 1024 * 1024).decode("utf-8"))
+    except (MetadataError, ValueError, RecursionError) as error:
+        raise JournalError(f"cannot read the journal {shown(str(path))}: {error}") from None
     try:
         return Transaction.from_json(root, data)
     except (KeyError, TypeError, ValueError) as error:
