@@ -21,7 +21,7 @@ Wheels are read in place with :mod:`zipfile` through ``ZipMemberSource``: never 
 member names are only names (``..`` and absolute paths included), and every member costs at
 most the source's header budget whatever sizes the archive claims or the compression method
 (stored, deflate, bzip2, lzma, zstd) can expand to. A wheel whose central directory lists
-more than :data:`MAX_ZIP_ENTRIES` entries is refused before it is parsed; members that share
+more than 100,000 entries is refused before it is parsed; members that share
 one local header are read once; the dist-info's ``WHEEL`` and ``METADATA`` go through
 :mod:`.metadata`.
 """
@@ -32,7 +32,6 @@ import enum
 import errno
 import os
 import stat
-import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from .binaries.source import (
     InflateBudget,
     ZipMemberSource,
     os_error_text,
+    zip_directory_refusal,
 )
 from .metadata import MetadataReader, checked_name, checked_version, required_names
 from .policy import display_path, looks_loaded
@@ -81,11 +81,6 @@ SKIP_DIRS = frozenset({"__pycache__", ".archguard"})
 WHEEL_SUFFIX = ".whl"
 """Wheels found in a walked directory are opened and their members checked."""
 _SKIP_DIR_SUFFIXES = (".dist-info", ".egg-info")
-MAX_ZIP_ENTRIES = 100_000
-"""Central-directory entries a wheel may list (the largest real wheels list ~30,000):
-:mod:`zipfile` holds one object per entry, so more is refused before parsing."""
-MAX_ZIP_DIRECTORY = 32 * 1024 * 1024
-"""Bytes a wheel's central directory may take (zipfile parses by size, not by count)."""
 _SAME_NOTES = 3
 """Notes of one kind per wheel before the rest are counted in one line."""
 SAME_NOTES_KEPT = 20
@@ -438,48 +433,19 @@ _ZIP_OPEN_ERRORS = (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplem
 
 def open_wheel(path: str) -> zipfile.ZipFile:
     """The wheel as a :class:`zipfile.ZipFile`, after checking that its central directory
-    lists at most :data:`MAX_ZIP_ENTRIES` entries (zipfile would hold them all); raises
+    is small enough to parse (:func:`~.binaries.source.zip_directory_refusal`); raises
     :class:`PathError`."""
     try:
-        entries, size = _zip_directory_size(path)
-        if entries > MAX_ZIP_ENTRIES or size > MAX_ZIP_DIRECTORY:
-            raise PathError(
-                f"{display_path(path)}: not scanned: its central directory lists {entries:,}"
-                f" entries in {size:,} bytes, more than the {MAX_ZIP_ENTRIES:,} entries"
-                f" ({MAX_ZIP_DIRECTORY >> 20} MiB) read"
-            )
+        fd = os.open(path, OPEN_FLAGS)
+        try:
+            refusal = zip_directory_refusal(fd)
+        finally:
+            os.close(fd)
+        if refusal:
+            raise PathError(f"{display_path(path)}: not scanned: {refusal}")
         return zipfile.ZipFile(path)
     except _ZIP_OPEN_ERRORS as error:
         raise PathError(f"{display_path(path)}: not a readable wheel: {error}") from None
-
-
-_EOCD = struct.Struct("<4s6xHI4xH")
-_EOCD64_LOCATOR = struct.Struct("<4s4xQ4x")
-_EOCD64 = struct.Struct("<4s28xQQ")
-
-
-def _zip_directory_size(path: str) -> tuple[int, int]:
-    """Entries and bytes the end-of-central-directory record (zip64 included) claims for
-    the central directory; zeros when it cannot be found (zipfile then reports it)."""
-    fd = os.open(path, OPEN_FLAGS)
-    try:
-        size = os.fstat(fd).st_size
-        tail_start = max(0, size - (_EOCD.size + 0xFFFF))
-        tail = os.pread(fd, size - tail_start, tail_start)
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or len(tail) - at < _EOCD.size:
-            return 0, 0
-        _, entries, size, _ = _EOCD.unpack_from(tail, at)
-        locator_at = at - _EOCD64_LOCATOR.size
-        if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
-            _, offset = _EOCD64_LOCATOR.unpack_from(tail, locator_at)
-            record = os.pread(fd, _EOCD64.size, offset) if offset < size else b""
-            if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
-                _, entries64, size64 = _EOCD64.unpack(record)
-                entries, size = max(entries, entries64), max(size, size64)
-        return int(entries), int(size)
-    finally:
-        os.close(fd)
 
 
 def read_wheel_meta(path: str, reader: Optional[MetadataReader] = None) -> WheelMeta:

@@ -40,7 +40,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .binaries.model import BinaryReadError
-from .binaries.source import OPEN_FLAGS, MemberStream, os_error_text
+from .binaries.source import OPEN_FLAGS, MemberStream, os_error_text, zip_directory_refusal
 from .text import shown
 
 __all__ = [
@@ -418,6 +418,14 @@ class MetadataReader:
             fd = _open_regular(wheel)
         except MetadataError as error:
             self._failed(wheel, error, False)
+            return None
+        try:
+            refusal = zip_directory_refusal(fd)
+        except OSError as error:
+            refusal = os_error_text(error)
+        if refusal:
+            os.close(fd)
+            self.note(wheel, f"unreadable wheel: {refusal}")
             return None
         files: dict[str, bytes] = {}
         seen: set[int] = set()

@@ -1717,6 +1717,14 @@ def test_a_million_real_entries_are_refused_fast(tmp_path: Path) -> None:
     with pytest.raises(ScanError, match=r"lists 1,000,000 entries"):
         scan([str(wheel)], "linux-x86_64")
     assert time.perf_counter() - started < 2
+    # fix reads a wheel's metadata through the same check (a wheel offered by an index).
+    from nuitka_archguard.metadata import MetadataReader
+
+    reader = MetadataReader()
+    started = time.perf_counter()
+    assert reader.wheel_dist_info(str(wheel)) is None
+    assert time.perf_counter() - started < 2
+    assert any("lists 1,000,000 entries" in note for note in reader.notes), reader.notes
 
 
 # -- metadata files on disk: regular files only, bounded, inside the PATH ---------------------

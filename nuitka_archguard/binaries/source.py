@@ -411,3 +411,48 @@ def _zstd_decompressor() -> Optional[type]:
 def os_error_text(error: OSError) -> str:
     """An OS error as the one line users see: its text without errno or path."""
     return error.strerror or str(error)
+
+
+# -- a zip's central directory, sized before zipfile parses it ---------------------------------
+
+MAX_ZIP_ENTRIES = 100_000
+"""Central-directory entries a wheel may list (the largest real wheels list ~30,000):
+:mod:`zipfile` holds one object per entry, so more is refused before parsing."""
+MAX_ZIP_DIRECTORY = 32 * 1024 * 1024
+"""Bytes a wheel's central directory may take (zipfile parses by size, not by count)."""
+
+_EOCD = struct.Struct("<4s6xHI4xH")
+_EOCD64_LOCATOR = struct.Struct("<4s4xQ4x")
+_EOCD64 = struct.Struct("<4s28xQQ")
+
+
+def zip_directory_size(fd: int) -> tuple[int, int]:
+    """Entries and bytes the end-of-central-directory record (zip64 included) claims for
+    the central directory; zeros when it cannot be found (zipfile then reports it)."""
+    file_size = os.fstat(fd).st_size
+    tail_start = max(0, file_size - (_EOCD.size + 0xFFFF))
+    tail = os.pread(fd, file_size - tail_start, tail_start)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return 0, 0
+    _, entries, size, _ = _EOCD.unpack_from(tail, at)
+    locator_at = at - _EOCD64_LOCATOR.size
+    if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
+        _, offset = _EOCD64_LOCATOR.unpack_from(tail, locator_at)
+        record = os.pread(fd, _EOCD64.size, offset) if offset < file_size else b""
+        if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
+            _, entries64, size64 = _EOCD64.unpack(record)
+            entries, size = max(entries, entries64), max(size, size64)
+    return int(entries), int(size)
+
+
+def zip_directory_refusal(fd: int) -> Optional[str]:
+    """Why the zip open as ``fd`` lists too much to be parsed by :mod:`zipfile` (which holds
+    every entry in memory), or None. Every reader of wheels asks before it opens one."""
+    entries, size = zip_directory_size(fd)
+    if entries > MAX_ZIP_ENTRIES or size > MAX_ZIP_DIRECTORY:
+        return (
+            f"its central directory lists {entries:,} entries in {size:,} bytes, more than"
+            f" the {MAX_ZIP_ENTRIES:,} entries ({MAX_ZIP_DIRECTORY >> 20} MiB) read"
+        )
+    return None
