@@ -359,7 +359,7 @@ HOSTILE_MEMBERS = {
     "data climbing": ("fast-1.0.data/data/../../escaped", "outside the environment"),
     "no such scheme": ("fast-1.0.data/evil/x", "not a valid wheel"),
     "backslashes": ("fast\\..\\..\\escaped", "outside the environment"),
-    "absolute": ("/tmp/archguard-escaped-abs", "not a valid wheel"),
+    "absolute": ("/tmp/archguard-escaped-abs", "outside the environment"),
     "into .archguard": (".archguard/backup/x", "the fix's own folder"),
 }
 

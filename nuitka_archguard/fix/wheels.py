@@ -255,7 +255,7 @@ def install_wheel(
     reader = MetadataReader()  # installer reads RECORD/WHEEL whole: only what was counted here
     if reader.wheel_dist_info(str(wheel)) is None:
         raise UnsafePathError(_refusal(reader, wheel))
-    _check_unpacked_size(wheel, destdir)
+    _check_members(wheel, destdir)
     written: list[Path] = []
 
     class _Destination(SchemeDictionaryDestination):
@@ -296,11 +296,16 @@ UNPACK_LIMIT = 4 * 1024**3
 _FREE_MARGIN = 64 * 1024**2
 
 
-def _check_unpacked_size(wheel: Path, destdir: Path) -> None:
+def _check_members(wheel: Path, destdir: Path) -> None:
+    """Every member's path and the total size, checked before ``installer`` writes a byte:
+    what is safe must not depend on which ``installer`` release refuses what."""
     limit = UNPACK_LIMIT
     try:
         with zipfile.ZipFile(wheel) as archive:
-            total = sum(member.file_size for member in archive.infolist())
+            members = archive.infolist()
+        for member in members:
+            _safe_member(member.filename)
+        total = sum(member.file_size for member in members)
         free = shutil.disk_usage(destdir if destdir.exists() else destdir.parent).free
     except (OSError, zipfile.BadZipFile, ValueError) as error:
         raise UnsafePathError(f"{wheel.name} is not a valid wheel: {error}") from None
