@@ -11,6 +11,8 @@ import argparse
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -239,31 +241,19 @@ def _fix_env(env: Environment, job: _Job) -> _Outcome:
         holder = None
         downloads = transaction.staging / "downloads"
     try:
-        try:
+        with _nothing_changed(shown, "cannot download", DownloadError):
             plan = make_plan(
                 before, env, target, python, _pip_options(args), downloads,
                 fuse=fuse, allow_version_change=args.allow_version_change,
             )  # fmt: skip
-        except DownloadError as error:
-            raise _Failure(f"{shown}: {error}; nothing was changed") from None
-        except OSError as error:
-            raise _Failure(
-                f"{shown}: cannot download: {_os_text(error)}; nothing was changed"
-            ) from None
         if args.dry_run:
             lines.extend(_plan_lines(plan))
             code = EXIT_UNFIXED if plan.unfixable else EXIT_OK
             lines.append("dry run: nothing was changed")
             document.update(plan=plan.to_json(), applied=False, exit_code=code)
             return _Outcome(code, document)
-        try:
+        with _nothing_changed(shown, "cannot prepare the fix", StageError):
             stage(plan, transaction, accept)
-        except StageError as error:
-            raise _Failure(f"{shown}: {error}; nothing was changed") from None
-        except OSError as error:
-            raise _Failure(
-                f"{shown}: cannot prepare the fix: {_os_text(error)}; nothing was changed"
-            ) from None
         lines.extend(_plan_lines(plan))
         if transaction.into or transaction.out:
             try:
@@ -326,6 +316,17 @@ def _scan(root: Path, target: Target, allow: list[str]) -> ScanReport:
 
 def _running_python() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@contextmanager
+def _nothing_changed(where: str, doing: str, expected: type[Exception]) -> Iterator[None]:
+    """Failures before anything moves (planning, staging): one line that says so."""
+    try:
+        yield
+    except expected as error:
+        raise _Failure(f"{where}: {error}; nothing was changed") from None
+    except OSError as error:
+        raise _Failure(f"{where}: {doing}: {_os_text(error)}; nothing was changed") from None
 
 
 def _os_text(error: OSError) -> str:
