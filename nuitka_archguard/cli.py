@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, Optional
 
-from . import __version__, plugin_path
+from . import __version__, console, plugin_path
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
 from .common import PLUGIN_NAME, ExitCode
 from .text import OutputClosed, OutputError, json_text, shown, write
@@ -26,13 +26,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except (OutputClosed, BrokenPipeError):
         # The reader went away (`... | head`): stop quietly, as cat and grep do.
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
         return EXIT_OK
     except OutputError as error:  # stdout closed or full: one line, where it can go
-        with contextlib.suppress(OutputError):
-            write(sys.stderr, f"nuitka-archguard: error: {error}\n")
+        console.error(str(error))
         _silence_stdout()
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from . import archs
 from .binaries import BinaryFormat, BinaryInfo, Slice
+from .common import plural
 from .text import shown
 
 if TYPE_CHECKING:
@@ -411,7 +412,7 @@ def distribution_for_other_os(
     names = [archs.PLATFORM_NAMES.get(p, p) for p in dict.fromkeys(platforms)] or ["another OS"]
     tags = [t.rsplit("-", 1)[-1] for t in distribution.wheel_tags if not t.endswith("-any")]
     tagged = f" (wheel {', '.join(dict.fromkeys(tags))})" if tags else ""
-    count = f"{loaded} {'binary' if loaded == 1 else 'binaries'}"
+    count = plural(loaded, "binary")
     head = " ".join(x for x in (distribution.name, distribution.version) if x)
     message = (
         f"{head}{tagged} is built for {' and '.join(names)}: its {count} cannot load on "
