@@ -617,15 +617,16 @@ _TREE_ROOTS = frozenset({RootKind.DIST, RootKind.APP, RootKind.DIRECTORY})
 def _refuse_half_fixed(roots: Sequence[Root]) -> None:
     """A fix interrupted midway leaves an environment that is neither the old nor the new
     one: scanning it would judge a mix. Say so, and how to recover (the scan never writes)."""
-    from .fix.journal import half_fixed_message, interrupted_near
+    from .fix.journal import half_fixed_near
 
-    for root in roots:
-        if root.kind in (RootKind.WHEEL, RootKind.FILE):
-            continue
-        for path in (root.path, *root.walk):
-            found = interrupted_near(path)
-            if found is not None:
-                raise ScanError(half_fixed_message(found))
+    error = half_fixed_near(
+        path
+        for root in roots
+        if root.kind not in (RootKind.WHEEL, RootKind.FILE)
+        for path in (root.path, *root.walk)
+    )
+    if error is not None:
+        raise ScanError(error)
 
 
 def _check_found(checker: Checker, found: Found, root: Root) -> None:

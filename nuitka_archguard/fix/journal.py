@@ -446,6 +446,17 @@ def interrupted_near(path: str) -> Optional[str]:
     return None
 
 
+def half_fixed_near(paths: Iterable[str]) -> Optional[str]:
+    """The error for the first of ``paths`` (or a folder up to three above it) that an
+    interrupted fix left half-done, for the read-only scanner and plugin; None if none."""
+    for path in paths:
+        if path:
+            found = interrupted_near(path)
+            if found is not None:
+                return half_fixed_message(found)
+    return None
+
+
 def half_fixed_message(root: str) -> str:
     """One line: what is wrong and the command that recovers it."""
     from ..text import shell_quote, shown

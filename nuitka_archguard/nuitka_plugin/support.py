@@ -451,14 +451,9 @@ class Guard:
 
 def _half_fixed(search_path: Sequence[str]) -> Optional[str]:
     """The error for an environment on the search path that a ``fix`` left half-done."""
-    from ..fix.journal import half_fixed_message, interrupted_near
+    from ..fix.journal import half_fixed_near
 
-    for entry in search_path:
-        if entry:
-            found = interrupted_near(entry)
-            if found is not None:
-                return half_fixed_message(found)
-    return None
+    return half_fixed_near(search_path)
 
 
 def report_items(
