@@ -402,7 +402,6 @@ class Checker:
         if role is None:
             role = role_for(info.path, info)
         findings = check_binary(info, self.target, role, strict_min_os=self.strict_min_os)
-        foreign = other_os(info, self.target)
         dist = distribution
         wanted = findings or (by_name and role in _LOADED) or tree_root is None
         if dist is None and lookup_owner and wanted:
@@ -416,6 +415,7 @@ class Checker:
         if dist is not None and role in _LOADED and not info.any_cpu and info.error is None:
             seen = self._other_os.setdefault(_dist_key(dist), _OtherOs(dist, info.path))
             seen.loaded += 1
+            foreign = other_os(info, self.target)
             if by_name or foreign is not None:
                 seen.foreign += 1
                 seen.platforms.append(foreign or built_for(info) or "another OS")

@@ -96,8 +96,7 @@ def _one(
 ) -> dict[str, Any]:
     try:
         report = scan([str(wheel)], target, allow=allow)
-        meta = read_wheel_meta(str(wheel))
-    except (ScanError, PathError) as error:
+    except ScanError as error:
         raise WheelhouseError(str(error)) from None
     groups = offending(report)
     result: dict[str, Any] = {"wheel": display_path(wheel.name), "output": None}
@@ -107,6 +106,10 @@ def _one(
             shutil.copy2(wheel, out / wheel.name)
             result["output"] = display_path(wheel.name)
         return result
+    try:  # only a wheel that needs a fix: one that fits is copied as it is
+        meta = read_wheel_meta(str(wheel))
+    except PathError as error:
+        raise WheelhouseError(str(error)) from None
     dist = Distribution(meta.name, meta.version, OwnerKind.PIP.value, wheel_tags=meta.tags)
     findings = [f for _, fs in groups for f in fs]
     fuse = target.is_universal2
