@@ -718,12 +718,13 @@ class Session:
                 module_name=module.name,
                 needed_by=self.needers(module.name),
             )
-        nearby = (module.folder,) if module.folder else ()
-        for missing in missing_imports(module):
-            if missing not in done:
-                # The importer's own folder matters only for its own package's modules.
-                extra = nearby if missing.rpartition(".")[0] == module.package else ()
-                guard.check_missing_module(missing, needed_by=(module.name,), extra_dirs=extra)
+        missing_here = [name for name in missing_imports(module) if name not in done]
+        folder = module.folder if missing_here else None  # a stat: only when it is asked
+        nearby = (folder,) if folder else ()
+        for missing in missing_here:
+            # The importer's own folder matters only for its own package's modules.
+            extra = nearby if missing.rpartition(".")[0] == module.package else ()
+            guard.check_missing_module(missing, needed_by=(module.name,), extra_dirs=extra)
         for missing in module.implicit_imports:
             if missing not in done and missing != module.name:
                 guard.check_missing_module(missing, needed_by=(module.name,))
