@@ -33,7 +33,7 @@ import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from email.parser import HeaderParser
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -141,13 +141,17 @@ def _open_regular(path: str) -> int:
 
 
 def _chunks(
-    fd: int, limit: int, budget: Optional[MetadataBudget], stop: Optional[bytes] = None
+    source: Union[int, MemberStream],
+    limit: int,
+    budget: Optional[MetadataBudget],
+    stop: Optional[bytes] = None,
 ) -> Iterator[bytes]:
-    """The file's bytes in chunks, at most ``limit`` (more raises), each counted."""
+    """The bytes of a file (a descriptor) or of a zip member, in chunks, at most ``limit``
+    (more raises), each counted."""
     total = 0
     while True:
         try:
-            chunk = os.read(fd, _CHUNK)
+            chunk = os.read(source, _CHUNK) if isinstance(source, int) else source.read(_CHUNK)
         except OSError as error:
             raise MetadataError(os_error_text(error)) from None
         if not chunk:
@@ -380,19 +384,7 @@ class MetadataReader:
     ) -> Optional[bytes]:
         """A wheel member's bytes, at most ``limit`` decompressed, each counted."""
         try:
-            stream = MemberStream(archive, info)
-            chunks: list[bytes] = []
-            total = 0
-            while total <= limit:
-                chunk = stream.read(_CHUNK)
-                if not chunk:
-                    break
-                self.budget.spend(len(chunk))
-                chunks.append(chunk)
-                total += len(chunk)
-            if total > limit:
-                raise MetadataError(f"larger than {limit:,} bytes; not read")
-            return b"".join(chunks)
+            return b"".join(_chunks(MemberStream(archive, info), limit, self.budget))
         except MetadataError as error:
             self.note(where, f"unreadable metadata: {error}")
         except BinaryReadError as error:
