@@ -479,6 +479,8 @@ def _child_times(command: Sequence[str]) -> tuple[float, float]:
         return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
     process.wait()
     return time.perf_counter() - start, float("nan")
+
+
 # -- fusing: fat files from two thin ones ----------------------------------------------------------
 
 

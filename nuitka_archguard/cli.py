@@ -122,7 +122,6 @@ def _print(text: str) -> int:
 def _run_inspect(args: argparse.Namespace) -> int:
     results = [_inspect_one(path) for path in args.files]
     if args.json:
-
         write(sys.stdout, json_text([info.to_json() for info in results]) + "\n")
     else:
         write(sys.stdout, "\n\n".join(format_binary_info(info) for info in results) + "\n")

@@ -109,11 +109,11 @@ def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
         raise ConfigError(f"{where}: accept-different must be a list of globs")
     target = table.get("target")
     if target is not None and not isinstance(target, str):
-        raise ConfigError(f"{where}: target must be a string such as \"macos-x86_64\"")
+        raise ConfigError(f'{where}: target must be a string such as "macos-x86_64"')
     min_os = table.get("min-os")
     if isinstance(min_os, bool) or (min_os is not None and not isinstance(min_os, (str, int))):
         # A TOML float would turn 10.10 into 10.1: insist on a string.
-        raise ConfigError(f"{where}: min-os must be a string such as \"10.13\"")
+        raise ConfigError(f'{where}: min-os must be a string such as "10.13"')
     strict = table.get("strict-min-os")
     if strict is not None and not isinstance(strict, bool):
         raise ConfigError(f"{where}: strict-min-os must be true or false")

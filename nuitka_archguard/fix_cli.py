@@ -57,9 +57,7 @@ def add_fix_parser(commands: Any) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--target", metavar="T", help="the build's target, as for scan")
     parser.add_argument("--min-os", metavar="V", help="oldest macOS the build must run on")
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the plan, change nothing"
-    )
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
         "--accept-different", action="append", default=[], metavar="GLOB",

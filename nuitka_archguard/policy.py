@@ -272,6 +272,7 @@ def looks_loaded(name: str) -> bool:
 
 # -- architectures ------------------------------------------------------------------------------
 
+
 def _slice_platform_ok(item: Slice, target: Target) -> Optional[str]:
     """None if the slice's OS fits the target, else a short name of what it is built for."""
     if item.platform is not None and item.platform != target.platform:
@@ -612,6 +613,7 @@ def _min_os_too_new(
 
 # -- wheel tags -------------------------------------------------------------------------------
 
+
 def check_wheel_tags(
     distribution: Distribution, binaries: Sequence[tuple[BinaryInfo, Role]]
 ) -> Optional[Finding]:
@@ -628,9 +630,7 @@ def check_wheel_tags(
     for info, role in binaries:
         if role not in (Role.EXTENSION_MODULE, Role.SHARED_LIBRARY) or info.error:
             continue
-        platform = next(
-            (p for p, f in _FORMAT_FOR_PLATFORM.items() if f is info.format), None
-        )
+        platform = next((p for p, f in _FORMAT_FOR_PLATFORM.items() if f is info.format), None)
         if platform is None or platform not in promised:
             continue
         lacking = tuple(

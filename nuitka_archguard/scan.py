@@ -213,19 +213,21 @@ class ScanReport:
         """The ``--format json`` document (schema_version 1) plus ``exit_code``; strict
         UTF-8 whatever the names (:func:`.text.strict_json`)."""
         target = self.target.to_json()
-        document: dict[str, Any] = strict_json({
-            "schema_version": SCHEMA_VERSION,
-            "target": target,
-            "findings": [f.to_json() for f in self.findings],
-            "summary": {
-                "files_scanned": self.files_scanned,
-                "binaries": self.binaries,
-                "skipped_other_os": self.skipped_other_os,
-                "errors": len(self.errors),
-                "warnings": len(self.warnings),
-            },
-            "exit_code": self.exit_code,
-        })
+        document: dict[str, Any] = strict_json(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "target": target,
+                "findings": [f.to_json() for f in self.findings],
+                "summary": {
+                    "files_scanned": self.files_scanned,
+                    "binaries": self.binaries,
+                    "skipped_other_os": self.skipped_other_os,
+                    "errors": len(self.errors),
+                    "warnings": len(self.warnings),
+                },
+                "exit_code": self.exit_code,
+            }
+        )
         return document
 
 
@@ -499,7 +501,6 @@ class Checker:
             skipped_other_os=self.skipped_other_os,
             notes=list(self.notes),
         )
-
 
     def _per_distribution_os(self, findings: list[Finding]) -> list[Finding]:
         """A distribution whose wheel tag, or every loaded binary, is for another OS gets one

@@ -91,9 +91,7 @@ def _run(args: argparse.Namespace) -> int:
     strict = args.strict_min_os if args.strict_min_os is not None else config.strict_min_os
     allow = [*config.allow, *args.allow]
     try:
-        report = scan(
-            args.paths or None, target, strict_min_os=bool(strict), allow=allow
-        )
+        report = scan(args.paths or None, target, strict_min_os=bool(strict), allow=allow)
     except ScanError as error:
         console.error(str(error))
         return EXIT_USAGE

@@ -208,9 +208,7 @@ def parse_target(text: str, min_os: Optional[str] = None) -> Target:
     if target is None:
         target = _parse_full_tag(text.strip())
     if target is None:
-        if any(
-            low in known or low in archs.ALIASES[p] for p, known in archs.KNOWN_ARCHS.items()
-        ):
+        if any(low in known or low in archs.ALIASES[p] for p, known in archs.KNOWN_ARCHS.items()):
             raise TargetError(
                 f"target {text!r} names no platform: say macos-{low}, linux-{low} or "
                 f"windows-{low}; {_ACCEPTED}"

@@ -222,8 +222,13 @@ VERDICT_PINS: tuple[Pin, ...] = (
     # Python.Runtime.dll: a .NET IL-only assembly (PE32, i386, CLR ILONLY): runs anywhere
     Pin("pythonnet", "3.0.5", "win_amd64", "pythonnet-3.0.5-py3-none-any.whl"),
     # 2 loaded Mach-O files beside hundreds of files in .dSYM bundles (MH_DSYM)
-    Pin("pyobjc-core", "13.0", "macosx_11_0_arm64",
-        "pyobjc_core-13.0-cp313-cp313-macosx_10_13_universal2.whl", python="3.13"),
+    Pin(
+        "pyobjc-core",
+        "13.0",
+        "macosx_11_0_arm64",
+        "pyobjc_core-13.0-cp313-cp313-macosx_10_13_universal2.whl",
+        python="3.13",
+    ),
 )
 """Wheels for the verdict tests (tests/test_real_verdicts.py), kept out of :data:`PINS`:
 the readers' tiers iterate PINS by OS."""

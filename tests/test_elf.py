@@ -68,8 +68,14 @@ def test_arch_names(arch: str) -> None:
     ],
 )
 def test_byte_orders_and_classes(machine: int, bits: int, big_endian: bool, expected: str) -> None:
-    data = elf("x", machine=machine, bits=bits, big_endian=big_endian, needed=["libz.so.1"],
-               soname="libq.so")
+    data = elf(
+        "x",
+        machine=machine,
+        bits=bits,
+        big_endian=big_endian,
+        needed=["libz.so.1"],
+        soname="libq.so",
+    )
     info = read(data)
     assert info.arch == expected
     assert info.dependencies == ("libz.so.1",)
@@ -89,8 +95,10 @@ def test_byte_orders_and_classes(machine: int, bits: int, big_endian: bool, expe
         ({"etype": "dyn"}, "shared-library"),
         ({"etype": "dyn", "soname": "libx.so"}, "shared-library"),
         # glibc's libc.so.6 runs (PT_INTERP) but is a library: it has a soname.
-        ({"etype": "dyn", "interp": "/lib64/ld-linux-x86-64.so.2", "soname": "libc.so.6"},
-         "shared-library"),
+        (
+            {"etype": "dyn", "interp": "/lib64/ld-linux-x86-64.so.2", "soname": "libc.so.6"},
+            "shared-library",
+        ),
         ({"etype": "rel"}, "object"),
         ({"etype": "core"}, "core"),
     ],
@@ -101,8 +109,16 @@ def test_file_types(options: dict[str, object], expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("osabi", "platform"),
-    [(0, "linux"), (3, "linux"), (9, "freebsd"), (12, "openbsd"), (2, "netbsd"),
-     (6, "solaris"), (255, "standalone"), (200, "osabi_200")],
+    [
+        (0, "linux"),
+        (3, "linux"),
+        (9, "freebsd"),
+        (12, "openbsd"),
+        (2, "netbsd"),
+        (6, "solaris"),
+        (255, "standalone"),
+        (200, "osabi_200"),
+    ],
 )
 def test_platform_from_osabi(osabi: int, platform: str) -> None:
     assert read(elf("x86_64", osabi=osabi, needed=["libc.so.7"])).platform == platform
@@ -112,8 +128,15 @@ def test_platform_from_osabi(osabi: int, platform: str) -> None:
 
 
 def test_dynamic_tags() -> None:
-    info = read(elf("aarch64", needed=["libfoo.so.1", "libbar.so", "libc.so.6"],
-                    runpath=["$ORIGIN/../lib", "/opt/x"], rpath=["/old"], soname="libme.so.2"))
+    info = read(
+        elf(
+            "aarch64",
+            needed=["libfoo.so.1", "libbar.so", "libc.so.6"],
+            runpath=["$ORIGIN/../lib", "/opt/x"],
+            rpath=["/old"],
+            soname="libme.so.2",
+        )
+    )
     assert info.dependencies == ("libfoo.so.1", "libbar.so", "libc.so.6")
     assert info.rpaths == ("$ORIGIN/../lib", "/opt/x", "/old")
     assert info.install_name == "libme.so.2"
@@ -189,19 +212,31 @@ READELF = shutil.which("llvm-readelf-14") or shutil.which("llvm-readelf")
 
 
 @pytest.mark.skipif(READELF is None, reason="llvm-readelf not installed")
-@pytest.mark.parametrize("arch", ["x86_64", "i686", "aarch64", "armv7l", "ppc64", "s390x",
-                                  "riscv64", "mips64el"])
+@pytest.mark.parametrize(
+    "arch", ["x86_64", "i686", "aarch64", "armv7l", "ppc64", "s390x", "riscv64", "mips64el"]
+)
 def test_synth_agrees_with_llvm_readelf(arch: str, tmp_path: object) -> None:
     path = os.path.join(str(tmp_path), "lib.so")
     with open(path, "wb") as file:
-        file.write(elf(arch, interp="/lib/ld.so", needed=["libc.so.6", "libx.so"],
-                       runpath=["$ORIGIN"], rpath=["/r"], soname="libme.so"))
+        file.write(
+            elf(
+                arch,
+                interp="/lib/ld.so",
+                needed=["libc.so.6", "libx.so"],
+                runpath=["$ORIGIN"],
+                rpath=["/r"],
+                soname="libme.so",
+            )
+        )
     assert READELF is not None
-    out = subprocess.run([READELF, "-h", "-d", "-l", path], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [READELF, "-h", "-d", "-l", path], capture_output=True, text=True, check=True
+    )
     assert "warning" not in out.stderr.lower()
     assert re.findall(r"\(NEEDED\)\s+Shared library: \[(.*)\]", out.stdout) == [
-        "libc.so.6", "libx.so"]
+        "libc.so.6",
+        "libx.so",
+    ]
     assert "Library soname: [libme.so]" in out.stdout
     assert "Library runpath: [$ORIGIN]" in out.stdout
     assert "Library rpath: [/r]" in out.stdout
@@ -224,7 +259,11 @@ def test_real_executable() -> None:
     info = inspect_file(_real("/bin/ls", "/usr/bin/ls"))
     (only,) = info.slices
     assert (only.arch, only.file_type, only.platform, only.libc) == (
-        "x86_64", "executable", "linux", "glibc")
+        "x86_64",
+        "executable",
+        "linux",
+        "glibc",
+    )
     assert "libc.so.6" in only.dependencies
 
 
@@ -233,7 +272,11 @@ def test_real_libc() -> None:
     info = inspect_file(_real("/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6"))
     (only,) = info.slices
     assert (only.arch, only.file_type, only.install_name, only.libc) == (
-        "x86_64", "shared-library", "libc.so.6", "glibc")
+        "x86_64",
+        "shared-library",
+        "libc.so.6",
+        "glibc",
+    )
 
 
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86_64 host files")
@@ -253,8 +296,13 @@ def _patch(data: bytes, offset: int, fmt: str, *values: int) -> bytes:
     return bytes(out)
 
 
-FULL = build_elf("x86_64", interp="/lib/ld-musl-x86_64.so.1", needed=["liba.so", "libb.so"],
-                 runpath=["/x"], soname="libs.so")
+FULL = build_elf(
+    "x86_64",
+    interp="/lib/ld-musl-x86_64.so.1",
+    needed=["liba.so", "libb.so"],
+    runpath=["/x"],
+    soname="libs.so",
+)
 NO_SECTIONS = build_elf("x86_64", needed=["liba.so"], sections=False)
 FULL32 = build_elf("armv7b", interp="/lib/ld-linux.so.3", needed=["liba.so"], rpath=["/y"])
 
@@ -278,8 +326,10 @@ def _corrupt_cases() -> list[tuple[str, bytes]]:
         ("interp too long", _patch(d, FULL.phoff + 32, "<Q", 1 << 40)),
         ("dynamic past EOF", _patch(d, FULL.phoff + 56 * 2 + 8, "<Q", len(d) + 1)),
         ("dynamic huge", _patch(d, FULL.phoff + 56 * 2 + 32, "<Q", 1 << 50)),
-        ("strtab maps nowhere", _patch(NO_SECTIONS.data, NO_SECTIONS.dynamic_offset + 8, "<Q",
-                                       0x10)),
+        (
+            "strtab maps nowhere",
+            _patch(NO_SECTIONS.data, NO_SECTIONS.dynamic_offset + 8, "<Q", 0x10),
+        ),
         ("needed offset past strsz", _patch(d, dyn + 16 * 3 + 8, "<Q", 10_000)),
         ("strsz cuts a name", _patch(d, dyn + 16 + 8, "<Q", 12)),
         ("file cut inside dynamic", d[: dyn + 20]),

@@ -141,8 +141,14 @@ def test_unknown_cpu_aligns_by_segments_and_objects_by_sections() -> None:
     vax = synth.thin("x", cputype=1, cpusubtype=0, bits=64,
                      extra_commands=[synth.segment_command(0x3000),
                                      synth.segment_command(0x100000, name="__DATA")])  # fmt: skip
-    obj = synth.thin("x", "object", cputype=6, cpusubtype=0, bits=32,
-                     extra_commands=[synth.segment_command(0, [3, 6], synth.Form(False, 32))])
+    obj = synth.thin(
+        "x",
+        "object",
+        cputype=6,
+        cpusubtype=0,
+        bits=32,
+        extra_commands=[synth.segment_command(0, [3, 6], synth.Form(False, 32))],
+    )
     table = fat_table(fat_bytes([vax, obj]))
     assert sorted((cputype, align) for cputype, *_, align in table) == [(1, 12), (6, 6)]
 
@@ -215,9 +221,17 @@ JAVA_CLASS = bytes.fromhex("cafebabe00000034") + b"\0" * 32
         ([synth.fat([X86_64], overrides=[{"align": 16}])], "alignment 2^16 is above"),
         ([synth.fat([X86_64], overrides=[{"offset": 0x1004}])], "input 1: fat slice 0"),
         ([synth.archive([])], "archive holds no Mach-O object"),
-        ([synth.archive([("a.o", synth.thin("x86_64", "object")),
-                         ("b.o", synth.thin("arm64", "object"))])],
-         "archive members 'a.o' (x86_64) and 'b.o' (arm64) differ"),
+        (
+            [
+                synth.archive(
+                    [
+                        ("a.o", synth.thin("x86_64", "object")),
+                        ("b.o", synth.thin("arm64", "object")),
+                    ]
+                )
+            ],
+            "archive members 'a.o' (x86_64) and 'b.o' (arm64) differ",
+        ),
         ([synth.archive([("notes.txt", b"text\n")])], "archive member 'notes.txt': not a Mach-O"),
         ([synth.archive([("f.o", synth.fat([X86_64]))])], "'f.o': a fat file"),
         ([synth.archive([("f.o", b"BC\xc0\xde" + bytes(8))])], "LLVM bitcode"),
@@ -293,19 +307,45 @@ KNOWN = ["i386", "x86_64", "x86_64h", "arm64", "arm64e", "arm64_32", "armv7", "a
         pytest.param([ARM64, X86_64], id="arm64+x86_64"),
         pytest.param([X86_64, ARM64], id="x86_64+arm64"),
         pytest.param([synth.thin(a) for a in KNOWN], id="eleven-archs"),
-        pytest.param([synth.fat([synth.thin("i386"), X86_64], align=3), ARM64,
-                      synth.thin("arm64e")], id="fat+thin"),
-        pytest.param([synth.archive([("a.o", synth.thin("x86_64", "object"))]),
-                      synth.archive([("b.o", synth.thin("arm64", "object"))], gnu=True),
-                      synth.archive([("c.o", synth.thin("i386", "object"))])],
-                     id="archives"),
-        pytest.param([synth.thin("x", cputype=1, cpusubtype=0, bits=64,
-                                 extra_commands=[synth.segment_command(0x3000)]), ARM64],
-                     id="segment-alignment"),
-        pytest.param([synth.thin("x", "object", cputype=6, cpusubtype=0, bits=32,
-                                 extra_commands=[synth.segment_command(
-                                     0, [4, 7], synth.Form(False, 32))]), X86_64],
-                     id="section-alignment"),
+        pytest.param(
+            [synth.fat([synth.thin("i386"), X86_64], align=3), ARM64, synth.thin("arm64e")],
+            id="fat+thin",
+        ),
+        pytest.param(
+            [
+                synth.archive([("a.o", synth.thin("x86_64", "object"))]),
+                synth.archive([("b.o", synth.thin("arm64", "object"))], gnu=True),
+                synth.archive([("c.o", synth.thin("i386", "object"))]),
+            ],
+            id="archives",
+        ),
+        pytest.param(
+            [
+                synth.thin(
+                    "x",
+                    cputype=1,
+                    cpusubtype=0,
+                    bits=64,
+                    extra_commands=[synth.segment_command(0x3000)],
+                ),
+                ARM64,
+            ],
+            id="segment-alignment",
+        ),
+        pytest.param(
+            [
+                synth.thin(
+                    "x",
+                    "object",
+                    cputype=6,
+                    cpusubtype=0,
+                    bits=32,
+                    extra_commands=[synth.segment_command(0, [4, 7], synth.Form(False, 32))],
+                ),
+                X86_64,
+            ],
+            id="section-alignment",
+        ),
         pytest.param([ARM64, synth.thin("arm64")], id="duplicate"),
         pytest.param([b"plain text\n", ARM64], id="not-macho"),
     ],

@@ -577,7 +577,6 @@ def test_hostile_record_lines_never_move_files_outside_or_the_fix_state(
     assert outside.read_text() == "keep me"
 
 
-
 def test_a_manual_fix_prints_as_lines_not_as_one_escaped_line(
     env: Path, index: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

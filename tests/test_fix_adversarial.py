@@ -207,7 +207,10 @@ def _in_child(run: object) -> int:
 
 @pytest.fixture
 def staged(
-    env: Path, index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    env: Path,
+    index: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> tuple[Path, dict, dict, Path]:  # type: ignore[type-arg]
     """(the environment as apply finds it, staging included; its transaction; the tree

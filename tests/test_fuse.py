@@ -40,9 +40,7 @@ DIST = "demo-1.0.dist-info"
 
 
 def sha256_b64(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(
-        b"="
-    ).decode()
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 def make_tree(root: Path, files: dict[str, bytes], tag: str, *, version: str = "1.0",
@@ -103,14 +101,26 @@ LINKS = {
 
 def pair(tmp_path: Path, first_extra: Optional[dict[str, bytes]] = None,
          second_extra: Optional[dict[str, bytes]] = None) -> tuple[Path, Path]:  # fmt: skip
-    first_files = {**SHARED, **{p: a for p, (a, _) in BINARIES.items()},
-                   "demo/__pycache__/__init__.cpython-311.pyc": b"pyc", **(first_extra or {})}
-    second_files = {**SHARED, **{p: b for p, (_, b) in BINARIES.items()},
-                    "demo/x86_only.txt": b"x\n", **(second_extra or {})}
-    first = make_tree(tmp_path / "arm64", first_files, "cp311-cp311-macosx_11_0_arm64",
-                      links=LINKS)
-    second = make_tree(tmp_path / "x86_64", second_files, "cp311-cp311-macosx_10_9_x86_64",
-                       links=LINKS, installed=False)
+    first_files = {
+        **SHARED,
+        **{p: a for p, (a, _) in BINARIES.items()},
+        "demo/__pycache__/__init__.cpython-311.pyc": b"pyc",
+        **(first_extra or {}),
+    }
+    second_files = {
+        **SHARED,
+        **{p: b for p, (_, b) in BINARIES.items()},
+        "demo/x86_only.txt": b"x\n",
+        **(second_extra or {}),
+    }
+    first = make_tree(tmp_path / "arm64", first_files, "cp311-cp311-macosx_11_0_arm64", links=LINKS)
+    second = make_tree(
+        tmp_path / "x86_64",
+        second_files,
+        "cp311-cp311-macosx_10_9_x86_64",
+        links=LINKS,
+        installed=False,
+    )
     return first, second
 
 
@@ -204,7 +214,8 @@ def test_wheel_file_recorded_with_its_hash(tmp_path: Path) -> None:
     fuse_trees(first, second, tmp_path / "out", wheel=wheel)
     provenance = json.loads((tmp_path / "out" / DIST / PROVENANCE).read_text())
     assert provenance["wheel"] == {
-        "file": wheel.name, "sha256": hashlib.sha256(b"zip bytes").hexdigest()
+        "file": wheel.name,
+        "sha256": hashlib.sha256(b"zip bytes").hexdigest(),
     }
 
 
@@ -253,8 +264,11 @@ def test_a_file_already_fat_is_kept(tmp_path: Path) -> None:
 
 def test_overlapping_archs_cannot_be_fused(tmp_path: Path) -> None:
     mixed = fat_bytes([ARM_SO, synth.thin("i386")])
-    first, second = pair(tmp_path, {"demo/odd.so": mixed},
-                         {"demo/odd.so": fat_bytes([X86_SO, synth.thin("i386", body=b"2")])})
+    first, second = pair(
+        tmp_path,
+        {"demo/odd.so": mixed},
+        {"demo/odd.so": fat_bytes([X86_SO, synth.thin("i386", body=b"2")])},
+    )
     expected = r"demo/odd.so: the installed file holds i386, arm64 and the wheel's x86_64, i386"
     with pytest.raises(FuseError, match=expected):
         fuse_trees(first, second, tmp_path / "out")

@@ -1576,7 +1576,7 @@ def compressed(method: int, data: bytes) -> bytes:
 
 METADATA_TEXT = (
     b"Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n"
-    b"Requires-Dist: cffi>=1.12\nRequires-Dist: pytest; extra == \"test\"\n\n"
+    b'Requires-Dist: cffi>=1.12\nRequires-Dist: pytest; extra == "test"\n\n'
 )
 WHEEL_TEXT = b"Wheel-Version: 1.0\nTag: cp311-cp311-manylinux_2_17_aarch64\n"
 

@@ -71,11 +71,18 @@ def test_short_load_config_has_no_chpe_pointer() -> None:
 
 @pytest.mark.parametrize("pe32plus", [True, False])
 def test_imports_and_delay_imports(pe32plus: bool) -> None:
-    data = pe("amd64", pe32plus=pe32plus, imports=["KERNEL32.dll", "python311.dll",
-                                                    "VCRUNTIME140.dll"],
-              delay_imports=["USER32.dll", "KERNEL32.dll"])
-    assert read(data).dependencies == ("KERNEL32.dll", "python311.dll", "VCRUNTIME140.dll",
-                                       "USER32.dll")
+    data = pe(
+        "amd64",
+        pe32plus=pe32plus,
+        imports=["KERNEL32.dll", "python311.dll", "VCRUNTIME140.dll"],
+        delay_imports=["USER32.dll", "KERNEL32.dll"],
+    )
+    assert read(data).dependencies == (
+        "KERNEL32.dll",
+        "python311.dll",
+        "VCRUNTIME140.dll",
+        "USER32.dll",
+    )
 
 
 def test_old_style_delay_imports_hold_vas() -> None:
@@ -95,11 +102,21 @@ READOBJ = shutil.which("llvm-readobj-14") or shutil.which("llvm-readobj")
 def test_synth_agrees_with_llvm_readobj(machine: str, tmp_path: object) -> None:
     path = os.path.join(str(tmp_path), "x.dll")
     with open(path, "wb") as file:
-        file.write(pe(machine, imports=["KERNEL32.dll", "a.dll"], delay_imports=["b.dll"],
-                      chpe=machine == "arm64"))
+        file.write(
+            pe(
+                machine,
+                imports=["KERNEL32.dll", "a.dll"],
+                delay_imports=["b.dll"],
+                chpe=machine == "arm64",
+            )
+        )
     assert READOBJ is not None
-    out = subprocess.run([READOBJ, "--file-headers", "--coff-imports", "--coff-load-config",
-                          path], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [READOBJ, "--file-headers", "--coff-imports", "--coff-load-config", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert re.findall(r"^\s+Name: (\S+)", out, re.M) == ["KERNEL32.dll", "a.dll", "b.dll"]
     assert "IMAGE_FILE_DLL" in out
     info = inspect_file(path)
@@ -110,10 +127,14 @@ def test_synth_agrees_with_llvm_readobj(machine: str, tmp_path: object) -> None:
 
 
 REAL = sorted(
-    glob.glob(os.path.join(os.path.dirname(shutil.__file__), "site-packages", "pip", "_vendor",
-                           "distlib", "*.exe"))
-    + glob.glob(os.path.join(os.path.dirname(os.path.dirname(pytest.__file__)), "setuptools",
-                             "*.exe"))
+    glob.glob(
+        os.path.join(
+            os.path.dirname(shutil.__file__), "site-packages", "pip", "_vendor", "distlib", "*.exe"
+        )
+    )
+    + glob.glob(
+        os.path.join(os.path.dirname(os.path.dirname(pytest.__file__)), "setuptools", "*.exe")
+    )
 )
 
 
@@ -121,8 +142,12 @@ REAL = sorted(
 @pytest.mark.parametrize("path", REAL, ids=os.path.basename)
 def test_real_launchers(path: str) -> None:
     assert READOBJ is not None
-    out = subprocess.run([READOBJ, "--file-headers", "--coff-imports", path],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [READOBJ, "--file-headers", "--coff-imports", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     machine = re.search(r"Machine: IMAGE_FILE_MACHINE_(\w+)", out)
     assert machine is not None
     expected = {"AMD64": "amd64", "I386": "x86", "ARM64": "arm64", "ARMNT": "arm"}
@@ -143,8 +168,9 @@ def _patch(data: bytes, offset: int, fmt: str, *values: int) -> bytes:
 
 
 FULL = build_pe("amd64", imports=["KERNEL32.dll", "a.dll"], delay_imports=["b.dll"], chpe=True)
-FULL32 = build_pe("x86", imports=["KERNEL32.dll"], delay_imports=["old.dll"],
-                  delay_rva_based=False, dll=False)
+FULL32 = build_pe(
+    "x86", imports=["KERNEL32.dll"], delay_imports=["old.dll"], delay_rva_based=False, dll=False
+)
 
 
 def _corrupt_cases() -> list[tuple[str, bytes]]:

@@ -301,4 +301,3 @@ def test_shell_quote_is_one_printable_word(name: str) -> None:
     assert is_printable(quoted)
     (word,) = shlex.split(quoted) if quoted != "''" else [""]
     assert len(word) == len(name)
-

@@ -98,7 +98,10 @@ def test_report_json_schema(tmp_path: Path) -> None:
     json.dumps(data)
     assert data["schema_version"] == 1
     assert data["target"] == {
-        "platform": "macos", "archs": ["x86_64"], "min_os": None, "libc": None,
+        "platform": "macos",
+        "archs": ["x86_64"],
+        "min_os": None,
+        "libc": None,
         "name": "macos-x86_64",
     }
     assert data["summary"] == {"files_scanned": data["summary"]["files_scanned"], "binaries": 2,

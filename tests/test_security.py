@@ -302,6 +302,7 @@ def test_json_stays_json_whatever_the_output_encoding(command: str, tmp_path: Pa
         text = json.dumps(document)
         assert "caf\\u00e9\\u001b.so" in text and "x\\\\xff.so" in text, text
 
+
 # -- a trailing newline passes a `$`-anchored check (re's `$` matches before a final "\n") ----
 
 # Each case: where the value goes, and a value that is valid but for one trailing newline.
@@ -441,7 +442,8 @@ CLAIM_CASES = {
     # distribution -> its RECORD line for the file; the owner the finding must name
     "a-name-sorting-first": ({"aaa-evil": NUMPY_FILE, "numpy": NUMPY_FILE}, "numpy"),
     "through-dot-dot": (
-        {"aaa_evil": f"../python3.11/site-packages/{NUMPY_FILE}", "numpy": NUMPY_FILE}, "numpy"
+        {"aaa_evil": f"../python3.11/site-packages/{NUMPY_FILE}", "numpy": NUMPY_FILE},
+        "numpy",
     ),
     "a-name-sorting-last": ({"zzz_evil": NUMPY_FILE, "numpy": NUMPY_FILE}, "numpy"),
     "several-claimants": ({"a": NUMPY_FILE, "b": NUMPY_FILE, "numpy": NUMPY_FILE}, "numpy"),
@@ -450,9 +452,7 @@ CLAIM_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CLAIM_CASES))
-def test_a_file_listed_by_several_records_belongs_to_its_package(
-    case: str, tmp_path: Path
-) -> None:
+def test_a_file_listed_by_several_records_belongs_to_its_package(case: str, tmp_path: Path) -> None:
     from nuitka_archguard import scan
 
     claims, owner = CLAIM_CASES[case]

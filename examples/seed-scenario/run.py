@@ -54,16 +54,38 @@ def install(target: Path, *wheels: tuple[str, str]) -> Path:
     """Install foreign-platform wheels into ``target`` without running any of their code."""
     if not (target / ".complete").exists():
         for requirement, platform in wheels:
-            run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                 "--only-binary=:all:", *PYTHON_TAGS, "--platform", platform,
-                 "--target", str(target), "--upgrade", requirement])
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    *PYTHON_TAGS,
+                    "--platform",
+                    platform,
+                    "--target",
+                    str(target),
+                    "--upgrade",
+                    requirement,
+                ]
+            )
         (target / ".complete").write_text("")
     return target
 
 
 def scan(folder: Path) -> int:
-    command = [sys.executable, "-m", "nuitka_archguard", "scan", str(folder),
-               "--target", "macos-x86_64"]
+    command = [
+        sys.executable,
+        "-m",
+        "nuitka_archguard",
+        "scan",
+        str(folder),
+        "--target",
+        "macos-x86_64",
+    ]
     print("$ nuitka-archguard scan", folder.relative_to(ROOT), "--target macos-x86_64", flush=True)
     return subprocess.call(command)
 

@@ -221,8 +221,12 @@ def is_elf(head: bytes) -> bool:
 
 def arch_name(machine: int, elf_class: int, data: int) -> str:
     """The ``uname -m`` name of an ``e_machine``; ``em_<n>`` for machines not listed."""
-    for key in ((machine, elf_class, data), (machine, elf_class, None), (machine, None, data),
-                (machine, None, None)):
+    for key in (
+        (machine, elf_class, data),
+        (machine, elf_class, None),
+        (machine, None, data),
+        (machine, None, None),
+    ):
         name = _ARCHS.get(key)
         if name is not None:
             return name
@@ -245,8 +249,9 @@ def _read(source: ByteSource) -> Slice:
     fmt, phentsize_expected, shentsize_expected = layout
     if len(head) < (64 if elf_class == _C64 else 52):
         raise BinaryReadError("truncated ELF header")
-    (e_type, machine, _, _, phoff, shoff, flags, _, phentsize, phnum, shentsize, shnum,
-     _) = struct.unpack_from(endian + fmt, head, 16)
+    (e_type, machine, _, _, phoff, shoff, flags, _, phentsize, phnum, shentsize, shnum, _) = (
+        struct.unpack_from(endian + fmt, head, 16)
+    )
 
     arch = arch_name(machine, elf_class, data)
     if arch == "armv7l" and flags & ArmFlags.ABI_FLOAT_SOFT and not flags & ArmFlags.ABI_FLOAT_HARD:
@@ -268,8 +273,11 @@ def _read(source: ByteSource) -> Slice:
     api_level = file.android_api_level(notes) if notes else None
     if api_level is not None:
         platform = "android"
-    dyn = file.dynamic(*dynamic, loads, (shoff, shentsize, shnum, shentsize_expected)) \
-        if dynamic else _Dynamic()
+    dyn = (
+        file.dynamic(*dynamic, loads, (shoff, shentsize, shnum, shentsize_expected))
+        if dynamic
+        else _Dynamic()
+    )
 
     if e_type == _ET_EXEC:
         file_type = "executable"

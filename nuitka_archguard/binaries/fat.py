@@ -242,9 +242,7 @@ def fat_bytes(inputs: Sequence[bytes]) -> bytes:
     return bytes(out)
 
 
-def write_fat(
-    inputs: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str]
-) -> None:
+def write_fat(inputs: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str]) -> None:
     """Write the fat file ``llvm-lipo -create INPUTS -output OUTPUT`` writes.
 
     The output appears by one rename of a finished temporary file next to it, so it is never
@@ -559,8 +557,10 @@ def _check_duplicates(slices: Sequence[_Slice], sources: Sequence[_Input]) -> No
         other = seen.setdefault(key, entry)
         if other is not entry:
             first, second = sources[other.source].name, sources[entry.source].name
-            where = f"{first} holds {entry.arch} twice" if first == second else (
-                f"{first} and {second} both hold {entry.arch}"
+            where = (
+                f"{first} holds {entry.arch} twice"
+                if first == second
+                else (f"{first} and {second} both hold {entry.arch}")
             )
             raise FatWriteError(f"{where}: a fat file holds each architecture once")
 

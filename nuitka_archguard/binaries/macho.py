@@ -400,9 +400,7 @@ def _read_thin(
     )
 
 
-_Fields = tuple[
-    Optional[str], Optional[str], Optional[str], list[str], list[str], Optional[str]
-]
+_Fields = tuple[Optional[str], Optional[str], Optional[str], list[str], list[str], Optional[str]]
 
 
 _DEPENDENCY, _RPATH, _ID, _BUILD, _VERSION_MIN = range(5)

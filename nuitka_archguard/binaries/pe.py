@@ -94,7 +94,6 @@ CLR_FLAGS_OFFSET = 16
 """Offset of ``Flags`` in ``IMAGE_COR20_HEADER`` (cb, versions, the metadata directory)."""
 
 
-
 # Plain ints for the hot path: an enum member lookup costs ~0.2 µs on Python 3.11.
 _AMD64, _ARM64 = int(Machine.AMD64), int(Machine.ARM64)
 _PE32, _PE32_PLUS = int(OptionalMagic.PE32), int(OptionalMagic.PE32_PLUS)
@@ -131,8 +130,8 @@ class _Image:
         (pe_offset,) = struct.unpack_from("<I", head, 0x3C)
         if pe_offset + 24 > source.size or self.read(pe_offset, 4) != PE_SIGNATURE:
             raise BinaryReadError("MZ executable without a PE header")
-        (self.machine, sections, _, _, _, optional_size, self.characteristics) = (
-            struct.unpack("<HHIIIHH", self.read(pe_offset + 4, 20))
+        (self.machine, sections, _, _, _, optional_size, self.characteristics) = struct.unpack(
+            "<HHIIIHH", self.read(pe_offset + 4, 20)
         )
         optional_offset = pe_offset + 24
         if optional_size < 2:
@@ -277,8 +276,10 @@ class _Image:
         first = min(offset for offset, _ in places)
         last = max(offset for offset, _ in places)
         if last - first > 65536:
-            windows = [(offset, self.read(offset, min(available, MAX_NAME)))
-                       for offset, available in places]
+            windows = [
+                (offset, self.read(offset, min(available, MAX_NAME)))
+                for offset, available in places
+            ]
         else:
             end = min(last + MAX_NAME, self.source.size)
             window = self.read(first, end - first)

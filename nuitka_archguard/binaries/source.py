@@ -57,9 +57,7 @@ class ByteSource:
         self._spent += length
         self._reads += 1
         if self._spent > HEADER_BUDGET or self._reads > MAX_READS:
-            raise BinaryReadError(
-                f"headers exceed the {HEADER_BUDGET // 1024} KiB header budget"
-            )
+            raise BinaryReadError(f"headers exceed the {HEADER_BUDGET // 1024} KiB header budget")
         if offset + length <= len(self._head):
             return self._head[offset : offset + length]
         data = self._read(offset, length)
@@ -405,7 +403,6 @@ def _zstd_decompressor() -> Optional[type]:
         return None
     found: type = zstd.ZstdDecompressor
     return found
-
 
 
 def os_error_text(error: OSError) -> str:

@@ -49,8 +49,11 @@ class Environment:
             raise EnvironmentError_(
                 f"{text}: fix works on environments and folders of installed distributions, "
                 f"not on a {root.kind.value}"
-                + ("; use --output DIR to write corrected wheels" if root.kind is RootKind.WHEEL
-                   else "")
+                + (
+                    "; use --output DIR to write corrected wheels"
+                    if root.kind is RootKind.WHEEL
+                    else ""
+                )
             )
         sites = tuple(Path(os.path.abspath(w)) for w in root.walk)
         return cls(Path(os.path.abspath(text)), root.kind, sites)

@@ -626,8 +626,10 @@ def _installed_rows(first: _Tree) -> list[list[str]]:
 
 def _outside(path: str) -> bool:
     """A RECORD path that leaves site-packages (``../../../bin/x``) or is absolute."""
-    return path.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", path) or (
-        len(path) > 1 and path[1] == ":"
+    return (
+        path.startswith(("/", "\\"))
+        or ".." in re.split(r"[/\\]", path)
+        or (len(path) > 1 and path[1] == ":")
     )
 
 
@@ -645,4 +647,3 @@ def _finish(
         dist_info=first.dist_info,
         tags=tags,
     )
-

@@ -208,7 +208,9 @@ def zip_tree(tree: Path, out: Path) -> Path:
     files = sorted(
         (p for p in tree.rglob("*") if p.is_file()),
         key=lambda p: (
-            dist_info in p.parents, p == dist_info / "RECORD", p.relative_to(tree).as_posix()
+            dist_info in p.parents,
+            p == dist_info / "RECORD",
+            p.relative_to(tree).as_posix(),
         ),
     )
     target = out / filename

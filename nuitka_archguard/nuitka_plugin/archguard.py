@@ -363,9 +363,7 @@ def _module_facts(module: Any, implicit: Any) -> ModuleFacts:
         is_extension=is_extension,
         is_package=_is_package(module),
         not_found=tuple(_not_found_imports(module)),
-        implicit_imports=(
-            tuple(_implicit_names(implicit, module)) if implicit else ()
-        ),
+        implicit_imports=(tuple(_implicit_names(implicit, module)) if implicit else ()),
     )
 
 

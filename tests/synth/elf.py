@@ -190,19 +190,32 @@ def build_elf(
     ident = b"\x7fELF" + bytes([2 if bits == 64 else 1, 2 if big_endian else 1, 1, osabi])
     out[:16] = ident.ljust(16, b"\0")
     struct.pack_into(
-        e + ("HHIQQQIHHHHHH" if bits == 64 else "HHIIIIIHHHHHH"), out, 16,
-        ETYPES[etype], machine, 1, BASE + 0x1000 if etype in ("exec", "dyn") else 0,
-        phoff, shoff, flags, ehsize, phentsize, phnum, shentsize, shnum, 3 if sections else 0,
+        e + ("HHIQQQIHHHHHH" if bits == 64 else "HHIIIIIHHHHHH"),
+        out,
+        16,
+        ETYPES[etype],
+        machine,
+        1,
+        BASE + 0x1000 if etype in ("exec", "dyn") else 0,
+        phoff,
+        shoff,
+        flags,
+        ehsize,
+        phentsize,
+        phnum,
+        shentsize,
+        shnum,
+        3 if sections else 0,
     )
 
     def phdr(index: int, p_type: int, offset: int, vaddr: int, filesz: int) -> None:
         at = phoff + index * phentsize
         if bits == 64:
-            struct.pack_into(e + "IIQQQQQQ", out, at, p_type, 4, offset, vaddr, vaddr, filesz,
-                             filesz, 8)
+            struct.pack_into(
+                e + "IIQQQQQQ", out, at, p_type, 4, offset, vaddr, vaddr, filesz, filesz, 8
+            )
         else:
-            struct.pack_into(e + "8I", out, at, p_type, offset, vaddr, vaddr, filesz, filesz,
-                             4, 4)
+            struct.pack_into(e + "8I", out, at, p_type, offset, vaddr, vaddr, filesz, filesz, 4, 4)
 
     index = 0
     if interp is not None:  # PT_INTERP precedes PT_LOAD, as ld writes it
@@ -226,16 +239,63 @@ def build_elf(
     if sections:
         fmt = e + ("IIQQQQIIQQ" if bits == 64 else "10I")
         # null, .dynstr (1), .dynamic (2, linked to 1), .shstrtab (3)
-        struct.pack_into(fmt, out, shoff + shentsize, 1, SHT_STRTAB, 2, BASE + dynstr_offset,
-                         dynstr_offset, len(dynstr), 0, 0, 1, 0)
-        struct.pack_into(fmt, out, shoff + 2 * shentsize, 9, SHT_DYNAMIC, 3,
-                         BASE + dynamic_offset, dynamic_offset, len(dynamic_bytes), 1, 0, 8,
-                         dyn_entry)
-        struct.pack_into(fmt, out, shoff + 3 * shentsize, 18, SHT_STRTAB, 0, 0,
-                         shstrtab_offset, len(shstrtab), 0, 0, 1, 0)
+        struct.pack_into(
+            fmt,
+            out,
+            shoff + shentsize,
+            1,
+            SHT_STRTAB,
+            2,
+            BASE + dynstr_offset,
+            dynstr_offset,
+            len(dynstr),
+            0,
+            0,
+            1,
+            0,
+        )
+        struct.pack_into(
+            fmt,
+            out,
+            shoff + 2 * shentsize,
+            9,
+            SHT_DYNAMIC,
+            3,
+            BASE + dynamic_offset,
+            dynamic_offset,
+            len(dynamic_bytes),
+            1,
+            0,
+            8,
+            dyn_entry,
+        )
+        struct.pack_into(
+            fmt,
+            out,
+            shoff + 3 * shentsize,
+            18,
+            SHT_STRTAB,
+            0,
+            0,
+            shstrtab_offset,
+            len(shstrtab),
+            0,
+            0,
+            1,
+            0,
+        )
     return ElfImage(
-        data=bytes(out), bits=bits, big_endian=big_endian, phoff=phoff, phentsize=phentsize,
-        phnum=phnum, interp_offset=interp_offset, dynstr_offset=dynstr_offset,
-        dynstr_size=len(dynstr), dynamic_offset=dynamic_offset,
-        dynamic_size=len(dynamic_bytes), shoff=shoff, shnum=shnum,
+        data=bytes(out),
+        bits=bits,
+        big_endian=big_endian,
+        phoff=phoff,
+        phentsize=phentsize,
+        phnum=phnum,
+        interp_offset=interp_offset,
+        dynstr_offset=dynstr_offset,
+        dynstr_size=len(dynstr),
+        dynamic_offset=dynamic_offset,
+        dynamic_size=len(dynamic_bytes),
+        shoff=shoff,
+        shnum=shnum,
     )

@@ -137,19 +137,81 @@ def build_pe(
     )
     if dll:
         characteristics |= IMAGE_FILE_DLL
-    struct.pack_into("<HHIIIHH", out, coff_offset, value, 1, 0, 0, 0, optional_size,
-                     characteristics)
+    struct.pack_into(
+        "<HHIIIHH", out, coff_offset, value, 1, 0, 0, 0, optional_size, characteristics
+    )
     size_of_image = SECTION_RVA + (virtual_size + 0xFFF) // 0x1000 * 0x1000
     if plus:
-        struct.pack_into("<HBBIIIIIQIIHHHHHHIIIIHHQQQQII", out, optional_offset,
-                         0x20B, 14, 0, 0, raw_size, 0, 0, SECTION_RVA, image_base,
-                         0x1000, FILE_ALIGNMENT, 6, 0, 0, 0, 6, 0, 0, size_of_image,
-                         headers_size, 0, 3, 0x160, 0x100000, 0x1000, 0x100000, 0x1000, 0, 16)
+        struct.pack_into(
+            "<HBBIIIIIQIIHHHHHHIIIIHHQQQQII",
+            out,
+            optional_offset,
+            0x20B,
+            14,
+            0,
+            0,
+            raw_size,
+            0,
+            0,
+            SECTION_RVA,
+            image_base,
+            0x1000,
+            FILE_ALIGNMENT,
+            6,
+            0,
+            0,
+            0,
+            6,
+            0,
+            0,
+            size_of_image,
+            headers_size,
+            0,
+            3,
+            0x160,
+            0x100000,
+            0x1000,
+            0x100000,
+            0x1000,
+            0,
+            16,
+        )
     else:
-        struct.pack_into("<HBBIIIIIIIIIHHHHHHIIIIHHIIIIII", out, optional_offset,
-                         0x10B, 14, 0, 0, raw_size, 0, 0, SECTION_RVA, SECTION_RVA, image_base,
-                         0x1000, FILE_ALIGNMENT, 6, 0, 0, 0, 6, 0, 0, size_of_image,
-                         headers_size, 0, 3, 0x140, 0x100000, 0x1000, 0x100000, 0x1000, 0, 16)
+        struct.pack_into(
+            "<HBBIIIIIIIIIHHHHHHIIIIHHIIIIII",
+            out,
+            optional_offset,
+            0x10B,
+            14,
+            0,
+            0,
+            raw_size,
+            0,
+            0,
+            SECTION_RVA,
+            SECTION_RVA,
+            image_base,
+            0x1000,
+            FILE_ALIGNMENT,
+            6,
+            0,
+            0,
+            0,
+            6,
+            0,
+            0,
+            size_of_image,
+            headers_size,
+            0,
+            3,
+            0x140,
+            0x100000,
+            0x1000,
+            0x100000,
+            0x1000,
+            0,
+            16,
+        )
     directories = {}
     if imports:
         directories[1] = (import_rva, (len(imports) + 1) * 20)
@@ -162,8 +224,21 @@ def build_pe(
         directories[14] = (clr_rva, 72)
     for index, (rva, length) in directories.items():
         struct.pack_into("<II", out, directories_offset + index * 8, rva, length)
-    struct.pack_into("<8sIIIIIIHHI", out, section_table_offset, b".rdata", virtual_size,
-                     SECTION_RVA, raw_size, section_offset, 0, 0, 0, 0, 0x40000040)
+    struct.pack_into(
+        "<8sIIIIIIHHI",
+        out,
+        section_table_offset,
+        b".rdata",
+        virtual_size,
+        SECTION_RVA,
+        raw_size,
+        section_offset,
+        0,
+        0,
+        0,
+        0,
+        0x40000040,
+    )
 
     ordinal = (1 << 63 | 1) if plus else (1 << 31 | 1)
     for i, name_rva in enumerate(name_rvas):
@@ -177,10 +252,19 @@ def build_pe(
         else:
             j = i - len(imports)
             bias = 0 if delay_rva_based else image_base
-            struct.pack_into(f"<I{'I' * 7}", out, at(delay_rva + j * 32),
-                             1 if delay_rva_based else 0, (name_rva + bias) & 0xFFFFFFFF,
-                             (handle + bias) & 0xFFFFFFFF, (iat + bias) & 0xFFFFFFFF,
-                             (ilt + bias) & 0xFFFFFFFF, 0, 0, 0)
+            struct.pack_into(
+                f"<I{'I' * 7}",
+                out,
+                at(delay_rva + j * 32),
+                1 if delay_rva_based else 0,
+                (name_rva + bias) & 0xFFFFFFFF,
+                (handle + bias) & 0xFFFFFFFF,
+                (iat + bias) & 0xFFFFFFFF,
+                (ilt + bias) & 0xFFFFFFFF,
+                0,
+                0,
+                0,
+            )
     out[at(names_rva) : at(names_rva) + len(names)] = names
     if clr_flags is not None:  # cb, runtime 2.5, metadata directory (empty), Flags
         struct.pack_into("<IHHIII", out, at(clr_rva), 72, 2, 5, 0, 0, clr_flags)
@@ -193,10 +277,16 @@ def build_pe(
             else:
                 struct.pack_into("<I", out, at(load_config_rva) + CHPE_OFFSET_32, pointer)
     return PeImage(
-        data=bytes(out), pe32plus=plus, pe_offset=PE_OFFSET, coff_offset=coff_offset,
-        optional_offset=optional_offset, optional_size=optional_size,
-        directories_offset=directories_offset, section_table_offset=section_table_offset,
-        section_offset=section_offset, import_offset=at(import_rva) if imports else None,
+        data=bytes(out),
+        pe32plus=plus,
+        pe_offset=PE_OFFSET,
+        coff_offset=coff_offset,
+        optional_offset=optional_offset,
+        optional_size=optional_size,
+        directories_offset=directories_offset,
+        section_table_offset=section_table_offset,
+        section_offset=section_offset,
+        import_offset=at(import_rva) if imports else None,
         delay_import_offset=at(delay_rva) if delay_imports else None,
         load_config_offset=at(load_config_rva) if load_config else None,
         image_base=image_base,
