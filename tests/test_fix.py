@@ -387,8 +387,8 @@ def test_output_writes_a_corrected_wheelhouse(
 
 def test_plugin_stop_names_one_fix_command_and_a_half_fixed_env_stops(tmp_path: Path) -> None:
     from nuitka_archguard.nuitka_plugin.support import Level
+    from tests.envbuild import seed_like
     from tests.test_plugin_support import _seed_modules, _session
-    from tests.test_scan import seed_like
 
     seed_like(tmp_path)
     session = _session(tmp_path)

@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("nuitka")
 
 from nuitka_archguard.nuitka_plugin import archguard as plugin_module
+from tests.envbuild import ARM, install, seed_like
 from tests.test_plugin_macos_hooks import (
     Attempt,
     DataFile,
@@ -25,7 +26,6 @@ from tests.test_plugin_macos_hooks import (
     ImplicitImports,
     Module,
 )
-from tests.test_scan import ARM, install, seed_like
 
 RUST = "cryptography.hazmat.bindings._rust"
 

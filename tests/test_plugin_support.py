@@ -40,8 +40,8 @@ from nuitka_archguard.nuitka_plugin.support import (
 )
 from nuitka_archguard.policy import Code, Role, Severity
 from nuitka_archguard.target import TargetError, macos_target, parse_target
+from tests.envbuild import install, seed_like
 from tests.synth import elf, macho
-from tests.test_scan import install, seed_like
 
 ARM = macho.thin("arm64")
 X86 = macho.thin("x86_64", build_version=None, version_min=("macos", "10.9", "10.9"))

@@ -12,7 +12,7 @@ from nuitka_archguard.policy import Code, Finding, Severity
 from nuitka_archguard.report import FILES_SHOWN, describe_distribution, render_github, render_text
 from nuitka_archguard.scan import ScanReport, scan
 from nuitka_archguard.target import parse_target
-from tests.test_scan import seed_like
+from tests.envbuild import seed_like
 
 CFFI = Distribution("cffi", "1.17.1", "pip", "pip", ("cp311-cp311-macosx_11_0_arm64",))
 

@@ -11,7 +11,7 @@ import pytest
 
 from nuitka_archguard.cli import main
 from nuitka_archguard.config import Config, ConfigError, load_config, resolve_target
-from tests.test_scan import ARM, X86, seed_like
+from tests.envbuild import ARM, X86, seed_like
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -16,8 +16,8 @@ from nuitka_archguard.binaries import BinaryInfo
 from nuitka_archguard.cli import main
 from nuitka_archguard.scan import ScanReport, scan
 from tests.conftest import SCHEMA, validate_binary, validate_report
+from tests.envbuild import ARM, wheel
 from tests.synth import elf, pe
-from tests.test_scan import ARM, wheel
 
 
 def test_the_schema_is_a_valid_2020_12_schema() -> None:

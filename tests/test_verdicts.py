@@ -16,8 +16,8 @@ from nuitka_archguard.policy import Code, Severity, check_binary
 from nuitka_archguard.report import render_text, summary_line
 from nuitka_archguard.scan import scan
 from nuitka_archguard.target import parse_target
+from tests.envbuild import ARM, install, wheel
 from tests.synth import elf, macho, pe
-from tests.test_scan import ARM, install, wheel
 
 ILONLY = pe.COMIMAGE_FLAGS_ILONLY
 BIT32 = pe.COMIMAGE_FLAGS_32BITREQUIRED
