@@ -39,15 +39,20 @@ class Environment:
 
     @classmethod
     def from_path(cls, path: Optional[str]) -> Environment:
-        """``None``: the running interpreter's environment (its prefix)."""
-        text = path if path is not None else sys.prefix
+        """``None``: the running interpreter's environment (its prefix).
+
+        The environment is resolved once, here (``realpath``): every later check compares
+        resolved paths, so an environment reached through a symlinked ancestor (macOS's
+        ``/tmp`` -> ``/private/tmp``) or a link to it is the folder it names."""
+        given = path if path is not None else sys.prefix
+        text = os.path.realpath(given) if os.path.exists(given) else given
         try:
             root = resolve(text)
         except PathError as error:
             raise EnvironmentError_(str(error)) from None
         if root.kind in (RootKind.WHEEL, RootKind.FILE, RootKind.APP, RootKind.DIST):
             raise EnvironmentError_(
-                f"{text}: fix works on environments and folders of installed distributions, "
+                f"{given}: fix works on environments and folders of installed distributions, "
                 f"not on a {root.kind.value}"
                 + (
                     "; use --output DIR to write corrected wheels"
@@ -55,7 +60,7 @@ class Environment:
                     else ""
                 )
             )
-        sites = tuple(Path(os.path.abspath(w)) for w in root.walk)
+        sites = tuple(Path(os.path.realpath(w)) for w in root.walk)
         return cls(Path(os.path.abspath(text)), root.kind, sites)
 
     @property

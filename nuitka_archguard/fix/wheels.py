@@ -146,8 +146,8 @@ def download(
         args += python.pip_args() + options.args() + ["--", *pending]
         try:
             result = subprocess.run(
-                pip_command(args), capture_output=True, text=True, check=False,
-                stdin=subprocess.DEVNULL,
+                pip_command(args), capture_output=True, text=True, errors="replace",
+                check=False, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         except OSError as error:
             raise DownloadError(f"cannot run pip: {error}") from None
