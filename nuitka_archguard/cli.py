@@ -48,7 +48,10 @@ def _main(argv: list[str]) -> int:
         # Everything after "nuitka" belongs to Nuitka, "--help" included.
         return run_nuitka(argv[1:])
     parser = _build_parser(next((a for a in argv if not a.startswith("-")), None))
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said with the subcommand's usage (`scan --bogus`), not the top level's
+        owner: argparse.ArgumentParser = getattr(args, "parser", parser)
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
@@ -56,6 +59,8 @@ def _main(argv: list[str]) -> int:
     return code
 
 
+SCAN_HELP = "check environments, folders and wheels against a target"
+"""``scan``'s line in the command list (its parser is built only for ``scan``)."""
 FIX_HELP = "replace or fuse the distributions whose binaries do not fit the target"
 """``fix``'s line in the command list: its module (pip, installer, the scanner) is imported
 only when ``fix`` is the command, so that ``inspect`` starts fast."""
@@ -83,15 +88,23 @@ def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     inspect = commands.add_parser(
-        "inspect", help="describe binaries: format, arch slices, minimum OS, linked libraries"
+        "inspect",
+        help="describe binaries: format, arch slices, minimum OS, linked libraries",
+        description="Describe each FILE as its headers say: format (Mach-O, ELF, PE), "
+        "architecture slices, platform and minimum OS, C library, install name, rpaths "
+        "and the libraries it needs. Judges nothing: 'scan' compares against a target.",
+        epilog="exit status: 0 every FILE was read, 2 some FILE could not be read",
     )
-    inspect.add_argument("files", nargs="+", metavar="FILE")
+    inspect.add_argument("files", nargs="+", metavar="FILE", help="a binary (any file is fine)")
     inspect.add_argument("--json", action="store_true", help="print a JSON list")
-    inspect.set_defaults(run=_run_inspect)
+    inspect.set_defaults(run=_run_inspect, parser=inspect)
 
-    from .scan_cli import add_scan_parser
+    if command == "scan":  # its --target help is read from the platform tables: load them then
+        from .scan_cli import add_scan_parser
 
-    add_scan_parser(commands)
+        add_scan_parser(commands)
+    else:
+        commands.add_parser("scan", help=SCAN_HELP, add_help=False)
 
     if command == "fix":
         from .fix_cli import add_fix_parser
@@ -100,8 +113,13 @@ def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     else:
         commands.add_parser("fix", help=FIX_HELP, add_help=False)
 
-    path = commands.add_parser("plugin-path", help="print the Nuitka plugin file's path")
-    path.set_defaults(run=lambda args: _print(plugin_path()))
+    path = commands.add_parser(
+        "plugin-path",
+        help="print the Nuitka plugin file's path",
+        description="Print the path of the plugin file, for Nuitka's --user-plugin= (or "
+        "Nuitka-Action's user-plugin:) when Nuitka is run directly.",
+    )
+    path.set_defaults(run=lambda args: _print(plugin_path()), parser=path)
 
     commands.add_parser(
         "nuitka",

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from . import options
+from .cli import FIX_HELP
 from .common import ExitCode
-from .config import ConfigError, load_config, resolve_target
 from .console import guarded
 from .policy import display_path
 from .report import describe_distribution, summary_line
 from .scan import ScanError, ScanReport, scan
-from .target import Target, TargetError
+from .target import Target
 from .text import OutputError, json_text, shell_quote, shown, write
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def add_fix_parser(commands: Any) -> argparse.ArgumentParser:
     """Register ``fix`` on the CLI's subparsers; ``args.run(args)`` returns the exit code."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "fix",
-        help="replace or fuse the distributions whose binaries do not fit the target",
+        help=FIX_HELP,
         description=(
             "Scan environments (a virtualenv, a prefix, a site-packages or pip --target "
             "folder), plan one action per offending distribution (the target's wheel of the "
@@ -55,15 +56,12 @@ def add_fix_parser(commands: Any) -> argparse.ArgumentParser:
         help="environments to fix (default: the running interpreter's); with --output, "
         "wheels or wheelhouse folders",
     )  # fmt: skip
-    parser.add_argument("--target", metavar="T", help="the build's target, as for scan")
-    parser.add_argument("--min-os", metavar="V", help="oldest macOS the build must run on")
+    options.add_target(parser)
+    options.add_min_os(parser)
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument(
-        "--accept-different", action="append", default=[], metavar="GLOB",
-        help="when fusing, keep the installed copy of differing non-binary files matching "
-        "GLOB (repeatable)",
-    )  # fmt: skip
+    options.add_format(parser, ("text", "json"))
+    options.add_allow(parser)
+    options.add_accept_different(parser)
     parser.add_argument(
         "--allow-version-change", action="store_true",
         help="install an earlier version when the installed one has no wheel for the target",
@@ -72,14 +70,8 @@ def add_fix_parser(commands: Any) -> argparse.ArgumentParser:
         "--output", metavar="DIR",
         help="write corrected wheels to DIR (the input wheels are never modified)",
     )  # fmt: skip
-    parser.add_argument(
-        "--python-version", metavar="X.Y",
-        help="Python version of the wheels (default: the environment's)",
-    )  # fmt: skip
-    parser.add_argument("--index-url", metavar="URL")
-    parser.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
-    parser.add_argument("--find-links", action="append", default=[], metavar="DIR")
-    parser.add_argument("--no-index", action="store_true")
+    options.add_python_version(parser)
+    options.add_index_options(parser)
     parser.add_argument(
         "--undo", action="store_true", help="restore the environment as it was before the last fix"
     )
@@ -88,7 +80,7 @@ def add_fix_parser(commands: Any) -> argparse.ArgumentParser:
         help="with --undo: undo even when files the fix wrote changed since, keeping those "
         "files in .archguard/kept/ (without it such an undo is refused)",
     )  # fmt: skip
-    parser.set_defaults(run=run_fix)
+    parser.set_defaults(run=run_fix, parser=parser)
     return parser
 
 
@@ -109,26 +101,24 @@ def run_fix(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        config = load_config()
-    except ConfigError as error:
+        config = options.project_config()
+        bad_python = options.python_version_error(args.python_version)
+        if bad_python:
+            raise _Failure(bad_python)
+        if args.undo:
+            return _undo_all(args)
+        chosen = options.settings(args, config)
+    except options.OptionsError as error:
         raise _Failure(str(error)) from None
-    if args.python_version is not None and not _valid_python(args.python_version):
-        raise _Failure(f"--python-version {args.python_version!r}: expected X.Y, e.g. 3.11")
-    if args.undo:
-        return _undo_all(args)
-    try:
-        target = resolve_target(args.target, args.min_os, config)
-    except TargetError as error:
-        raise _Failure(str(error)) from None
-    accept = [*config.accept_different, *args.accept_different]
+    target, accept = chosen.target, list(chosen.accept_different)
     if args.output is not None:
         from .fix.wheelhouse import WheelhouseError, fix_wheelhouse
 
         try:
             house_lines, house_code, document = fix_wheelhouse(
-                args.paths, Path(args.output), target, _pip_options(args),
+                args.paths, Path(args.output), target, options.pip_options(args),
                 python_version=args.python_version, accept_different=accept,
-                dry_run=args.dry_run, allow=config.allow,
+                dry_run=args.dry_run, allow=chosen.allow,
             )  # fmt: skip
         except WheelhouseError as error:
             raise _Failure(str(error)) from None
@@ -138,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     code: int = EXIT_OK
     paths: list[Optional[str]] = list(args.paths) or [None]
     lines: list[str] = []
-    job = _Job(target, args, accept, list(config.allow), lines)
+    job = _Job(target, args, accept, list(chosen.allow), lines)
     for path in paths:
         outcome = _fix_one(path, job)
         results.append(outcome.document)
@@ -148,22 +138,6 @@ def _run(args: argparse.Namespace) -> int:
         {"schema_version": SCHEMA_VERSION, "results": results, "exit_code": code},
     )  # fmt: skip
     return code
-
-
-def _valid_python(text: str) -> bool:
-    parts = text.split(".")
-    return len(parts) == 2 and all(p.isdigit() and len(p) <= 3 for p in parts)
-
-
-def _pip_options(args: argparse.Namespace) -> Any:
-    from .fix.wheels import PipOptions
-
-    return PipOptions(
-        index_url=args.index_url,
-        extra_index_urls=tuple(args.extra_index_url),
-        find_links=tuple(args.find_links),
-        no_index=bool(args.no_index),
-    )
 
 
 @dataclass
@@ -241,7 +215,7 @@ def _fix_env(env: Environment, job: _Job) -> _Outcome:
     try:
         with _nothing_changed(shown, "cannot download", DownloadError):
             plan = make_plan(
-                before, env, target, python, _pip_options(args), downloads,
+                before, env, target, python, options.pip_options(args), downloads,
                 fuse=fuse, allow_version_change=args.allow_version_change,
             )  # fmt: skip
         if args.dry_run:

@@ -10,7 +10,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import console
+from . import console, options
+from .cli import SCAN_HELP
 from .common import ExitCode
 from .text import OutputError, json_text, write
 
@@ -27,7 +28,7 @@ def add_scan_parser(commands: Any) -> argparse.ArgumentParser:
     """Register ``scan`` on the CLI's subparsers; ``args.run(args)`` returns the exit code."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "scan",
-        help="check environments, folders and wheels against a target",
+        help=SCAN_HELP,
         description=(
             "Check every binary in virtualenvs, prefixes, site-packages, Nuitka .dist "
             "folders, .app bundles, directories or .whl files against a target platform. "
@@ -41,30 +42,12 @@ def add_scan_parser(commands: Any) -> argparse.ArgumentParser:
         metavar="PATH",
         help="what to scan (default: the running interpreter's site-packages)",
     )
-    parser.add_argument(
-        "--target",
-        metavar="T",
-        help="macos-x86_64, macos-arm64, macos-universal2, linux-<arch>, linux-musl-<arch>, "
-        "windows-amd64/x86/arm64 or a wheel platform tag (default: this interpreter)",
-    )
-    parser.add_argument(
-        "--min-os", metavar="V", help="oldest macOS the build must run on, e.g. 10.13"
-    )
-    parser.add_argument(
-        "--strict-min-os",
-        action="store_true",
-        default=None,
-        help="a binary needing a newer macOS than --min-os is an error, not a warning",
-    )
-    parser.add_argument(
-        "--allow",
-        action="append",
-        default=[],
-        metavar="PATTERN[:REASON]",
-        help="accept findings of a distribution, module or path glob (repeatable)",
-    )
-    parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
-    parser.set_defaults(run=run_scan)
+    options.add_target(parser)
+    options.add_min_os(parser)
+    options.add_strict_min_os(parser)
+    options.add_allow(parser)
+    options.add_format(parser, FORMATS)
+    parser.set_defaults(run=run_scan, parser=parser)
     return parser
 
 
@@ -74,25 +57,17 @@ def run_scan(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load_config, resolve_target
     from .scan import ScanError, scan
-    from .target import TargetError
 
     try:
-        config = load_config()
-    except ConfigError as error:
-        console.error(str(error))
-        return EXIT_USAGE
-    try:
-        target = resolve_target(args.target, args.min_os, config)
-    except TargetError as error:
-        console.error(str(error))
-        return EXIT_USAGE
-    strict = args.strict_min_os if args.strict_min_os is not None else config.strict_min_os
-    allow = [*config.allow, *args.allow]
-    try:
-        report = scan(args.paths or None, target, strict_min_os=bool(strict), allow=allow)
-    except ScanError as error:
+        chosen = options.settings(args)
+        report = scan(
+            args.paths or None,
+            chosen.target,
+            strict_min_os=chosen.strict_min_os,
+            allow=chosen.allow,
+        )
+    except (options.OptionsError, ScanError) as error:
         console.error(str(error))
         return EXIT_USAGE
     _emit(report, args.format, fix_line(report, args.paths))

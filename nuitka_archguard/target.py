@@ -46,14 +46,53 @@ class TargetError(ValueError):
     accepted, so the CLI can print it as is."""
 
 
-_ACCEPTED = (
-    "accepted: macos-x86_64, macos-arm64, macos-universal2, linux-<arch>, "
-    "linux-musl-<arch>, windows-amd64, windows-x86, windows-arm64, android-<abi>, "
-    "ios-arm64, ios-simulator-<arch>, or a wheel platform tag such as macosx_10_13_x86_64, "
-    "macosx_11_0_universal2, manylinux_2_28_aarch64, manylinux2014_x86_64, "
-    "musllinux_1_2_x86_64, linux_x86_64, win_amd64, win32, win_arm64, android_24_arm64_v8a, "
-    "ios_13_0_arm64_iphoneos, ios_13_0_arm64_iphonesimulator"
-)
+_TAG_EXAMPLES: dict[Platform, tuple[str, ...]] = {
+    Platform.MACOS: ("macosx_10_13_x86_64", "macosx_11_0_universal2"),
+    Platform.LINUX: (
+        "manylinux_2_28_aarch64", "manylinux2014_x86_64", "musllinux_1_2_x86_64", "linux_x86_64",
+    ),
+    Platform.WINDOWS: ("win_amd64", "win32", "win_arm64"),
+    Platform.ANDROID: ("android_24_arm64_v8a",),
+    Platform.IOS: ("ios_13_0_arm64_iphoneos",),
+    Platform.IOS_SIMULATOR: ("ios_13_0_arm64_iphonesimulator",),
+}  # fmt: skip
+"""Wheel platform tags shown as examples, per platform."""
+
+
+def _spellings(plat: Platform) -> tuple[list[str], list[str]]:
+    """(our names for ``plat``, the architectures its ``<arch>`` stands for); a platform
+    with few architectures has each name spelt out."""
+    if plat is Platform.MACOS:
+        formats = (f"macos-{name}" for name in archs.MACOS_FORMATS)
+        names = ["macos-x86_64", "macos-arm64", "macos-<arch>[+<arch>]", *formats]
+        return names, sorted(archs.KNOWN_ARCHS[plat])
+    if plat is Platform.LINUX:
+        return ["linux-<arch>", "linux-musl-<arch>"], sorted(archs.KNOWN_ARCHS[plat])
+    known = archs.ANDROID_ABIS if plat is Platform.ANDROID else archs.KNOWN_ARCHS.get(plat, ())
+    order = ("amd64", "x86_64", "x86", "arm64", "arm64_v8a")  # the common ones first
+    ranked = sorted(known, key=lambda a: (order.index(a) if a in order else len(order), a))
+    return [f"{plat.value}-{arch}" for arch in ranked], []
+
+
+def accepted_targets(with_archs: bool = True) -> str:
+    """Every spelling :func:`parse_target` accepts, generated from the platform tables it
+    parses with (:mod:`.archs`), for ``--target``'s help and for errors: one list."""
+    parts = []
+    for plat in Platform:
+        names, arch_list = _spellings(plat)
+        joined = ", ".join(names)
+        parts.append(
+            f"{joined} (<arch>: {' '.join(arch_list)})" if with_archs and arch_list else joined
+        )
+    tags = ", ".join(tag for plat in Platform for tag in _TAG_EXAMPLES.get(plat, ()))
+    aliases = "; common aliases (x64, amd64, aarch64, armhf, ...) work too" if with_archs else ""
+    return (
+        ", ".join(parts) + aliases + "; or a wheel platform tag, full tag or wheel file name "
+        f"such as {tags}"
+    )
+
+
+_ACCEPTED = "accepted: " + accepted_targets(with_archs=False)
 _WITH_MIN_OS = frozenset({Platform.MACOS, Platform.IOS, Platform.IOS_SIMULATOR, Platform.ANDROID})
 
 
