@@ -52,6 +52,7 @@ from .binaries.source import (
 )
 from .metadata import MetadataReader, checked_name, checked_version, required_names
 from .policy import display_path, looks_loaded
+from .state import STATE_DIR
 
 __all__ = [
     "SKIP_DIRS",
@@ -76,8 +77,10 @@ SKIP_SUFFIXES = frozenset(
     }
 )  # fmt: skip
 """Suffixes of files that are never loaded or run as Mach-O/ELF/PE binaries."""
-SKIP_DIRS = frozenset({"__pycache__", ".archguard"})
-"""``.archguard`` holds the backups and staging of ``nuitka-archguard fix``, never the build's."""
+SKIP_DIRS = frozenset({"__pycache__"})
+"""Folders never walked, wherever they are. ``.archguard`` (the backups and staging of
+``nuitka-archguard fix``) is skipped only at the top of a walk, where fix puts it: a folder
+of that name deeper in a package is scanned like any other."""
 WHEEL_SUFFIX = ".whl"
 """Wheels found in a walked directory are opened and their members checked."""
 _SKIP_DIR_SUFFIXES = (".dist-info", ".egg-info")
@@ -134,6 +137,11 @@ class Found:
     info: BinaryInfo
     wheel: Optional[str] = None
     wheel_meta: Optional[WheelMeta] = None
+
+
+def _skipped_dir(name: str, rel: str) -> bool:
+    """Whether a folder ``name`` found at ``rel`` (``""``: the walk's top) is not walked."""
+    return name in SKIP_DIRS or name.endswith(_SKIP_DIR_SUFFIXES) or (name == STATE_DIR and not rel)
 
 
 @dataclass
@@ -224,7 +232,7 @@ class Discovery:
                             if found is not None:
                                 yield found
                         elif entry.is_dir(follow_symlinks=False):
-                            if name in SKIP_DIRS or name.endswith(_SKIP_DIR_SUFFIXES):
+                            if _skipped_dir(name, rel):
                                 continue
                             dst = entry.stat(follow_symlinks=False)
                             key = (dst.st_dev, dst.st_ino)
@@ -259,7 +267,7 @@ class Discovery:
                 self._note(entry.path, f"skipped: {text}")
             return
         if stat.S_ISDIR(st.st_mode):
-            if name in SKIP_DIRS or name.endswith(_SKIP_DIR_SUFFIXES):
+            if _skipped_dir(name, rel):
                 return
             key = (st.st_dev, st.st_ino)
             if key not in self._dirs:

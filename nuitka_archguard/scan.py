@@ -618,7 +618,7 @@ _TREE_ROOTS = frozenset({RootKind.DIST, RootKind.APP, RootKind.DIRECTORY})
 def _refuse_half_fixed(roots: Sequence[Root]) -> None:
     """A fix interrupted midway leaves an environment that is neither the old nor the new
     one: scanning it would judge a mix. Say so, and how to recover (the scan never writes)."""
-    from .fix.journal import half_fixed_near
+    from .state import half_fixed_near
 
     error = half_fixed_near(
         path

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from nuitka_archguard.cli import main
 from tests.fixwheels import ext_wheel, install, tree_hash
+from tests.synth import macho
 
 X86 = "macos-x86_64"
 
@@ -81,3 +84,53 @@ def test_an_environment_reached_through_a_link_or_an_odd_name_is_fixed(
         assert main(["fix", "--undo", os.fsdecode(given)]) == 0
         capsys.readouterr()
         assert tree_hash(real) == before
+
+
+# -- the state folder: at an environment's root only, known without the fixer --------------
+
+STATE_PLACES = {
+    # where a folder named .archguard holds an arm64 binary: (is it the state folder?)
+    ".archguard": True,
+    "fast/.archguard": False,
+    "fast/sub/.archguard/deeper": False,
+}
+
+
+@pytest.mark.parametrize("where", sorted(STATE_PLACES))
+def test_only_the_root_archguard_folder_is_the_state_folder(
+    where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path / "env", tmp_path)
+    (env / "fast" / "_speedups.cpython-311-darwin.so").unlink()  # only the planted binary
+    folder = env / where
+    folder.mkdir(parents=True)
+    (folder / "hidden.so").write_bytes(macho.thin("arm64", "bundle"))
+    code = main(["scan", str(env), "--target", X86, "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    if STATE_PLACES[where]:
+        assert code == 0 and findings == []
+    else:
+        assert code == 1
+        assert [f["path"].endswith(f"{where}/hidden.so") for f in findings] == [True]
+
+
+def test_the_diagnosis_does_not_import_the_fixer(tmp_path: Path) -> None:
+    env = _env(tmp_path / "env", tmp_path)
+    (env / ".archguard").mkdir()
+    (env / ".archguard" / "journal.json").write_text("{}")
+    program = (
+        "import sys\n"
+        "from nuitka_archguard.scan import scan, ScanError\n"
+        "from nuitka_archguard.nuitka_plugin import support\n"
+        "try:\n"
+        f"    scan([{str(env)!r}], 'macos-x86_64')\n"
+        "except ScanError as error:\n"
+        "    assert 'half-fixed' in str(error), error\n"
+        "else:\n"
+        "    raise SystemExit('not refused')\n"
+        f"assert support._half_fixed([{str(env)!r}])\n"
+        "fixer = sorted(m for m in sys.modules if m.startswith('nuitka_archguard.fix'))\n"
+        "assert not fixer, fixer\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

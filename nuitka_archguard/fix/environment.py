@@ -16,7 +16,8 @@ from typing import Optional
 
 from ..discovery import PathError, RootKind, resolve
 from ..metadata import FILE_LIMIT, MetadataError, read_regular
-from .wheels import STATE_DIR, Scheme
+from ..state import STATE_DIR
+from .wheels import Scheme
 
 __all__ = ["STATE_DIR", "Environment", "EnvironmentError_"]
 

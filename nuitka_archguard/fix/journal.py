@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..metadata import MetadataError, read_regular
+from ..state import JOURNAL_NAME, STATE_DIR
 from ..text import shown
-from .environment import STATE_DIR
 
 __all__ = [
     "JOURNAL_NAME",
@@ -40,7 +40,6 @@ __all__ = [
     "undo",
 ]
 
-JOURNAL_NAME = "journal.json"
 _FORMAT = 1
 _KINDS = ("fix", "undo")
 _IDENT = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9]{1,10}$")
@@ -430,42 +429,6 @@ def interrupted(root: Path) -> Optional[Path]:
     """The journal of a fix that did not finish, if there is one (read-only check)."""
     journal = root / STATE_DIR / JOURNAL_NAME
     return journal if os.path.lexists(journal) else None
-
-
-def interrupted_near(path: str) -> Optional[str]:
-    """The root of an interrupted fix at ``path`` or up to three folders above it (a
-    site-packages folder inside a fixed prefix), for the read-only scanner and plugin."""
-    current = os.path.abspath(path)
-    for _ in range(4):
-        if os.path.lexists(os.path.join(current, STATE_DIR, JOURNAL_NAME)):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    return None
-
-
-def half_fixed_near(paths: Iterable[str]) -> Optional[str]:
-    """The error for the first of ``paths`` (or a folder up to three above it) that an
-    interrupted fix left half-done, for the read-only scanner and plugin; None if none."""
-    for path in paths:
-        if path:
-            found = interrupted_near(path)
-            if found is not None:
-                return half_fixed_message(found)
-    return None
-
-
-def half_fixed_message(root: str) -> str:
-    """One line: what is wrong and the command that recovers it."""
-    from ..text import shell_quote, shown
-
-    return (
-        f"{shown(root)}: a 'nuitka-archguard fix' was interrupted here and the environment is "
-        f"half-fixed; run: nuitka-archguard fix {shell_quote(root)} (it rolls the "
-        "interrupted fix back first)"
-    )
 
 
 def _load(root: Path, path: Path) -> Transaction:

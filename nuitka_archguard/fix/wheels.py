@@ -31,6 +31,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from ..metadata import MetadataReader
+from ..state import STATE_DIR
 from ..text import shown
 
 __all__ = [
@@ -47,8 +48,6 @@ __all__ = [
     "wheel_info",
 ]
 
-STATE_DIR = ".archguard"
-"""The folder under an environment's root that holds backups, staging and the journal."""
 PIP_TIMEOUT = "30"
 PIP_RETRIES = "2"
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")

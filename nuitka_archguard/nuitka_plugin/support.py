@@ -451,7 +451,7 @@ class Guard:
 
 def _half_fixed(search_path: Sequence[str]) -> Optional[str]:
     """The error for an environment on the search path that a ``fix`` left half-done."""
-    from ..fix.journal import half_fixed_near
+    from ..state import half_fixed_near
 
     return half_fixed_near(search_path)
 
