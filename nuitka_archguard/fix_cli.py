@@ -216,7 +216,7 @@ def _fix_env(env: Environment, job: _Job) -> _Outcome:
         with _nothing_changed(shown, "cannot download", DownloadError):
             plan = make_plan(
                 before, env, target, python, options.pip_options(args), downloads,
-                fuse=fuse, allow_version_change=args.allow_version_change,
+                fuse=fuse, allow_version_change=args.allow_version_change, allow=allow,
             )  # fmt: skip
         if args.dry_run:
             lines.extend(_plan_lines(plan))

@@ -72,6 +72,9 @@ class Action:
     reason: str = ""
     manual: str = ""
     notes: list[str] = field(default_factory=list)
+    refusal: str = ""
+    """Why the downloaded wheel was not taken (another release, tags or binaries that do
+    not fit): the distribution is left as it was."""
 
     @property
     def name(self) -> str:
@@ -92,6 +95,8 @@ class Action:
         """One line: what will be done (or why not)."""
         dist = self.distribution
         wheel = self.wheel.name if self.wheel else ""
+        if self.refusal:
+            return f"not done, left as it was: {self.refusal}"
         if not self.applies and self.kind in (ActionKind.FUSE, ActionKind.REPLACE):
             return f"not done: {self.reason}"
         if self.kind is ActionKind.REPLACE:
@@ -127,6 +132,7 @@ class Action:
             "description": self.describe(),
             "manual": self.manual,
             "notes": list(self.notes),
+            "refusal": self.refusal or None,
         }
 
 
@@ -224,6 +230,7 @@ def make_plan(
     *,
     fuse: bool,
     allow_version_change: bool = False,
+    allow: Sequence[str] = (),
 ) -> Plan:
     """One action per offending distribution; wheels land in ``staging``. Raises
     :class:`~.wheels.DownloadError` when pip cannot answer (network, bad index)."""
@@ -268,7 +275,7 @@ def make_plan(
     for index, (platforms, actions) in enumerate(sorted(wanted.items())):
         resolve_actions(
             actions, platforms, python, options, staging / f"p{index}",
-            allow_version_change=allow_version_change,
+            allow_version_change=allow_version_change, target=target, allow=allow,
         )  # fmt: skip
     return plan
 
@@ -281,9 +288,12 @@ def resolve_actions(
     dest: Path,
     *,
     allow_version_change: bool,
+    target: Target,
+    allow: Sequence[str] = (),
 ) -> None:
     """Ask pip, in as few calls as it takes, which wheel each action gets (same version,
-    else an earlier one) and set the actions' kinds accordingly."""
+    else an earlier one) and set the actions' kinds accordingly. Each wheel pip brings is
+    checked (:func:`.trust.wheel_refusal`) before the action may take it."""
     if not platforms:
         for action in actions:
             action.kind = ActionKind.BUILD_FROM_SOURCE
@@ -301,6 +311,7 @@ def resolve_actions(
             missing.append(action)
             continue
         _take(action, wheel, dist.version)
+        _check(action, platforms, python, target, allow)
     if not missing:
         return
     older = download(
@@ -330,6 +341,38 @@ def resolve_actions(
             "rerun with --allow-version-change to accept "
             f"{dist.name} {action.new_version}, or " + _build_advice(action)
         )
+        _check(action, platforms, python, target, allow)
+
+
+def fits_target(target: Target, action: Action) -> Target:
+    """What the action's wheel must fit: the whole target, or for a fuse the architectures
+    the installed copy lacks (the wheel brings only those)."""
+    if action.kind is not ActionKind.FUSE or action.distribution is None:
+        return target
+    missing = target.archs - installed_archs(action.distribution)
+    return Target(target.platform, missing or target.archs, target.min_os)
+
+
+def _check(
+    action: Action,
+    platforms: tuple[str, ...],
+    python: PythonSpec,
+    target: Target,
+    allow: Sequence[str],
+) -> None:
+    """Refuse the action's wheel unless it is the asked release and fits (see trust.py)."""
+    from .trust import wheel_refusal
+
+    dist = _dist(action)
+    version = action.new_version or dist.version
+    if action.wheel is None or version is None:
+        return
+    fits = fits_target(target, action)
+    refusal = wheel_refusal(action.wheel, dist.name, version, platforms, python, fits, allow)
+    if refusal:
+        action.refusal = refusal
+        action.applies = False
+        action.manual = _build_advice(action)
 
 
 def _take(action: Action, wheel: Path, version: Optional[str]) -> None:

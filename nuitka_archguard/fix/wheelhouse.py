@@ -117,7 +117,8 @@ def _one(
     python = PythonSpec(python_version or _python_from_tags(meta.tags))
     try:
         resolve_actions([action], request_platforms(target, dist, fuse), python, options,
-                        work / "download", allow_version_change=False)  # fmt: skip
+                        work / "download", allow_version_change=False, target=target,
+                        allow=allow)  # fmt: skip
     except DownloadError as error:
         raise WheelhouseError(f"{display_path(wheel.name)}: {error}") from None
     result["action"] = action.kind.value

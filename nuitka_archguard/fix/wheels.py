@@ -8,7 +8,10 @@ the environment's scheme; nothing here touches the environment itself (journal.p
 
 from __future__ import annotations
 
+import ast
+import atexit
 import base64
+import functools
 import hashlib
 import os
 import re
@@ -16,6 +19,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -121,6 +125,93 @@ def pip_command(args: Sequence[str]) -> list[str]:
     ]  # fmt: skip
 
 
+FIX_DECIDES = (
+    "platform", "target", "only-binary", "python-version", "implementation", "abi",
+    "no-deps", "require-virtualenv",
+)  # fmt: skip
+"""pip options ``fix`` decides itself: a user's value for them (``PIP_PLATFORM``, a
+``platform =`` line in a pip config) would make pip bring back the wrong wheel. Every other
+option (index, trust, proxy, certificates, cache, constraints) stays the user's."""
+_NEUTRAL = {"no-deps": "no", "require-virtualenv": "no"}
+"""The value that means "not set" for a key of :data:`FIX_DECIDES` (others: empty)."""
+_COMMAND_SECTIONS = ("global", "download", "install")
+
+
+def _env_key(key: str) -> str:
+    return "PIP_" + key.upper().replace("-", "_")
+
+
+@functools.lru_cache(maxsize=1)
+def pip_environment() -> tuple[tuple[str, str], ...]:
+    """The environment of every pip child: the user's own, minus the ``PIP_*`` variables of
+    :data:`FIX_DECIDES`, and with ``PIP_CONFIG_FILE`` naming one config file that holds the
+    user's merged pip configuration with those keys neutralised in every section (pip then
+    skips the user's file and lets this one override the global and site files)."""
+    env = dict(os.environ)
+    for key in FIX_DECIDES:
+        env.pop(_env_key(key), None)
+        env.pop(_env_key(key.replace("-", "_")), None)
+    if env.get("PIP_CONFIG_FILE") == os.devnull:
+        return tuple(sorted(env.items()))  # no config file is read at all
+    try:
+        listed = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
+            errors="replace",
+            check=False, stdin=subprocess.DEVNULL, env=env, timeout=60,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return tuple(sorted(env.items()))  # pip cannot run: download() says so
+    sections = _config_sections(listed.stdout if listed.returncode == 0 else "")
+    folder = tempfile.mkdtemp(prefix="archguard-pip-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = os.path.join(folder, "pip.conf")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(_config_text(sections))
+    env["PIP_CONFIG_FILE"] = path
+    return tuple(sorted(env.items()))
+
+
+def _config_sections(listing: str) -> dict[str, dict[str, str]]:
+    """``pip config list`` (``section.key='value'``, one a line) as sections of the config
+    files only (``:env:`` lines are the variables, which pip reads anyway)."""
+    sections: dict[str, dict[str, str]] = {}
+    for line in listing.splitlines():
+        name, sep, value = line.partition("=")
+        section, dot, key = name.partition(".")
+        if not (sep and dot) or section.startswith(":"):
+            continue
+        try:
+            text = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(text, str):
+            sections.setdefault(section, {})[key.strip()] = text
+    return sections
+
+
+def _config_text(sections: dict[str, dict[str, str]]) -> str:
+    lines: list[str] = []
+    for section in sorted({*sections, *_COMMAND_SECTIONS}):
+        lines.append(f"[{section}]")
+        for key, value in sorted(sections.get(section, {}).items()):
+            normal = key.lower().replace("_", "-").lstrip("-")
+            if normal not in FIX_DECIDES and "\n" not in key:
+                lines.append(f"{key} = " + value.replace("\n", "\n    "))
+        lines.extend(f"{key} = {_NEUTRAL.get(key, '')}".rstrip() for key in FIX_DECIDES)
+    return "\n".join(lines) + "\n"
+
+
+def run_pip(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """pip with :func:`pip_environment`; raises :class:`DownloadError` if it cannot start."""
+    try:
+        return subprocess.run(
+            pip_command(args), capture_output=True, text=True, errors="replace",
+            check=False, stdin=subprocess.DEVNULL, env=dict(pip_environment()),
+        )  # fmt: skip
+    except OSError as error:
+        raise DownloadError(f"cannot run pip: {error}") from None
+
+
 def download(
     requirements: Sequence[str],
     platforms: Sequence[str],
@@ -143,13 +234,7 @@ def download(
         for platform in platforms:
             args += ["--platform", platform]
         args += python.pip_args() + options.args() + ["--", *pending]
-        try:
-            result = subprocess.run(
-                pip_command(args), capture_output=True, text=True, errors="replace",
-                check=False, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        except OSError as error:
-            raise DownloadError(f"cannot run pip: {error}") from None
+        result = run_pip(args)
         output = (result.stdout or "") + (result.stderr or "")
         if result.returncode == 0:
             _collect(dest, pending, found)
