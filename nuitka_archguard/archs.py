@@ -134,6 +134,20 @@ ARCH_NOTES: dict[str, str] = {
 }
 """What an architecture name means where the name alone may mislead."""
 
+PATH_WORDS: frozenset[str] = frozenset(
+    {
+        # operating systems, as folder and file names spell them
+        "linux", "manylinux", "musllinux", "macos", "macosx", "darwin", "osx", "mac",
+        "windows", "win", "win32", "win64", "android", "ios",
+        # architectures
+        "x86", "x64", "x86_64", "x86-64", "amd64", "i386", "i686", "ia32", "arm64", "aarch64",
+        "arm", "arm32", "armv7", "armv7l", "armhf", "ppc64le", "s390x", "riscv64",
+        "universal", "universal2", "intel",
+    }
+)  # fmt: skip
+"""Platform and architecture words in folder and file names of packages that ship one copy
+of a binary per platform (``linux-x86_64/``, ``win-arm64/``, ``attach_amd64.dll``)."""
+
 # -- which code serves which process --------------------------------------------------------
 
 _SAME_CODE = {"i386": "i686", "i486": "i686", "i586": "i686", "armv7": "armv7l",

@@ -31,6 +31,7 @@ __all__ = [
     "Finding",
     "Role",
     "Severity",
+    "Unloaded",
     "allowed",
     "built_for",
     "check_binary",
@@ -39,10 +40,13 @@ __all__ = [
     "distribution_for_other_os",
     "foreign_extension",
     "internal_error",
+    "judge_unloaded",
     "new_finding",
     "other_os",
     "role_for",
+    "serves",
     "skipped_by_name",
+    "variant_key",
 ]
 
 
@@ -232,7 +236,9 @@ def role_for(name: str, info: Optional[BinaryInfo] = None) -> Role:
     base = os.path.basename(name.replace("\\", "/"))
     if _EXTENSION_RE.search(base):
         return Role.EXTENSION_MODULE
-    if base.lower().endswith(".so") and not base.startswith("lib"):
+    # A plain .so naming a platform (attach_linux_amd64.so) is a per-platform helper
+    # library, not a module anyone imports.
+    if base.lower().endswith(".so") and not base.startswith("lib") and not variant_key(base):
         return Role.EXTENSION_MODULE
     if _SHARED_LIBRARY_RE.search(base):
         return Role.SHARED_LIBRARY
@@ -398,6 +404,115 @@ def other_os(info: BinaryInfo, target: Target) -> Optional[str]:
     if platforms and all(p is not None and p != target.platform for p in platforms):
         return built_for(info) or platforms[0]
     return None
+
+
+# -- binaries nothing loads: the multi-platform payload rule ---------------------------------
+
+_WORD = "|".join(sorted((re.escape(w) for w in archs.PATH_WORDS), key=len, reverse=True))
+_WORD_RUN_RE = re.compile(
+    rf"(?<![a-z0-9])(?:{_WORD})(?:[-_.](?:{_WORD}))*(?![a-z0-9])", re.IGNORECASE
+)
+_BINARY_SUFFIX_RE = re.compile(
+    r"(?:\.(?:exe|dll|pyd|dylib|bin)|\.so(?:\.[0-9][0-9a-z.]*)?)\Z", re.IGNORECASE
+)
+_NAME_VERSION_RE = re.compile(r"[-_.]?[0-9]+(?:\.[0-9]+)*\Z")
+
+
+def variant_key(path: str) -> Optional[tuple[str, tuple[str, ...]]]:
+    """``(template, words)`` of a path whose folder or file names hold platform or
+    architecture words (:data:`archs.PATH_WORDS`); None when they hold none.
+
+    Two files are variants of one another when their templates are equal and their words
+    differ: ``common/linux-x86_64/selenium-manager``, ``common/macos/selenium-manager`` and
+    ``common/windows/selenium-manager.exe``; ``attach_x86.dll`` and ``attach_linux_amd64.so``;
+    ``tkdnd/osx-x64/libtkdnd2.9.4.dylib`` and ``tkdnd/win-x64/libtkdnd2.10.3.dll``. In the
+    file name, a ``lib`` prefix, the binary suffix and a trailing version do not count.
+    """
+    parts = path.replace("\\", "/").lower().split("/")
+    name = _BINARY_SUFFIX_RE.sub("", parts[-1])
+    parts[-1] = name[3:] if name.startswith("lib") else name
+    words: list[str] = []
+
+    def collapse(match: re.Match[str]) -> str:
+        words.append(match.group(0))
+        return "\0"
+
+    parts = [_WORD_RUN_RE.sub(collapse, part) for part in parts]
+    parts[-1] = _NAME_VERSION_RE.sub("", parts[-1])
+    return ("/".join(parts), tuple(words)) if words else None
+
+
+def serves(info: BinaryInfo, target: Target) -> frozenset[str]:
+    """The target archs a readable binary for the target's OS loads into or runs on
+    natively (empty for another OS, an unreadable file or a non-binary)."""
+    if info.error is not None or not info.is_binary or info.debug_only:
+        return frozenset()
+    if not used_on(info.path, target.platform) or other_os(info, target) is not None:
+        return frozenset()
+    usable = [s for s in info.slices if _slice_platform_ok(s, target) is None]
+    return frozenset(
+        arch
+        for arch in target.archs
+        if any(
+            archs.provides(s.arch, arch, target.platform)
+            or archs.runs_via(s.arch, arch, target.platform) == archs.NATIVE
+            for s in usable
+        )
+    )
+
+
+class Unloaded(str, enum.Enum):
+    """What the rule for binaries nothing loads made of one (see :func:`judge_unloaded`)."""
+
+    KEPT = "kept"
+    """Its findings stand (an executable for the target's OS, or a library something links)."""
+    VARIANT = "variant"
+    """Another platform's copy, with a copy for the target beside it: no finding."""
+    OTHER_OS = "other-os"
+    """Built for another OS and nothing loads it: skipped and counted."""
+    WARNED = "warned"
+    """A library for the target's OS but another arch that nothing links: a warning."""
+
+
+_NOT_FOR_TARGET = frozenset({Code.ARCH_MISSING, Code.PLATFORM_MISMATCH, Code.EXECUTABLE_ARCH})
+
+
+def judge_unloaded(
+    info: BinaryInfo,
+    role: Role,
+    findings: Sequence[Finding],
+    target: Target,
+    *,
+    linked: bool,
+    variant: bool,
+) -> tuple[Unloaded, list[Finding]]:
+    """The rule for a helper executable or a shared library that is no extension module,
+    whose findings say it does not fit the target (or whose name says another OS).
+
+    ``linked``: an included binary links it (then it is loaded, and its findings stand).
+    ``variant``: a sibling that differs only in platform words (:func:`variant_key`) serves
+    the target, so the package picks that one at run time.
+    """
+    by_name = not used_on(info.path, target.platform)
+    unfit = [f for f in findings if f.code in _NOT_FOR_TARGET and f.severity is Severity.ERROR]
+    if role is Role.SHARED_LIBRARY and linked:
+        return Unloaded.KEPT, list(findings)
+    if not unfit and not by_name:
+        return Unloaded.KEPT, list(findings)
+    if variant:
+        return Unloaded.VARIANT, []
+    if by_name or other_os(info, target) is not None:
+        return Unloaded.OTHER_OS, []
+    if role is not Role.SHARED_LIBRARY:
+        return Unloaded.KEPT, list(findings)
+    why = (
+        "; no included binary links it, so the program imports fine and only code that "
+        "loads it on purpose fails"
+    )
+    return Unloaded.WARNED, [
+        replace(f, severity=Severity.WARNING, message=f.message + why) if f in unfit else f
+        for f in findings
+    ]
 
 
 def distribution_for_other_os(

@@ -69,6 +69,11 @@ def summary_line(report: ScanReport) -> str:
         if report.skipped_other_os
         else ""
     )
+    if report.variants_for_target:
+        skipped += (
+            f"; {plural(report.variants_for_target, 'binary')} for other platforms "
+            "with a variant for the target"
+        )
     return (
         f"{counts} in {plural(report.binaries, 'binary')} among "
         f"{plural(report.files_scanned, 'file')}{skipped}; target {_target_text(report)}"
@@ -92,7 +97,7 @@ def render_text(report: ScanReport, *, allow_option: str = "--allow") -> str:
             f"ok: every binary fits {_target_text(report)}"
             if report.binaries
             else f"ok: no binaries for {_target_text(report)} found to check"
-            if report.skipped_other_os
+            if report.skipped_other_os or report.variants_for_target
             else f"ok: no binaries found to check against {_target_text(report)}"
         )
     lines.append(summary_line(report))

@@ -43,15 +43,19 @@ from .policy import (
     Finding,
     Role,
     Severity,
+    Unloaded,
     allowed,
     built_for,
     check_binary,
     check_wheel_tags,
     distribution_for_other_os,
     foreign_extension,
+    judge_unloaded,
     other_os,
     role_for,
+    serves,
     skipped_by_name,
+    variant_key,
 )
 from .target import Target, TargetError, host_target, parse_min_os, parse_target
 from .text import strict_json
@@ -182,6 +186,10 @@ class ScanReport:
     """Binaries whose name says another OS (``.dll`` for Linux): never loaded, not checked."""
     notes: list[str] = field(default_factory=list)
     """Files the scan could not look at (FIFOs, unreadable non-binaries, listing errors)."""
+    variants_for_target: int = 0
+    """Binaries nothing loads that are for another platform, with a copy for the target
+    beside them (``selenium-manager`` under ``linux-arm64/`` beside ``linux-x86_64/``):
+    the package picks its copy at run time, so these are no finding."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -222,6 +230,7 @@ class ScanReport:
                     "files_scanned": self.files_scanned,
                     "binaries": self.binaries,
                     "skipped_other_os": self.skipped_other_os,
+                    "variants_for_target": self.variants_for_target,
                     "errors": len(self.errors),
                     "warnings": len(self.warnings),
                 },
@@ -303,10 +312,16 @@ class Checker:
         self._wheels: dict[tuple[str, str, tuple[str, ...]], Distribution] = {}
         self._requires: dict[str, set[str]] = {}
         self._loaded: dict[
-            tuple[str, str, tuple[str, ...]], tuple[Distribution, list[tuple[BinaryInfo, Role]]]
+            tuple[str, str, tuple[str, ...]],
+            tuple[Distribution, list[tuple[BinaryInfo, Role, bool]]],
         ] = {}
         self.skipped_other_os = 0
         self._other_os: dict[tuple[str, str, tuple[str, ...]], _OtherOs] = {}
+        # The rule for binaries nothing loads is applied in report(), when every file is
+        # known: whether something links a library, and which copies lie beside a binary.
+        self._unloaded: list[_Unloaded] = []
+        self._linked: set[str] = set()
+        self._variants: dict[str, list[tuple[tuple[str, ...], BinaryInfo]]] = {}
 
     # -- ownership --------------------------------------------------------------------
 
@@ -364,8 +379,10 @@ class Checker:
         *,
         module_name: Optional[str] = None,
         needed_by: Optional[Sequence[str]] = None,
+        loaded: bool = False,
     ) -> list[Finding]:
-        """Read, judge and annotate one file; returns (and keeps) its findings."""
+        """Read, judge and annotate one file; returns (and keeps) its findings.
+        ``loaded``: the file is known to be loaded (a DLL Nuitka includes as a dependency)."""
         text = os.fspath(path)
         self.files_scanned += 1
         try:
@@ -374,7 +391,9 @@ class Checker:
             info = BinaryInfo(path=text, format=BinaryFormat.NOT_A_BINARY, error=str(error))
         except Exception as error:  # a reader bug must not crash the build it guards
             info = BinaryInfo(path=text, format=BinaryFormat.NOT_A_BINARY, error=str(error))
-        return self.check_info(info, role, module_name=module_name, needed_by=needed_by)
+        return self.check_info(
+            info, role, module_name=module_name, needed_by=needed_by, loaded=loaded
+        )
 
     def check_info(
         self,
@@ -387,25 +406,33 @@ class Checker:
         lookup_owner: bool = True,
         rel: Optional[str] = None,
         tree_root: Optional[str] = None,
+        loaded: bool = False,
     ) -> list[Finding]:
         """Judge an already read file (discovery reads it on its own descriptor).
 
         ``distribution`` given (or ``lookup_owner`` false): no ownership lookup.
         ``tree_root``: a folder without package metadata (``.dist``, ``.app``): owners are
         looked up only for files with findings, falling back to the top-level directory.
+        ``loaded``: known to be loaded; else a shared library that is no extension module
+        is loaded only if an included binary links it (:func:`policy.judge_unloaded`).
+        Findings of binaries nothing may load are decided in :meth:`report`, and returned
+        only from there.
         """
         if (not info.is_binary and info.error is None) or info.debug_only:
             return []
         by_name = skipped_by_name(info.path, self.target)
-        if by_name:
-            self.skipped_other_os += 1
-        else:
-            self.binaries += 1
         if role is None:
             role = role_for(info.path, info)
+        unloaded = role is Role.EXECUTABLE or (role is Role.SHARED_LIBRARY and not loaded)
+        self._remember(info)
         findings = check_binary(info, self.target, role, strict_min_os=self.strict_min_os)
+        pending = unloaded and info.error is None and (by_name or bool(findings))
+        if by_name and not pending:
+            self.skipped_other_os += 1
+        elif not by_name:
+            self.binaries += 1
         dist = distribution
-        wanted = findings or (by_name and role in _LOADED) or tree_root is None
+        wanted = findings or pending or (by_name and role in _LOADED) or tree_root is None
         if dist is None and lookup_owner and wanted:
             dist = self.owner_of(info.path)
             if dist is None and tree_root is not None:
@@ -413,25 +440,53 @@ class Checker:
                     dist = owner_of_in_tree(info.path, tree_root)
         if dist is not None and dist.wheel_tags and not info.error:
             key = _dist_key(dist)
-            self._loaded.setdefault(key, (dist, []))[1].append((info, role))
+            self._loaded.setdefault(key, (dist, []))[1].append((info, role, unloaded))
         if dist is not None and role in _LOADED and not info.any_cpu and info.error is None:
             seen = self._other_os.setdefault(_dist_key(dist), _OtherOs(dist, info.path))
-            seen.loaded += 1
             foreign = other_os(info, self.target)
-            if by_name or foreign is not None:
-                seen.foreign += 1
-                seen.platforms.append(foreign or built_for(info) or "another OS")
-                seen.archs.update(info.archs)
-        if not findings:
+            is_foreign = by_name or foreign is not None
+            seen.entries.append(
+                (info, is_foreign, foreign or built_for(info) or "another OS", unloaded)
+            )
+        if not findings and not pending:
             return findings
         # Only now: "who needs it" reads every distribution's METADATA on first use.
         needers = tuple(needed_by) if needed_by is not None else self.needed_by(dist)
         findings = [
-            self._finish(replace(f, distribution=dist, needed_by=needers, module=module_name), rel)
-            for f in findings
+            replace(f, distribution=dist, needed_by=needers, module=module_name) for f in findings
         ]
+        if pending:
+            self._unloaded.append(_Unloaded(info, role, tuple(findings), by_name, rel))
+            return []
+        findings = [self._finish(f, rel) for f in findings]
         self.findings.extend(findings)
         return findings
+
+    def _remember(self, info: BinaryInfo) -> None:
+        """What the rule for binaries nothing loads needs to know of every binary: the
+        libraries it links, and its place among copies for other platforms."""
+        for item in info.slices:
+            for dependency in item.dependencies:
+                self._linked.add(_base(dependency))
+        key = variant_key(info.path)
+        if key is not None:
+            self._variants.setdefault(key[0], []).append((key[1], info))
+
+    def _is_linked(self, info: BinaryInfo) -> bool:
+        names = {_base(info.path), *(_base(s.install_name) for s in info.slices if s.install_name)}
+        return not names.isdisjoint(self._linked)
+
+    def _has_variant(self, info: BinaryInfo) -> bool:
+        """Whether copies beside it, differing only in platform words, serve every target
+        arch (between them: ``macos/arm64/`` and ``macos/x86_64/`` for universal2)."""
+        key = variant_key(info.path)
+        if key is None:
+            return False
+        served: set[str] = set()
+        for words, other in self._variants.get(key[0], ()):
+            if words != key[1]:
+                served.update(serves(other, self.target))
+        return bool(served) and served >= set(self.target.archs)
 
     def add_foreign_extension(
         self,
@@ -485,9 +540,34 @@ class Checker:
         return allowed(finding, rule.reason) if rule is not None else finding
 
     def report(self) -> ScanReport:
-        """All findings so far plus the per-distribution wheel-tag checks, sorted."""
-        findings = self._per_distribution_os(list(self.findings))
-        for dist, binaries in self._loaded.values():
+        """All findings so far, the rule for binaries nothing loads applied, plus the
+        per-distribution wheel-tag checks, sorted."""
+        checked, skipped, variants = self.binaries, self.skipped_other_os, 0
+        findings = list(self.findings)
+        for item in self._unloaded:
+            outcome, kept = judge_unloaded(
+                item.info,
+                item.role,
+                item.findings,
+                self.target,
+                linked=self._is_linked(item.info),
+                variant=self._has_variant(item.info),
+            )
+            if outcome is Unloaded.VARIANT:
+                variants += 1
+            elif outcome is Unloaded.OTHER_OS or item.by_name:  # by name: linked, yet skipped
+                skipped += 1
+            if not item.by_name and outcome in (Unloaded.VARIANT, Unloaded.OTHER_OS):
+                checked -= 1
+            findings.extend(self._finish(f, item.rel) for f in kept)
+        findings = self._per_distribution_os(findings)
+        for dist, entries in self._loaded.values():
+            # What a tag promises concerns what is loaded: not attach_x86.dll beside
+            # attach_amd64.dll in a win_amd64 wheel.
+            binaries = [
+                (info, role) for info, role, unloaded in entries
+                if not unloaded or self._is_linked(info)
+            ]  # fmt: skip
             finding = check_wheel_tags(dist, binaries)
             if finding is not None:
                 finding = replace(finding, needed_by=self.needed_by(dist))
@@ -497,9 +577,10 @@ class Checker:
             target=self.target,
             findings=findings,
             files_scanned=self.files_scanned,
-            binaries=self.binaries,
-            skipped_other_os=self.skipped_other_os,
+            binaries=checked,
+            skipped_other_os=skipped,
             notes=list(self.notes),
+            variants_for_target=variants,
         )
 
     def _per_distribution_os(self, findings: list[Finding]) -> list[Finding]:
@@ -507,6 +588,15 @@ class Checker:
         ``platform-mismatch`` instead of one per file (or none at all, for files skipped by
         name: a win_amd64 wheel in a Linux build must not pass as "ok")."""
         for key, seen in self._other_os.items():
+            loaded = [
+                (foreign, platform, info)
+                for info, foreign, platform, unloaded in seen.entries
+                if not unloaded or self._is_linked(info)
+            ]
+            seen.loaded = len(loaded)
+            seen.foreign = sum(1 for foreign, _, _ in loaded if foreign)
+            seen.platforms = [platform for foreign, platform, _ in loaded if foreign]
+            seen.archs = {a for foreign, _, info in loaded if foreign for a in info.archs}
             tag_os = {
                 found[0].value
                 for found in (archs.wheel_archs(t) for t in seen.dist.wheel_tags)
@@ -539,6 +629,23 @@ class _OtherOs:
     foreign: int = 0
     platforms: list[str] = field(default_factory=list)
     archs: set[str] = field(default_factory=set)
+    entries: list[tuple[BinaryInfo, bool, str, bool]] = field(default_factory=list)
+    """(binary, for another OS?, which OS, a library loaded only if something links it)"""
+
+
+@dataclass(frozen=True)
+class _Unloaded:
+    """A binary nothing may load whose findings wait for :meth:`Checker.report`."""
+
+    info: BinaryInfo
+    role: Role
+    findings: tuple[Finding, ...]
+    by_name: bool
+    rel: Optional[str]
+
+
+def _base(path: str) -> str:
+    return os.path.basename(path.replace("\\", "/")).lower()
 
 
 _LOADED = frozenset({Role.EXTENSION_MODULE, Role.SHARED_LIBRARY})

@@ -59,7 +59,11 @@ def test_a_corrupt_wheel_in_a_folder_is_a_note_and_the_rest_is_checked(tmp_path:
 
 
 def test_a_windows_wheel_for_linux_is_one_platform_mismatch(tmp_path: Path) -> None:
-    members = {f"numpy/_core/_m{i}.cp311-win_amd64.pyd": pe.pe("amd64") for i in range(5)}
+    # The extension modules link the DLL, as numpy's do: a library nothing links is not loaded.
+    members = {
+        f"numpy/_core/_m{i}.cp311-win_amd64.pyd": pe.pe("amd64", imports=["libopenblas.dll"])
+        for i in range(5)
+    }
     members["numpy.libs/libopenblas.dll"] = pe.pe("amd64")
     whl = wheel(tmp_path, "numpy", "2.1.0", "cp311-cp311-win_amd64", members)
     report = scan([whl], "linux-x86_64")
@@ -74,7 +78,8 @@ def test_a_windows_wheel_for_linux_is_one_platform_mismatch(tmp_path: Path) -> N
 
 
 def test_a_macos_wheel_for_linux_is_one_finding_not_one_per_file(tmp_path: Path) -> None:
-    members = {f"pkg/_m{i}.cpython-311-darwin.so": ARM for i in range(3)}
+    linked = macho.thin("arm64", dylibs=["@loader_path/.dylibs/libz.1.dylib"])
+    members = {f"pkg/_m{i}.cpython-311-darwin.so": linked for i in range(3)}
     members["pkg/.dylibs/libz.1.dylib"] = macho.thin("arm64", "dylib")
     whl = wheel(tmp_path, "pkg", "1.0", "cp311-cp311-macosx_11_0_arm64", members)
     report = scan([whl], "linux-x86_64")
@@ -100,9 +105,18 @@ def test_launcher_templates_beside_linux_code_stay_skipped(tmp_path: Path) -> No
     assert render_text(report).splitlines()[0] == "ok: every binary fits linux-x86_64 (glibc)"
 
 
-def test_a_pure_wheel_with_only_foreign_helpers_is_a_warning(tmp_path: Path) -> None:
+def test_a_pure_wheel_with_only_foreign_helpers_skips_them(tmp_path: Path) -> None:
+    """A DLL nothing links, for another OS: never loaded here; skipped and counted."""
     install(tmp_path, "sounddevice", "0.5.1",
             {"_sounddevice_data/portaudio-binaries/libportaudio64bit.dll": pe.pe("amd64")},
+            tag="py3-none-any")  # fmt: skip
+    report = scan([tmp_path], "linux-x86_64")
+    assert report.findings == [] and report.exit_code == 0
+    assert report.skipped_other_os == 1 and report.binaries == 0
+
+
+def test_a_pure_wheel_with_foreign_extension_modules_is_a_warning(tmp_path: Path) -> None:
+    install(tmp_path, "pkg", "1.0", {"pkg/_speedup.cp311-win_amd64.pyd": pe.pe("amd64")},
             tag="py3-none-any")  # fmt: skip
     report = scan([tmp_path], "linux-x86_64")
     (warning,) = report.warnings

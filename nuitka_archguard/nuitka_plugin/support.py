@@ -317,16 +317,22 @@ class Guard:
         *,
         module_name: Optional[str] = None,
         needed_by: Iterable[str] = (),
+        loaded: bool = False,
     ) -> None:
         """Check one file Nuitka includes (``role`` None: a data file, judged by its name
-        and header); the same file twice counts once."""
+        and header); the same file twice counts once. ``loaded``: a DLL Nuitka includes
+        as one (a dependency, or its package configuration's DLL for this arch)."""
         key = _key(path)
         if key in self._seen:
             return
         self._seen.add(key)
         try:
             self.checker.check_file(
-                path, role, module_name=module_name, needed_by=self._needers(path, needed_by)
+                path,
+                role,
+                module_name=module_name,
+                needed_by=self._needers(path, needed_by),
+                loaded=loaded,
             )
         except Exception as error:
             self.record_internal_error(path, error)
@@ -753,6 +759,7 @@ class Session:
             role,
             module_name=module if role is Role.EXTENSION_MODULE else None,
             needed_by=needers,
+            loaded=role is Role.SHARED_LIBRARY,
         )
 
     def check_safely(self, what: str, action: Callable[[], None]) -> None:
