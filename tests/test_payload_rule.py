@@ -24,8 +24,8 @@ from nuitka_archguard.policy import Code, Severity, role_for, variant_key
 from nuitka_archguard.report import render_text, summary_line
 from nuitka_archguard.target import parse_target
 from tests import fixwheels
+from tests.envbuild import install, wheel
 from tests.synth import elf, macho, pe
-from tests.test_scan import install, wheel
 
 X86_EXE = elf.elf("x86_64", etype="exec")
 ARM_EXE = elf.elf("aarch64", etype="exec")
