@@ -21,7 +21,7 @@ from . import options
 from .cli import FIX_HELP
 from .common import ExitCode
 from .console import guarded
-from .policy import display_path
+from .policy import Severity, display_path
 from .report import describe_distribution, summary_line
 from .scan import ScanError, ScanReport, scan
 from .target import Target
@@ -173,7 +173,9 @@ def _fix_one(path: Optional[str], job: _Job) -> _Outcome:
         raise _Failure(f"{display_path(str(env.root))}: {error}") from None
 
 
-def _fix_env(env: Environment, job: _Job) -> _Outcome:
+def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = None) -> _Outcome:
+    """One environment: recover, scan, plan, stage, apply, scan again. ``refused``: the
+    distributions a first attempt rolled back (name -> why), left as they are this time."""
     from .fix import journal
     from .fix.plan import make_plan
     from .fix.stage import StageError, stage
@@ -218,6 +220,7 @@ def _fix_env(env: Environment, job: _Job) -> _Outcome:
                 before, env, target, python, options.pip_options(args), downloads,
                 fuse=fuse, allow_version_change=args.allow_version_change, allow=allow,
             )  # fmt: skip
+        _refuse(plan, refused or {})
         if args.dry_run:
             lines.extend(_plan_lines(plan))
             code = EXIT_UNFIXED if plan.unfixable else EXIT_OK
@@ -245,6 +248,19 @@ def _fix_env(env: Environment, job: _Job) -> _Outcome:
             shutil.rmtree(transaction.staging, ignore_errors=True)
             journal.tidy(env.root)
     after = _scan(env.root, target, allow)
+    failing = _still_failing(plan, after) if plan.to_apply and not args.dry_run else {}
+    if failing and refused is None:
+        # The verdict is a scan of the result: a changed distribution that still fails is
+        # rolled back (the whole fix, exactly), and the others are fixed again without it.
+        try:
+            journal.undo(env.root)
+        except (journal.JournalError, OSError) as error:
+            raise _Failure(f"{shown}: cannot roll back: {error}") from None
+        for name, why in failing.items():
+            lines.append(f"rolled back {name}: {why}")
+        outcome = _fix_env(env, job, failing)
+        outcome.document["rolled_back"] = dict(failing)
+        return outcome
     code = EXIT_UNFIXED if after.errors else EXIT_OK
     verdict = "ok: " if code == EXIT_OK else "not fixed: "
     lines.append("verdict: " + verdict + summary_line(after))
@@ -252,6 +268,32 @@ def _fix_env(env: Environment, job: _Job) -> _Outcome:
         plan=plan.to_json(), applied=bool(plan.to_apply), verdict=after.to_json(), exit_code=code
     )
     return _Outcome(code, document)
+
+
+def _refuse(plan: Plan, refused: dict[str, str]) -> None:
+    for action in plan.actions:
+        dist = action.distribution
+        if dist is not None and dist.canonical_name in refused and action.applies:
+            action.applies = False
+            action.refusal = refused[dist.canonical_name]
+
+
+def _still_failing(plan: Plan, after: ScanReport) -> dict[str, str]:
+    """Changed distributions that a scan of the result still finds errors in, with the
+    first one as the reason."""
+    changed = {a.distribution.canonical_name for a in plan.to_apply if a.distribution}
+    failing: dict[str, str] = {}
+    for dist, findings in after.by_distribution():
+        if dist is None or dist.canonical_name not in changed:
+            continue
+        errors = [f for f in findings if f.severity is Severity.ERROR and not f.allowed]
+        if errors:
+            first = errors[0]
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            failing[dist.canonical_name] = (
+                f"still fails after the fix: {display_path(first.path)}: {first.message}{more}"
+            )
+    return failing
 
 
 def _plan_lines(plan: Plan) -> list[str]:
