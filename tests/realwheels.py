@@ -233,6 +233,30 @@ VERDICT_PINS: tuple[Pin, ...] = (
 """Wheels for the verdict tests (tests/test_real_verdicts.py), kept out of :data:`PINS`:
 the readers' tiers iterate PINS by OS."""
 
+PAYLOAD_PINS: tuple[Pin, ...] = (
+    # selenium-manager per platform under webdriver/common/<platform>/ (4.53 needs a certifi
+    # the index here does not serve)
+    Pin("selenium", "4.51.0", _ML_X86, "selenium-4.51.0-py3-none-any.whl"),
+    # tkdnd/<os>-<arch>[-tcl9]/ libraries
+    Pin("tkinterdnd2", "0.7.0", _ML_X86, "tkinterdnd2-0.7.0-py3-none-any.whl"),
+    # lib/runtimes/win-{x64,x86,arm64}/native/WebView2Loader.dll
+    Pin("pywebview", "6.2.1", _ML_X86, "pywebview-6.2.1-py3-none-any.whl"),
+    # ffi/dlls/{x86,amd64}/ClrLoader.dll
+    Pin("clr-loader", "0.3.1", _ML_X86, "clr_loader-0.3.1-py3-none-any.whl"),
+    # attach_x86.dll beside attach_amd64.dll; the pure wheel (used on macOS and older glibc)
+    # holds attach_linux_amd64.so, attach.dylib and the Windows helpers
+    Pin("debugpy", "1.8.22", "win_amd64", "debugpy-1.8.22-cp311-cp311-win_amd64.whl"),
+    Pin(
+        "debugpy",
+        "1.8.22",
+        "manylinux_2_34_x86_64",
+        "debugpy-1.8.22-cp311-cp311-manylinux_2_34_x86_64.whl",
+    ),
+    Pin("debugpy", "1.8.22", _ML_X86, "debugpy-1.8.22-py2.py3-none-any.whl"),
+)
+"""Packages that ship a binary per platform and pick one at run time (issue 21), for
+tests/test_real_payloads.py."""
+
 MACOS_PINS = tuple(pin for pin in PINS if pin.os == "macos")
 LINUX_PINS = tuple(pin for pin in PINS if pin.os == "linux")
 
@@ -309,7 +333,7 @@ def find_pin(project: str, version: str, platform: str) -> Pin:
     wanted = project.lower().replace("_", "-")
     matches = [
         pin
-        for pin in (*PINS, *VERDICT_PINS)
+        for pin in (*PINS, *VERDICT_PINS, *PAYLOAD_PINS)
         if pin.project == wanted and pin.version == version
         and platform in (pin.platform, pin.arch)
     ]  # fmt: skip
