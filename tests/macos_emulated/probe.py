@@ -17,6 +17,7 @@ Then it stops the build with :data:`STOP_EXIT` and :data:`STOP_MESSAGE`: in
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -64,6 +65,27 @@ def _premise() -> dict[str, Any]:
     }
 
 
+_WRITTEN = False
+
+
+def _premise_at_exit() -> None:
+    """A plugin may stop the build as it loads (archguard's preflight), before any hook of
+    this one: the premise is still recorded, when Nuitka's options were parsed."""
+    path = os.environ.get(ENV_PROBE)
+    if _WRITTEN or not path:
+        return
+    try:
+        premise = _premise()
+    except Exception:  # options never parsed (Nuitka refused the command line)
+        return
+    data = {"stage": "stopped-as-plugins-loaded", "modules": {}, "dlls": [], "premise": premise}
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1, sort_keys=True)
+
+
+atexit.register(_premise_at_exit)
+
+
 class EmulationProbe(NuitkaPluginBase):  # type: ignore[misc,unused-ignore]
     plugin_name = "archguard-emul-probe"
     plugin_desc = "Test harness: records Nuitka's decisions and stops before Scons."
@@ -72,6 +94,8 @@ class EmulationProbe(NuitkaPluginBase):  # type: ignore[misc,unused-ignore]
         self._data: dict[str, Any] = {"stage": "loaded", "modules": {}, "dlls": []}
 
     def _write(self, stage: str) -> None:
+        global _WRITTEN
+        _WRITTEN = True
         self._data["stage"] = stage
         self._data["premise"] = _premise()
         path = os.environ.get(ENV_PROBE)

@@ -1,0 +1,90 @@
+"""The preflight's promise on real Nuitka builds (Linux x86_64, foreign wheels on
+PYTHONPATH): it stops within seconds, before Nuitka's Python-level compilation, and every
+error it reports is an error of the full check of the same build (run with
+``--archguard-preflight=no``), compared through both builds' JSON reports. A consistent
+environment builds with the preflight on (tests/test_nuitka_builds.py case 3)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_nuitka_builds import (
+    ARM,
+    BCRYPT,
+    BCRYPT_PROGRAM,
+    CFFI,
+    CRYPTOGRAPHY,
+    X86_28,
+    Build,
+    _assert_stopped_early,
+    _build,
+    _case,
+    _tree,
+)
+from tests.test_nuitka_builds import (
+    _needs_linux_x86_64_and_nuitka as _needs_linux_x86_64_and_nuitka,  # autouse fixture
+)
+
+pytestmark = [pytest.mark.nuitka, pytest.mark.realwheels]
+
+PREFLIGHT_STOP = "FATAL: archguard: stopped before the C compilation, in the preflight"
+PYTHON_COMPILED = "Completed Python level compilation"
+
+
+def _errors(report: Path) -> set[tuple[str, str, str]]:
+    data = json.loads(report.read_text())
+    return {
+        ((f["distribution"] or {}).get("name", ""), f["path"], f["severity"])
+        for f in data["findings"]
+        if f["severity"] == "error" and not f["allowed"]
+    }
+
+
+def _pair(tmp_path: Path, name: str, program: str, paths: list[Path]) -> tuple[Build, Build]:
+    """The same build with the preflight (default) and without it, each with its report."""
+    builds = []
+    for preflight in ("yes", "no"):
+        report = tmp_path / f"{name}-{preflight}.json"
+        extra = [f"--archguard-report={report}", f"--archguard-preflight={preflight}"]
+        builds.append(_build(tmp_path / f"{name}-{preflight}", program, paths, extra=extra))
+    return builds[0], builds[1]
+
+
+def _assert_promise(tmp_path: Path, name: str, early: Build, full: Build) -> None:
+    _assert_stopped_early(early)
+    _assert_stopped_early(full)
+    assert PREFLIGHT_STOP in early.output, early.output
+    assert PYTHON_COMPILED not in early.output, early.output
+    assert PREFLIGHT_STOP not in full.output, full.output
+    ours = _errors(tmp_path / f"{name}-yes.json")
+    theirs = _errors(tmp_path / f"{name}-no.json")
+    assert ours and ours <= theirs, (ours, theirs)
+    print(f"[{name}: preflight stop {early.seconds:.1f} s, full check stop {full.seconds:.1f} s]")
+
+
+@_case("1")
+def test_bcrypt_aarch64_stops_in_the_preflight_and_the_full_check_agrees(tmp_path: Path) -> None:
+    early, full = _pair(tmp_path, "bcrypt", BCRYPT_PROGRAM, [_tree([BCRYPT], ARM)])
+    _assert_promise(tmp_path, "bcrypt", early, full)
+    assert "bcrypt 4.2.0" in early.output and "_bcrypt.abi3.so" in early.output
+    assert "arch-missing" in early.output
+    assert early.seconds < full.seconds / 2, (early.seconds, full.seconds)
+
+
+@_case("2b")
+def test_seed_on_linux_stops_in_the_preflight_naming_cffi_and_cryptography(
+    tmp_path: Path,
+) -> None:
+    program = (
+        "from cryptography.hazmat.bindings._rust import openssl\n"
+        "from cryptography.fernet import Fernet\n"
+        "print('fernet', len(Fernet.generate_key()))\n"
+    )
+    paths = [_tree([CRYPTOGRAPHY], X86_28), _tree([CFFI], ARM)]
+    early, full = _pair(tmp_path, "seed", program, paths)
+    _assert_promise(tmp_path, "seed", early, full)
+    assert "foreign-extension-only" in early.output and "cffi 1.17.1" in early.output
+    assert "needed by cryptography" in early.output
