@@ -62,3 +62,81 @@ def test_a_changed_distribution_that_still_fails_is_rolled_back_with_its_reason(
         "cafebabe"
     )
     assert "universal2" in (env / "slow-2.0.dist-info" / "WHEEL").read_text()
+
+
+def _cython_like(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Cython 3.3.1's layout: the arm64 wheel only as cp311-cp311 (``.cpython-311-darwin.so``),
+    the x86_64 wheel only as cp39-abi3 (``.abi3.so``). Returns (env, index, arm64 wheel)."""
+    env, index = tmp_path / "env", tmp_path / "index"
+    arm = fixwheels.make_wheel(
+        tmp_path / "w", "fast", "1.0", _tag("arm64"),
+        {"fast/__init__.py": b"", "fast/_speedups.cpython-311-darwin.so": _thin("arm64")},
+    )  # fmt: skip
+    fixwheels.make_wheel(
+        index, "fast", "1.0", _tag("x86_64", "cp39-abi3"),
+        {"fast/__init__.py": b"", "fast/_speedups.abi3.so": _thin("x86_64")},
+    )  # fmt: skip
+    install(arm, env)
+    return env, index, arm
+
+
+def test_one_module_under_two_abi_names_is_fused_into_the_name_cpython_loads_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nuitka_archguard.fix.wheels import verify_record
+
+    env, index, _ = _cython_like(tmp_path)
+    code = main(["fix", str(env), "--target", U2, "--no-index", "--find-links", str(index)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "verdict: ok" in out
+    fused = env / "fast" / "_speedups.cpython-311-darwin.so"
+    assert fused.read_bytes()[:4] == bytes.fromhex("cafebabe")
+    assert not (env / "fast" / "_speedups.abi3.so").exists()
+    assert verify_record(env / "fast-1.0.dist-info") == []
+    assert (
+        "Tag: cp311-cp311-macosx_10_9_universal2"
+        in (env / "fast-1.0.dist-info" / "WHEEL").read_text()
+    )
+    assert main(["scan", str(env), "--target", U2]) == 0
+
+
+def test_output_fuses_by_module_and_its_verdict_is_a_scan_of_the_written_wheel(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import zipfile
+
+    _, index, arm = _cython_like(tmp_path)
+    out = tmp_path / "out"
+    code = main(["fix", str(arm), "--output", str(out), "--target", U2, "--no-index",
+                 "--find-links", str(index)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    capsys.readouterr()
+    (made,) = out.iterdir()
+    names = zipfile.ZipFile(made).namelist()
+    assert "fast/_speedups.cpython-311-darwin.so" in names
+    assert "fast/_speedups.abi3.so" not in names
+    assert main(["scan", str(made), "--target", U2]) == 0
+
+
+def test_output_never_writes_a_fused_wheel_that_still_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A module only the arm64 wheel has stays arm64-only: exit 1, the reason, no wheel."""
+    index = tmp_path / "index"
+    arm = fixwheels.make_wheel(
+        tmp_path / "w", "fast", "1.0", _tag("arm64"),
+        {"fast/_speedups.cpython-311-darwin.so": _thin("arm64"),
+         "fast/_neon.cpython-311-darwin.so": _thin("arm64")},
+    )  # fmt: skip
+    fixwheels.make_wheel(index, "fast", "1.0", _tag("x86_64"),
+                         {"fast/_speedups.cpython-311-darwin.so": _thin("x86_64")})  # fmt: skip
+    out = tmp_path / "out"
+    code = main(["fix", str(arm), "--output", str(out), "--target", U2, "--no-index",
+                 "--find-links", str(index), "--format", "json"])  # fmt: skip
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1
+    (result,) = document["wheels"]
+    assert result["fixed"] is False
+    assert "fast/_neon.cpython-311-darwin.so" in result["description"]
+    assert list(out.iterdir()) == []

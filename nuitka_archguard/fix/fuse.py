@@ -173,7 +173,8 @@ def fuse_trees(
     _prepare_output(output)
     try:
         provenance = _execute(plan, left, right, output)
-        tags = universal2_tags(_wheel_tags(left), _wheel_tags(right))
+        pairs_from = right if result.get("named_by_second") else left
+        tags = universal2_tags(_wheel_tags(pairs_from), _wheel_tags(left) + _wheel_tags(right))
         origin = None if wheel is None else _wheel_origin(Path(wheel))
         _write_dist_info(left, right, output, tags, name, version, provenance, result, origin)
     except BaseException:
@@ -313,6 +314,56 @@ def _placed(tree: _Tree, path: str) -> Optional[str]:
     return path
 
 
+_EXTENSION = re.compile(
+    r"^(?P<module>.+?)(?P<suffix>\.cpython-[0-9]+-darwin\.so|\.abi3\.so|\.so)\Z"
+)
+
+
+def _suffix_rank(name: str) -> int:
+    """CPython's order (``importlib.machinery.EXTENSION_SUFFIXES`` on macOS): the
+    version's own ``.cpython-3XY-darwin.so``, then ``.abi3.so``, then ``.so``."""
+    match = _EXTENSION.match(name)
+    suffix = match.group("suffix") if match else ""
+    return 0 if suffix.startswith(".cpython-") else 1 if suffix == ".abi3.so" else 2
+
+
+def _by_module(
+    left: dict[Optional[str], str],
+    right: dict[Optional[str], str],
+    first: _Tree,
+    second: _Tree,
+) -> tuple[dict[Optional[str], str], dict[Optional[str], str], list[str]]:
+    """One extension module published under different names per arch (Cython 3.3.1: arm64
+    only as ``cp311-cp311``, x86_64 only as ``cp39-abi3``) is one file in the output: both
+    files move to the name CPython finds first, and are fused there. An abi3 slice loads in
+    every CPython at or above its minimum, so it may sit in a ``cpython-311`` file. Returns
+    the re-keyed maps and the output names taken from ``second``."""
+    modules: dict[str, dict[str, list[str]]] = {}
+    for side, placed, tree in (("left", left, first), ("right", right, second)):
+        for out, path in placed.items():
+            match = _EXTENSION.match(out or "")
+            if match and tree.entries[path] is _Kind.FILE:
+                found = modules.setdefault(match.group("module"), {"left": [], "right": []})
+                found[side].append(out or "")
+    named_by_second: list[str] = []
+    left, right = dict(left), dict(right)
+    for names in modules.values():
+        if len(names["left"]) != 1 or len(names["right"]) != 1:
+            continue
+        mine, theirs = names["left"][0], names["right"][0]
+        if mine == theirs or mine in right or theirs in left:
+            continue
+        rank = {name: _suffix_rank(name) for name in (mine, theirs)}
+        if rank[mine] == rank[theirs]:
+            continue  # two Python versions' files: not one module for one Python
+        winner = mine if rank[mine] < rank[theirs] else theirs
+        if winner == theirs:
+            named_by_second.append(theirs)
+        left[winner] = left.pop(mine)
+        right[winner] = right.pop(theirs)
+    return left, right, named_by_second
+
+
 def _plan(
     first: _Tree, second: _Tree, accept: Sequence[str]
 ) -> tuple[list[tuple[str, _Action, str, str]], dict[str, list[str]]]:
@@ -322,10 +373,12 @@ def _plan(
     right = {_placed(second, p): p for p in second.entries}
     left.pop(None, None)
     right.pop(None, None)
+    left, right, named_by_second = _by_module(left, right, first, second)
     result: dict[str, list[str]] = {
         key: [] for key in ("fused", "identical", "only_first", "only_second",
                             "accepted_different", "already_fat")
     }  # fmt: skip
+    result["named_by_second"] = named_by_second
     plan: list[tuple[str, _Action, str, str]] = []
     conflicts: list[str] = []
     for out in sorted(set(left) | set(right), key=str):

@@ -124,23 +124,51 @@ def _one(
     result["action"] = action.kind.value
     result["description"] = action.describe()
     result["fixed"] = action.applies and action.kind.changes
-    if not result["fixed"] or dry_run or action.wheel is None:
+    if not result["fixed"] or action.wheel is None:
         if action.manual and not result["fixed"]:
             result["manual"] = action.manual
         return result
     if action.kind is not ActionKind.FUSE:
+        if dry_run:
+            return result
         shutil.copy2(action.wheel, out / action.wheel.name)
         result["output"] = display_path(action.wheel.name)
         return result
     try:
-        made = _fuse_wheels(wheel, action.wheel, work, out, accept_different)
+        made = _fuse_wheels(wheel, action.wheel, work, accept_different)
     except _Conflict as conflict:
         result.update(fixed=False, description=f"cannot fuse: {conflict}")
         result["manual"] = "rerun with --accept-different GLOB for each differing file"
         return result
+    failing = _still_failing(made, target, allow)
+    if failing:  # the verdict is a scan of the result: a wheel that fails is not written
+        result.update(fixed=False, description=f"not fixed: the fused wheel {failing}")
+        result["manual"] = action.manual or _build_hint(dist)
+        return result
+    if dry_run:  # fused and scanned in a temporary folder: what the real run would write
+        result["description"] = f"would fuse with {action.wheel.name} into {made.name}"
+        return result
+    os.replace(made, out / made.name)
     result["output"] = display_path(made.name)
     result["description"] = f"fused with {action.wheel.name} into {made.name}"
     return result
+
+
+def _still_failing(wheel: Path, target: Target, allow: Sequence[str]) -> str:
+    """Why a written wheel still does not fit (its first error), or ``""``."""
+    try:
+        report = scan([str(wheel)], target, allow=allow)
+    except ScanError as error:
+        return f"cannot be read back: {error}"
+    if not report.errors:
+        return ""
+    first = report.errors[0]
+    more = f" (and {len(report.errors) - 1} more)" if len(report.errors) > 1 else ""
+    return f"still fails: {display_path(first.path)}: {first.message}{more}"
+
+
+def _build_hint(dist: Distribution) -> str:
+    return f"build {dist.requirement} from source for both architectures"
 
 
 class _Conflict(Exception):
@@ -171,9 +199,8 @@ def _unpack(wheel: Path, folder: Path) -> Path:
     return folder
 
 
-def _fuse_wheels(
-    first: Path, second: Path, work: Path, out: Path, accept_different: Sequence[str]
-) -> Path:
+def _fuse_wheels(first: Path, second: Path, work: Path, accept_different: Sequence[str]) -> Path:
+    """The fused wheel, written in ``work`` (moved to the output once a scan passes it)."""
     one = _unpack(first, work / "first")
     two = _unpack(second, work / "second")
     fused = work / "fused"
@@ -183,7 +210,9 @@ def _fuse_wheels(
         raise _Conflict(str(conflict)) from None
     except FuseError as error:
         raise WheelhouseError(f"{display_path(first.name)}: {error}") from None
-    return zip_tree(fused, out)
+    made = work / "made"
+    made.mkdir()
+    return zip_tree(fused, made)
 
 
 def zip_tree(tree: Path, out: Path) -> Path:
