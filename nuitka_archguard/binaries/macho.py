@@ -17,6 +17,7 @@ Reference: ``<mach-o/loader.h>``, ``<mach-o/fat.h>``, ``<mach/machine.h>``.
 from __future__ import annotations
 
 import enum
+import functools
 import struct
 from typing import Optional
 
@@ -184,19 +185,6 @@ _VERSION_MIN_PLATFORMS = {
     LC_VERSION_MIN_TVOS: Platform.TVOS,
     LC_VERSION_MIN_WATCHOS: Platform.WATCHOS,
 }
-_COMMAND_NAMES = {
-    LC_BUILD_VERSION: "LC_BUILD_VERSION",
-    LC_VERSION_MIN_MACOSX: "LC_VERSION_MIN_MACOSX",
-    LC_VERSION_MIN_IPHONEOS: "LC_VERSION_MIN_IPHONEOS",
-    LC_VERSION_MIN_TVOS: "LC_VERSION_MIN_TVOS",
-    LC_VERSION_MIN_WATCHOS: "LC_VERSION_MIN_WATCHOS",
-    LC_LOAD_DYLIB: "LC_LOAD_DYLIB",
-    LC_LOAD_WEAK_DYLIB: "LC_LOAD_WEAK_DYLIB",
-    LC_REEXPORT_DYLIB: "LC_REEXPORT_DYLIB",
-    LC_LOAD_UPWARD_DYLIB: "LC_LOAD_UPWARD_DYLIB",
-    LC_ID_DYLIB: "LC_ID_DYLIB",
-    LC_RPATH: "LC_RPATH",
-}
 # Smallest cmdsize of each command we read: the fixed part of its structure.
 _BUILD_VERSION_SIZE = 24  # cmd, cmdsize, platform, minos, sdk, ntools
 _VERSION_MIN_SIZE = 16  # cmd, cmdsize, version, sdk
@@ -268,8 +256,9 @@ def read_slices(source: ByteSource) -> tuple[Slice, ...]:
     if len(head) < 4:
         raise BinaryReadError(f"truncated: {len(head)}-byte file has no Mach-O magic")
     (magic,) = _U32_BE.unpack_from(head)
-    if magic in _LAYOUTS:
-        return (_read_thin(source, head, 0, source.size, ""),)
+    layout = _LAYOUTS.get(magic)
+    if layout is not None:
+        return (_read_thin(source, layout, head, 0, source.size, ""),)
     if magic in (FAT_MAGIC, FAT_MAGIC_64):
         return _read_fat(source, head, magic == FAT_MAGIC_64)
     raise BinaryReadError(f"not a Mach-O file (magic {magic:#010x})")
@@ -333,24 +322,24 @@ def _read_fat(source: ByteSource, head: bytes, fat64: bool) -> tuple[Slice, ...]
             raise BinaryReadError(f"{where}truncated: {size}-byte slice has no Mach-O magic")
         buffer = source.read_at(offset, min(size, FIRST_READ))
         (magic,) = _U32_BE.unpack_from(buffer)
-        if magic not in _LAYOUTS:
+        layout = _LAYOUTS.get(magic)
+        if layout is None:
             raise BinaryReadError(f"{where}not a thin Mach-O header (magic {magic:#010x})")
-        slices[index] = _read_thin(source, buffer, offset, size, where, cputype)
+        slices[index] = _read_thin(source, layout, buffer, offset, size, where, cputype)
     return tuple(s for s in slices if s is not None)
 
 
 def _read_thin(
     source: ByteSource,
+    layout: _Layout,
     buffer: bytes,
     offset: int,
     size: int,
     where: str,
     expected_cputype: Optional[int] = None,
 ) -> Slice:
-    """One thin Mach-O image of ``size`` bytes at ``offset``; ``buffer`` holds its first
-    bytes (at least the magic)."""
-    (magic,) = _U32_BE.unpack_from(buffer)
-    layout = _LAYOUTS[magic]
+    """One thin Mach-O image of ``size`` bytes at ``offset``, laid out as its magic says;
+    ``buffer`` holds its first bytes (at least the magic)."""
     header_size = layout.header_size
     if size < header_size:
         raise BinaryReadError(
@@ -389,43 +378,53 @@ def _read_thin(
         raise BinaryReadError(f"{where}{error}") from None
     platform, min_os, sdk, dependencies, rpaths, install_name = fields
     return Slice(
-        arch=arch_name(cputype, cpusubtype),
-        file_type=_FILE_TYPE_NAMES.get(filetype) or f"filetype_{filetype}",
-        platform=platform,
-        min_os=min_os,
-        sdk=sdk,
-        dependencies=tuple(dependencies),
-        rpaths=tuple(rpaths),
-        install_name=install_name,
+        arch_name(cputype, cpusubtype),
+        _FILE_TYPE_NAMES.get(filetype) or f"filetype_{filetype}",
+        platform,
+        min_os,
+        sdk,
+        tuple(dependencies),
+        tuple(rpaths),
+        install_name,
     )
 
 
 _Fields = tuple[Optional[str], Optional[str], Optional[str], list[str], list[str], Optional[str]]
 
 
+# Kinds of the load commands we read; the first three hold one string (an lc_str).
 _DEPENDENCY, _RPATH, _ID, _BUILD, _VERSION_MIN = range(5)
-_INTERESTING: dict[int, int] = {
-    LC_LOAD_DYLIB: _DEPENDENCY,
-    LC_LOAD_WEAK_DYLIB: _DEPENDENCY,
-    LC_REEXPORT_DYLIB: _DEPENDENCY,
-    LC_LOAD_UPWARD_DYLIB: _DEPENDENCY,
-    LC_RPATH: _RPATH,
-    LC_ID_DYLIB: _ID,
-    LC_BUILD_VERSION: _BUILD,
-    **dict.fromkeys(_VERSION_MIN_PLATFORMS, _VERSION_MIN),
+_COMMANDS: dict[int, tuple[int, int, str]] = {
+    LC_LOAD_DYLIB: (_DEPENDENCY, _DYLIB_SIZE, "LC_LOAD_DYLIB"),
+    LC_LOAD_WEAK_DYLIB: (_DEPENDENCY, _DYLIB_SIZE, "LC_LOAD_WEAK_DYLIB"),
+    LC_REEXPORT_DYLIB: (_DEPENDENCY, _DYLIB_SIZE, "LC_REEXPORT_DYLIB"),
+    LC_LOAD_UPWARD_DYLIB: (_DEPENDENCY, _DYLIB_SIZE, "LC_LOAD_UPWARD_DYLIB"),
+    LC_RPATH: (_RPATH, _RPATH_SIZE, "LC_RPATH"),
+    LC_ID_DYLIB: (_ID, _DYLIB_SIZE, "LC_ID_DYLIB"),
+    LC_BUILD_VERSION: (_BUILD, _BUILD_VERSION_SIZE, "LC_BUILD_VERSION"),
+    LC_VERSION_MIN_MACOSX: (_VERSION_MIN, _VERSION_MIN_SIZE, "LC_VERSION_MIN_MACOSX"),
+    LC_VERSION_MIN_IPHONEOS: (_VERSION_MIN, _VERSION_MIN_SIZE, "LC_VERSION_MIN_IPHONEOS"),
+    LC_VERSION_MIN_TVOS: (_VERSION_MIN, _VERSION_MIN_SIZE, "LC_VERSION_MIN_TVOS"),
+    LC_VERSION_MIN_WATCHOS: (_VERSION_MIN, _VERSION_MIN_SIZE, "LC_VERSION_MIN_WATCHOS"),
 }
-"""The load commands we read; all others are only stepped over."""
+"""The load commands we read, each with its kind, its smallest ``cmdsize`` (the fixed part
+of its structure) and its name for messages: one lookup per command. All others are only
+stepped over."""
 
 
 def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds: int) -> _Fields:
-    """Walk ``ncmds`` load commands in ``data[position:end]``."""
+    """Walk ``ncmds`` load commands in ``data[position:end]``.
+
+    The hot loop of every Mach-O read: one ``unpack_from`` and one dict lookup per command,
+    the strings (dylib names, rpaths, install name) checked and decoded inline."""
     build: Optional[tuple[int, int, int]] = None
     version_min: Optional[tuple[int, int, int]] = None
     dependencies: list[str] = []
     rpaths: list[str] = []
     install_name: Optional[str] = None
     unpack_command = layout.command.unpack_from
-    interesting = _INTERESTING.get
+    unpack_u32 = layout.u32.unpack_from
+    known = _COMMANDS.get
     last = end - _LOAD_COMMAND_SIZE
     for index in range(ncmds):
         if position > last:
@@ -433,26 +432,44 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
         cmd, cmdsize = unpack_command(data, position)
         if cmdsize < _LOAD_COMMAND_SIZE or position + cmdsize > end:
             raise _bad_cmdsize(index, cmd, cmdsize)
-        kind = interesting(cmd)
-        if kind is not None:
-            if kind == _DEPENDENCY:
-                name = _string(layout, data, position, cmdsize, cmd, index, _DYLIB_SIZE)
-                dependencies.append(name)
-            elif kind == _RPATH:
-                rpaths.append(_string(layout, data, position, cmdsize, cmd, index, _RPATH_SIZE))
-            elif kind == _ID:
-                install_name = _string(layout, data, position, cmdsize, cmd, index, _DYLIB_SIZE)
+        command = known(cmd)
+        if command is not None:
+            kind, minimum, name = command
+            if cmdsize < minimum:
+                raise BinaryReadError(
+                    f"load command {index} ({name}) has cmdsize {cmdsize},"
+                    f" below its {minimum}-byte structure"
+                )
+            if kind <= _ID:
+                # An lc_str: an offset from the command's start to a NUL-terminated string
+                # that must lie wholly inside the command.
+                (offset,) = unpack_u32(data, position + 8)
+                if offset < minimum or offset >= cmdsize:
+                    raise BinaryReadError(
+                        f"load command {index} ({name}) string offset {offset}"
+                        f" lies outside its {minimum}..{cmdsize} bytes"
+                    )
+                start = position + offset
+                stop = data.find(b"\0", start, position + cmdsize)
+                if stop < 0:
+                    raise BinaryReadError(
+                        f"load command {index} ({name}) string has no NUL terminator"
+                    )
+                text = data[start:stop].decode("utf-8", "replace")
+                if kind == _DEPENDENCY:
+                    dependencies.append(text)
+                elif kind == _RPATH:
+                    rpaths.append(text)
+                else:
+                    install_name = text
             elif kind == _BUILD:
-                _check_size(cmdsize, _BUILD_VERSION_SIZE, cmd, index)
                 found = layout.u32x3.unpack_from(data, position + 8)
                 # A zippered binary carries macOS and Mac Catalyst: macOS is the one that counts.
                 if build is None or (found[0] == Platform.MACOS and build[0] != Platform.MACOS):
                     build = found
-            else:
-                _check_size(cmdsize, _VERSION_MIN_SIZE, cmd, index)
-                if version_min is None:
-                    version, sdk = layout.u32x2.unpack_from(data, position + 8)
-                    version_min = (_VERSION_MIN_PLATFORMS[cmd], version, sdk)
+            elif version_min is None:
+                version, sdk = layout.u32x2.unpack_from(data, position + 8)
+                version_min = (_VERSION_MIN_PLATFORMS[cmd], version, sdk)
         position += cmdsize
     chosen = build or version_min
     if chosen is None:
@@ -476,35 +493,7 @@ def _bad_cmdsize(index: int, cmd: int, cmdsize: int) -> BinaryReadError:
     )
 
 
-def _check_size(cmdsize: int, minimum: int, cmd: int, index: int) -> None:
-    if cmdsize < minimum:
-        raise BinaryReadError(
-            f"load command {index} ({_COMMAND_NAMES[cmd]}) has cmdsize {cmdsize},"
-            f" below its {minimum}-byte structure"
-        )
-
-
-def _string(
-    layout: _Layout, data: bytes, position: int, cmdsize: int, cmd: int, index: int, fixed: int
-) -> str:
-    """The ``lc_str`` right after the command's 8-byte head: an offset from the command's
-    start to a NUL-terminated string that must lie wholly inside the command."""
-    _check_size(cmdsize, fixed, cmd, index)
-    (offset,) = layout.u32.unpack_from(data, position + 8)
-    if offset < fixed or offset >= cmdsize:
-        raise BinaryReadError(
-            f"load command {index} ({_COMMAND_NAMES[cmd]}) string offset {offset}"
-            f" lies outside its {fixed}..{cmdsize} bytes"
-        )
-    start = position + offset
-    stop = data.find(b"\0", start, position + cmdsize)
-    if stop < 0:
-        raise BinaryReadError(
-            f"load command {index} ({_COMMAND_NAMES[cmd]}) string has no NUL terminator"
-        )
-    return data[start:stop].decode("utf-8", "replace")
-
-
+@functools.lru_cache(maxsize=256)
 def _version(value: int) -> str:
     """``xxxx.yy.zz`` nibbles as ``otool`` prints them, without a ``.0`` patch."""
     major, minor, patch = value >> 16, (value >> 8) & 0xFF, value & 0xFF

@@ -41,10 +41,6 @@ class _Value:
     _compared: tuple[str, ...] = ()
     """The fields that take part in ``==`` and ``hash`` (default: all)."""
 
-    def _set(self, *values: Any) -> None:
-        for name, value in zip(self._fields, values):
-            object.__setattr__(self, name, value)
-
     def _key(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in (self._compared or self._fields))
 
@@ -123,9 +119,19 @@ class Slice(_Value):
         libc: Optional[str] = None,
         clr: Optional[str] = None,
     ) -> None:
-        self._set(
-            arch, file_type, platform, min_os, sdk, dependencies, rpaths, install_name, libc, clr
-        )
+        # One slot descriptor call per field, unrolled: every binary read builds a Slice,
+        # and a loop of object.__setattr__ calls was a tenth of reading a Mach-O file.
+        a, b, c, d, e, f, g, h, i, j = _SLICE_SETTERS
+        a(self, arch)
+        b(self, file_type)
+        c(self, platform)
+        d(self, min_os)
+        e(self, sdk)
+        f(self, dependencies)
+        g(self, rpaths)
+        h(self, install_name)
+        i(self, libc)
+        j(self, clr)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -167,7 +173,12 @@ class BinaryInfo(_Value):
         error: Optional[str] = None,
         notes: tuple[str, ...] = (),
     ) -> None:
-        self._set(path, format, slices, error, notes)
+        a, b, c, d, e = _INFO_SETTERS
+        a(self, path)
+        b(self, format)
+        c(self, slices)
+        d(self, error)
+        e(self, notes)
 
     @property
     def is_binary(self) -> bool:
@@ -210,6 +221,16 @@ class BinaryInfo(_Value):
             "rpaths": list(self.rpaths),
             "error": self.error,
         }
+
+
+def _setters(cls: type[_Value]) -> tuple[Any, ...]:
+    """The ``__set__`` of each field's slot, in ``_fields`` order: what ``__init__`` calls to
+    fill a frozen value (its own ``__setattr__`` refuses)."""
+    return tuple(cls.__dict__[name].__set__ for name in cls._fields)
+
+
+_SLICE_SETTERS = _setters(Slice)
+_INFO_SETTERS = _setters(BinaryInfo)
 
 
 def _unique(items: Any) -> tuple[str, ...]:

@@ -73,8 +73,12 @@ class ByteSource:
         return self.read_at(offset, length)
 
     def head(self, length: int = FIRST_READ) -> bytes:
-        """The first bytes, fewer if the file is smaller; kept for later reads."""
-        data = self.read_at(0, min(length, self.size))
+        """The first bytes, fewer if the file is smaller; kept for later reads (asked again,
+        as the format detection and then the reader do, they cost no read and no budget)."""
+        length = min(length, self.size)
+        if length <= len(self._head):
+            return self._head[:length]
+        data = self.read_at(0, length)
         if len(data) > len(self._head):
             self._head = data
         return data
