@@ -11,6 +11,7 @@ ELF header: https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.eheader.html
 from __future__ import annotations
 
 import enum
+import functools
 import struct
 from typing import Optional
 
@@ -114,7 +115,26 @@ DF_1_PIE = 0x08000000
 _DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_SONAME, _DT_FLAGS_1 = (
     int(t) for t in (DTag.NEEDED, DTag.STRTAB, DTag.STRSZ, DTag.SONAME, DTag.FLAGS_1)
 )
+_DT_NULL = int(DTag.NULL)
+_DYNAMIC_ENTRY = {
+    (endian, is64): struct.Struct(endian + ("QQ" if is64 else "II"))
+    for endian in "<>"
+    for is64 in (False, True)
+}
+"""One dynamic entry (d_tag, d_val), by byte order and word size."""
+_NOTE_HEADER = {endian: struct.Struct(endian + "III") for endian in "<>"}
+"""A note's namesz, descsz and type."""
+_PROGRAM_HEADER = {
+    # 64: p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
+    # 32: p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align
+    (endian, is64): struct.Struct(endian + ("I4xQQ8xQ16x" if is64 else "III4xI12x"))
+    for endian in "<>"
+    for is64 in (False, True)
+}
+"""One program header as (p_type, p_offset, p_vaddr, p_filesz), the other fields skipped."""
 _STRING_TAGS = frozenset(int(t) for t in (DTag.NEEDED, DTag.SONAME, DTag.RPATH, DTag.RUNPATH))
+_READ_TAGS = _STRING_TAGS | {_DT_NULL, _DT_STRTAB, _DT_STRSZ, _DT_FLAGS_1}
+"""The dynamic entries the reader looks at; it steps over every other one."""
 _PT_LOAD, _PT_DYNAMIC, _PT_INTERP = int(PType.LOAD), int(PType.DYNAMIC), int(PType.INTERP)
 _PT_NOTE = int(PType.NOTE)
 _ET_REL, _ET_EXEC, _ET_DYN, _ET_CORE = (int(t) for t in EType)
@@ -213,12 +233,19 @@ _HEADER: dict[int, tuple[str, int, int]] = {
 }
 _C64 = int(EIClass.C64)
 _ENDIAN: dict[int, str] = {EIData.LSB: "<", EIData.MSB: ">"}
+_HEADER_STRUCT = {
+    (elf_class, data): struct.Struct(endian + fmt)
+    for elf_class, (fmt, _, _) in _HEADER.items()
+    for data, endian in _ENDIAN.items()
+}
+"""The ELF header after ``e_ident``, by class and byte order."""
 
 
 def is_elf(head: bytes) -> bool:
     return head[:4] == ELF_MAGIC
 
 
+@functools.lru_cache(maxsize=64)
 def arch_name(machine: int, elf_class: int, data: int) -> str:
     """The ``uname -m`` name of an ``e_machine``; ``em_<n>`` for machines not listed."""
     for key in (
@@ -246,11 +273,11 @@ def _read(source: ByteSource) -> Slice:
     endian = _ENDIAN.get(data)
     if layout is None or endian is None:
         raise BinaryReadError(f"bad ELF class ({elf_class}) or byte order ({data})")
-    fmt, phentsize_expected, shentsize_expected = layout
+    _, phentsize_expected, shentsize_expected = layout
     if len(head) < (64 if elf_class == _C64 else 52):
         raise BinaryReadError("truncated ELF header")
     (e_type, machine, _, _, phoff, shoff, flags, _, phentsize, phnum, shentsize, shnum, _) = (
-        struct.unpack_from(endian + fmt, head, 16)
+        _HEADER_STRUCT[elf_class, data].unpack_from(head, 16)
     )
 
     arch = arch_name(machine, elf_class, data)
@@ -352,25 +379,20 @@ class _File:
         if phnum > MAX_PROGRAM_HEADERS:
             raise BinaryReadError(f"too many program headers ({phnum})")
         buf = self.read(phoff, phnum * phentsize)
-        if self.is64:  # p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
-            values = struct.unpack_from(self.endian + "IIQQQQQQ" * phnum, buf)
-            types, offsets, vaddrs, sizes = values[::8], values[2::8], values[3::8], values[5::8]
-        else:  # p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align
-            values = struct.unpack_from(f"{self.endian}{phnum * 8}I", buf)
-            types, offsets, vaddrs, sizes = values[::8], values[1::8], values[2::8], values[4::8]
-        loads = [
-            (vaddr, offset, size)
-            for p_type, offset, vaddr, size in zip(types, offsets, vaddrs, sizes)
-            if p_type == _PT_LOAD
-        ]
+        loads: list[tuple[int, int, int]] = []
+        notes: list[tuple[int, int]] = []
         dynamic = interp = None
-        if _PT_DYNAMIC in types:
-            i = types.index(_PT_DYNAMIC)
-            dynamic = (offsets[i], sizes[i])
-        if _PT_INTERP in types:
-            i = types.index(_PT_INTERP)
-            interp = (offsets[i], sizes[i])
-        notes = [(o, n) for t, o, n in zip(types, offsets, sizes) if t == _PT_NOTE]
+        # One pass over precompiled headers (a format string per phnum missed struct's cache).
+        for p_type, offset, vaddr, size in _PROGRAM_HEADER[self.endian, self.is64].iter_unpack(buf):
+            if p_type == _PT_LOAD:
+                loads.append((vaddr, offset, size))
+            elif p_type == _PT_NOTE:
+                notes.append((offset, size))
+            elif p_type == _PT_DYNAMIC:
+                if dynamic is None:  # the first one counts
+                    dynamic = (offset, size)
+            elif p_type == _PT_INTERP and interp is None:
+                interp = (offset, size)
         return loads, dynamic, interp, notes
 
     def android_api_level(self, notes: list[tuple[int, int]]) -> Optional[int]:
@@ -383,7 +405,7 @@ class _File:
             data = self.read(offset, size) if size >= 12 else b""
             position = 0
             while position + 12 <= len(data):
-                namesz, descsz, kind = struct.unpack_from(self.endian + "III", data, position)
+                namesz, descsz, kind = _NOTE_HEADER[self.endian].unpack_from(data, position)
                 name_at = position + 12
                 desc_at = name_at + ((namesz + 3) & ~3)
                 end = desc_at + ((descsz + 3) & ~3)
@@ -416,17 +438,24 @@ class _File:
         result = _Dynamic()
         if count == 0:
             return result
-        raw = struct.unpack_from(
-            f"{self.endian}{count * 2}{self.word}", self.read(offset, count * entry)
-        )
-        tags, values = raw[::2], raw[1::2]
-        if 0 in tags:  # DT_NULL ends the array
-            end = tags.index(0)
-            tags, values = tags[:end], values[:end]
-        strings = [(tag, value) for tag, value in zip(tags, values) if tag in _STRING_TAGS]
-        single = dict(zip(tags, values))
-        strtab, strsz = single.get(_DT_STRTAB), single.get(_DT_STRSZ)
-        result.flags_1 = single.get(_DT_FLAGS_1, 0)
+        strings: list[tuple[int, int]] = []
+        strtab = strsz = None
+        # One pass over (d_tag, d_val) pairs; a later DT_STRTAB, DT_STRSZ or DT_FLAGS_1 wins.
+        for tag, value in _DYNAMIC_ENTRY[self.endian, self.is64].iter_unpack(
+            self.read(offset, count * entry)
+        ):
+            if tag not in _READ_TAGS:  # most entries: relocations, hashes, init arrays...
+                continue
+            if tag in _STRING_TAGS:
+                strings.append((tag, value))
+            elif tag == _DT_NULL:  # ends the array
+                break
+            elif tag == _DT_STRTAB:
+                strtab = value
+            elif tag == _DT_STRSZ:
+                strsz = value
+            elif tag == _DT_FLAGS_1:
+                result.flags_1 = value
         if not strings:
             return result
         if strtab is None:
