@@ -277,7 +277,72 @@ def make_plan(
             actions, platforms, python, options, staging / f"p{index}",
             allow_version_change=allow_version_change, target=target, allow=allow,
         )  # fmt: skip
+    keep_requirements(plan)
     return plan
+
+
+def keep_requirements(plan: Plan) -> None:
+    """Version changes must leave every requirement of the environment satisfied (markers
+    evaluated for the target): each change says who requires the distribution, and one that
+    would break a requirement, or whose own requirements the environment does not meet, is
+    not done, with the conflict named. Repeated until no refusal changes the picture."""
+    from .requirements import (
+        Installed,
+        installed_distributions,
+        target_markers,
+        unmet,
+        wheel_requirements,
+    )
+
+    changes = [a for a in plan.actions if a.kind is ActionKind.OLDER_VERSION and a.wheel]
+    if not changes:
+        return
+    installed = installed_distributions(plan.environment.sites)
+    markers = target_markers(plan.target, plan.python)
+    new: dict[str, Installed] = {}
+    for action in changes:
+        dist = _dist(action)
+        assert action.wheel is not None
+        found = wheel_requirements(action.wheel)
+        new[dist.canonical_name] = found or Installed(dist.name, action.new_version or "", ())
+        who = _requirers(installed, dist.canonical_name, markers)
+        if who:
+            action.notes.append(f"{dist.name} is required by: {who}")
+    while True:
+        live = [a for a in changes if not a.refusal]
+        planned = dict(installed)
+        planned.update({_dist(a).canonical_name: new[_dist(a).canonical_name] for a in live})
+        names = {_dist(a).canonical_name for a in live}
+        problems = unmet(planned, markers, names)
+        refused = False
+        for action in live:
+            key = _dist(action).canonical_name
+            mine = [p for p in problems if key in (_canon(p.who), _canon(p.name))]
+            if mine:
+                action.refusal = "the version change would break a requirement: " + "; ".join(
+                    p.describe() for p in mine
+                )
+                action.applies = False
+                refused = True
+        if not refused:
+            return
+
+
+def _canon(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
+
+
+def _requirers(installed: dict[str, Any], name: str, markers: list[dict[str, str]]) -> str:
+    """``user 1.0 (fast>=2)``, for every installed distribution requiring ``name``."""
+    from .requirements import requirement_on
+
+    found = []
+    for dist in installed.values():
+        for text in requirement_on(dist, name, markers):
+            found.append(f"{dist.name} {dist.version} ({text})")
+    return ", ".join(found)
 
 
 def resolve_actions(

@@ -1,0 +1,181 @@
+"""Requirements stay satisfied: a fix that changes a distribution's version must not break
+what the environment's other distributions require (``Requires-Dist``, markers evaluated for
+the *target*), nor leave the new version's own requirements unmet.
+
+``--allow-version-change`` once installed cryptography 48.0.1 beside pyOpenSSL 26.4.0 (which
+requires ``cryptography>=49``) and said ``ok``. Here every installed distribution's
+requirements are checked against the environment as the plan leaves it; a version change
+that breaks one is not done, and the plan names who requires what.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from packaging.markers import UndefinedComparison
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ..discovery import PathError, open_wheel
+from ..metadata import MetadataReader
+from ..target import Target
+from .wheels import PythonSpec
+
+__all__ = ["Installed", "Unmet", "installed_distributions", "target_markers", "unmet"]
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One distribution as the requirement check sees it."""
+
+    name: str
+    version: str
+    requires: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """``who`` (at ``who_version``) requires ``requirement``, which ``name`` at ``version``
+    (``None``: not installed) does not satisfy."""
+
+    who: str
+    who_version: str
+    requirement: str
+    name: str
+    version: Optional[str]
+
+    def describe(self) -> str:
+        has = f"{self.name} {self.version}" if self.version else f"no {self.name}"
+        return f"{self.who} {self.who_version} requires {self.requirement}, the plan leaves {has}"
+
+
+def target_markers(target: Target, python: PythonSpec) -> list[dict[str, str]]:
+    """PEP 508 environments for the target, one per architecture, for the fix's Python."""
+    from ..nuitka_plugin.preflight import marker_environments
+
+    environments = marker_environments(target)
+    for env in environments:
+        env["python_version"] = python.version
+        env["python_full_version"] = f"{python.version}.0"
+        env["implementation_name"] = "cpython"
+        env["platform_python_implementation"] = "CPython"
+    return environments
+
+
+def installed_distributions(sites: Iterable[Path]) -> dict[str, Installed]:
+    """Every ``.dist-info`` of the sites: canonical name -> name, version, Requires-Dist."""
+    found: dict[str, Installed] = {}
+    reader = MetadataReader()
+    for site in sites:
+        try:
+            names = sorted(os.listdir(site))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".dist-info"):
+                continue
+            headers = reader.headers(str(site / name / "METADATA"), optional=True)
+            dist = _installed(headers)
+            if dist is not None:
+                found.setdefault(str(canonicalize_name(dist.name)), dist)
+    return found
+
+
+def _installed(headers: dict[str, list[str]]) -> Optional[Installed]:
+    name = (headers.get("Name") or [""])[0].strip()
+    version = (headers.get("Version") or [""])[0].strip()
+    if not name or not version:
+        return None
+    return Installed(name, version, tuple(headers.get("Requires-Dist", ())))
+
+
+def wheel_requirements(wheel: Path) -> Optional[Installed]:
+    """Name, version and Requires-Dist from a wheel's METADATA (read bounded)."""
+    reader = MetadataReader()
+    try:
+        archive = open_wheel(str(wheel))
+    except PathError:
+        return None
+    with archive:
+        for member in archive.infolist():
+            parts = member.filename.split("/")
+            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+                headers = reader.member_headers(archive, member, f"{wheel}/{member.filename}")
+                return _installed(headers)
+    return None
+
+
+def _applies(requirement: Requirement, environments: Sequence[dict[str, str]]) -> bool:
+    """Whether a requirement holds on any of the target's architectures (not one under an
+    extra: which extras were installed is not recorded)."""
+    if requirement.marker is None:
+        return True
+    for env in environments:
+        try:
+            if requirement.marker.evaluate({**env, "extra": ""}):
+                return True
+        except (UndefinedComparison, ValueError, TypeError):
+            return True
+    return False
+
+
+def unmet(
+    planned: dict[str, Installed],
+    environments: Sequence[dict[str, str]],
+    changed: Iterable[str],
+) -> list[Unmet]:
+    """Requirements the planned environment leaves unmet that involve a ``changed``
+    distribution (as the requirer or as the required): what the plan itself would break."""
+    changed = {str(canonicalize_name(name)) for name in changed}
+    found: list[Unmet] = []
+    for key, dist in sorted(planned.items()):
+        for text in dist.requires:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            needed = str(canonicalize_name(requirement.name))
+            if key not in changed and needed not in changed:
+                continue
+            if not _applies(requirement, environments):
+                continue
+            have = planned.get(needed)
+            if have is not None and _satisfies(requirement, have.version):
+                continue
+            if have is None and key not in changed:
+                continue  # missing before the fix too: not the plan's doing
+            found.append(
+                Unmet(dist.name, dist.version, _shown(requirement), requirement.name,
+                      have.version if have else None)
+            )  # fmt: skip
+    return found
+
+
+def requirement_on(dist: Installed, name: str, environments: Sequence[dict[str, str]]) -> list[str]:
+    """``dist``'s requirements on ``name`` that apply to the target, as text."""
+    found = []
+    for text in dist.requires:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) == name and _applies(requirement, environments):
+            found.append(_shown(requirement))
+    return found
+
+
+def _satisfies(requirement: Requirement, version: str) -> bool:
+    try:
+        return requirement.specifier.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return True  # a version pip itself would not compare: not ours to judge
+
+
+def _shown(requirement: Requirement) -> str:
+    text = f"{requirement.name}{requirement.specifier}"
+    return text if requirement.marker is None else f"{text}; {requirement.marker}"
