@@ -151,8 +151,8 @@ def _inspect_one(path: str) -> BinaryInfo:
         return inspect_file(path)
     except BinaryReadError as error:
         with contextlib.suppress(OutputError):
-            write(sys.stderr, f"nuitka-archguard: {shown(path)}: {shown(str(error))}\n")
-        return BinaryInfo(path=path, format=BinaryFormat.NOT_A_BINARY, error=str(error))
+            write(sys.stderr, f"nuitka-archguard: {shown(path)}: {shown(error.reason)}\n")
+        return BinaryInfo(path=path, format=BinaryFormat.NOT_A_BINARY, error=error.reason)
 
 
 def format_binary_info(info: BinaryInfo) -> str:

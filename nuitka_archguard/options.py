@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 if TYPE_CHECKING:
     from .config import Config
     from .fix.wheels import PipOptions
+    from .scan import AllowRule
     from .target import Target
 
 __all__ = [
@@ -167,6 +168,12 @@ class Settings(NamedTuple):
     allow: tuple[str, ...]
     """The file's rules first, then ``--allow``'s."""
     accept_different: tuple[str, ...]
+
+    def allow_rules(self, option: str = "--allow") -> tuple[AllowRule, ...]:
+        """:attr:`allow` as rules that say where each was written (the file or ``option``)."""
+        from .scan import allow_rules
+
+        return allow_rules(self.config, self.allow[len(self.config.allow) :], option)
 
 
 def project_config() -> Config:

@@ -99,6 +99,8 @@ class Finding:
     module: Optional[str] = None
     allowed: bool = False
     allow_reason: Optional[str] = None
+    allow_origin: Optional[str] = None
+    """Where the rule that allows it was written (``[tool.archguard] allow in FILE``)."""
     role: Optional[Role] = None
     needs_min_os: Optional[str] = None
     """``min-os-too-new``: the newest minimum macOS among the offending slices."""
@@ -126,6 +128,8 @@ class Finding:
         }
         if self.allow_reason is not None:
             data["allow_reason"] = self.allow_reason
+        if self.allow_origin is not None:
+            data["allow_origin"] = self.allow_origin
         return data
 
 
@@ -165,9 +169,9 @@ def new_finding(
     )
 
 
-def allowed(finding: Finding, reason: Optional[str]) -> Finding:
+def allowed(finding: Finding, reason: Optional[str], origin: Optional[str] = None) -> Finding:
     """The finding, kept in the report but no longer counted (``--allow PATTERN:REASON``)."""
-    return replace(finding, allowed=True, allow_reason=reason)
+    return replace(finding, allowed=True, allow_reason=reason, allow_origin=origin)
 
 
 def internal_error(path: str, target: Target, error: BaseException) -> Finding:

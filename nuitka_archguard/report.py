@@ -113,8 +113,8 @@ def _same_fix(findings: list[Finding]) -> list[list[Finding]]:
     one fix block for the 23 binaries of an arm64 numpy, not 23 copies of it."""
     groups: dict[tuple[object, ...], list[Finding]] = {}
     for finding in findings:
-        key = (finding.allowed, finding.allow_reason, finding.severity, finding.code,
-               finding.fix, finding.needed_by)  # fmt: skip
+        key = (finding.allowed, finding.allow_reason, finding.allow_origin, finding.severity,
+               finding.code, finding.fix, finding.needed_by)  # fmt: skip
         groups.setdefault(key, []).append(finding)
     return list(groups.values())
 
@@ -145,7 +145,7 @@ def _finding_lines(finding: Finding, report: ScanReport, allow_option: str) -> l
     lines.extend(_INDENT + line for line in finding.message.split("\n"))
     if finding.allowed:
         reason = f": {finding.allow_reason}" if finding.allow_reason else ""
-        lines.append(_field("allowed", f"by {allow_option}{reason}"))
+        lines.append(_field("allowed", f"by {finding.allow_origin or allow_option}{reason}"))
     if finding.code is not Code.MIN_OS_TOO_NEW and finding.code is not Code.UNREADABLE_BINARY:
         lines.append(_field("has", ", ".join(finding.archs) or "nothing for this target"))
         needs = f"{', '.join(finding.required_archs)} for {_target_text(report)}"
@@ -203,6 +203,9 @@ def _github_line(finding: Finding) -> str:
     if finding.allowed:
         title += " (allowed)"
     body = finding.message
+    if finding.allowed and finding.allow_origin:
+        reason = f": {finding.allow_reason}" if finding.allow_reason else ""
+        body += f" (allowed by {finding.allow_origin}{reason})"
     if finding.needed_by:
         body += f" (needed by {', '.join(finding.needed_by)})"
     if finding.fix:

@@ -25,6 +25,7 @@ from . import archs
 from .advice import fix_for
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
 from .common import ExitCode
+from .config import Config
 from .discovery import (
     Discovery,
     Found,
@@ -81,14 +82,17 @@ class AllowRule:
 
     pattern: str
     reason: Optional[str] = None
+    origin: Optional[str] = None
+    """Where the rule was written (``[tool.archguard] allow in FILE``, ``--allow``), said
+    beside every finding it allows; None: the caller's option."""
 
     @classmethod
-    def parse(cls, text: str) -> AllowRule:
+    def parse(cls, text: str, origin: Optional[str] = None) -> AllowRule:
         text = text.strip()
         start = 2 if len(text) > 2 and text[1] == ":" and text[2] in "/\\" else 0  # C:\...
         pattern, sep, reason = text[start:].partition(":")
         pattern = text[:start] + pattern
-        return cls(pattern.strip(), reason.strip() or None if sep else None)
+        return cls(pattern.strip(), reason.strip() or None if sep else None, origin)
 
     def matches(self, finding: Finding, rel: Optional[str] = None) -> bool:
         pattern = self.pattern
@@ -112,6 +116,16 @@ MAX_ALLOW_RULES = 1000
 """Allow rules a scan takes; more is a usage error (they are meant to be read by people)."""
 MAX_ALLOW_LENGTH = 1000
 """Characters of one allow rule."""
+
+
+def allow_rules(config: Config, extra: Iterable[str], option: str) -> tuple[AllowRule, ...]:
+    """The project's rules (``[tool.archguard] allow``), then the command line's (given
+    with ``option``), each knowing where it was written; a rule given twice counts once."""
+    where = f"[tool.archguard] allow in {config.source}" if config.source else option
+    rules = {text: AllowRule.parse(text, where) for text in config.allow}
+    for text in extra:
+        rules.setdefault(text, AllowRule.parse(text, option))
+    return tuple(rules.values())
 
 
 def _rules(allow: Iterable[Union[str, AllowRule]]) -> tuple[AllowRule, ...]:
@@ -387,8 +401,8 @@ class Checker:
         self.files_scanned += 1
         try:
             info = inspect_file(text)
-        except BinaryReadError as error:
-            info = BinaryInfo(path=text, format=BinaryFormat.NOT_A_BINARY, error=str(error))
+        except BinaryReadError as error:  # the finding names the path: the reason is enough
+            info = BinaryInfo(path=text, format=BinaryFormat.NOT_A_BINARY, error=error.reason)
         except Exception as error:  # a reader bug must not crash the build it guards
             info = BinaryInfo(path=text, format=BinaryFormat.NOT_A_BINARY, error=str(error))
         return self.check_info(
@@ -537,7 +551,7 @@ class Checker:
             fix = finding.fix
         finding = replace(finding, fix=fix)
         rule = self._allow.match(finding, rel)
-        return allowed(finding, rule.reason) if rule is not None else finding
+        return allowed(finding, rule.reason, rule.origin) if rule is not None else finding
 
     def report(self) -> ScanReport:
         """All findings so far, the rule for binaries nothing loads applied, plus the

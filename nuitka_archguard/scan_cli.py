@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
             args.paths or None,
             chosen.target,
             strict_min_os=chosen.strict_min_os,
-            allow=chosen.allow,
+            allow=chosen.allow_rules(),
         )
     except (options.OptionsError, ScanError) as error:
         console.error(str(error))

@@ -98,3 +98,12 @@ def test_fix_takes_allow_and_adds_it_to_the_projects(
     args = cli._build_parser("fix").parse_args(["fix", "--target", "win_amd64"])
     chosen = options.settings(args)
     assert chosen.target.name == "windows-amd64" and chosen.accept_different == ("x.cfg",)
+
+
+def test_the_readme_names_every_platform_and_macos_format() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("- **--target**") : readme.index("- **--min-os**")]
+    for name in archs.MACOS_FORMATS:
+        assert f"`macos-{name}`" in section, name
+    for plat in Platform:
+        assert f"`{plat.value}-" in section, plat

@@ -62,5 +62,10 @@ def inspect_file(path: str | os.PathLike[str]) -> BinaryInfo:
     files included). Raises :class:`BinaryReadError` when the file is missing, unreadable,
     not a regular file, or a binary whose headers are truncated or corrupt.
     """
-    with FileSource(path) as source:
-        return read_binary(source, os.fspath(path))
+    try:
+        with FileSource(path) as source:
+            return read_binary(source, os.fspath(path))
+    except BinaryReadError as error:
+        if error.path is not None:
+            raise
+        raise BinaryReadError(error.reason, os.fspath(path)) from None

@@ -11,7 +11,17 @@ from typing import Any, Optional
 
 class BinaryReadError(Exception):
     """A file looks like (or should be) a binary but cannot be read: missing, unreadable,
-    truncated or corrupt. The message is one line that names the problem, not the path."""
+    truncated or corrupt. ``reason`` is one line that names the problem; ``path`` the file,
+    when known (:func:`~nuitka_archguard.binaries.inspect_file` sets it), and then
+    ``str(error)`` is ``PATH: reason``, so a library user's message names the file."""
+
+    def __init__(self, reason: str, path: Optional[str] = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path is not None else self.reason
 
 
 class BinaryFormat(str, enum.Enum):

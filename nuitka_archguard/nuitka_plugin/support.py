@@ -22,7 +22,7 @@ import shutil
 import sys
 import sysconfig
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from .. import archs
@@ -31,7 +31,7 @@ from ..common import PLUGIN_NAME, plural
 from ..config import Config, ConfigError, load_config, table_name
 from ..policy import Code, Finding, Role, Severity, check_binary, internal_error
 from ..report import render_text
-from ..scan import Checker, ScanReport
+from ..scan import AllowRule, Checker, ScanReport, allow_rules
 from ..target import Target, TargetError, host_target, macos_target
 from ..text import shown
 
@@ -93,6 +93,9 @@ class Settings:
     min_os_from: Optional[str] = None
     """Where ``min_os`` came from when not from the command line (the project's table), so
     that a bad value names its file."""
+    allow_rules: tuple[AllowRule, ...] = field(default=(), compare=False)
+    """:attr:`allow` as rules that know where they were written (``[tool.archguard]`` or
+    ``--archguard-allow``); empty: made from :attr:`allow`."""
 
 
 def merge_settings(
@@ -114,6 +117,7 @@ def merge_settings(
     return Settings(
         mode=Mode(str(mode or Mode.ERROR.value).lower()),
         allow=tuple(dict.fromkeys((*project.allow, *(allow or ())))),
+        allow_rules=allow_rules(project, allow or (), ALLOW_OPTION),
         min_os=min_os or project.min_os,
         strict_min_os=bool(strict_min_os or project.strict_min_os),
         report_path=report_path or None,
@@ -301,7 +305,7 @@ class Guard:
         self.checker = Checker(
             target,
             strict_min_os=settings.strict_min_os,
-            allow=settings.allow,
+            allow=settings.allow_rules or settings.allow,
             search_paths=self._search_path,
             min_os_option="--archguard-min-os",
         )

@@ -44,7 +44,7 @@ class Reads:
 
 @dataclass(frozen=True)
 class Fails:
-    """Reading raises :class:`BinaryReadError` whose whole message matches ``pattern``."""
+    """Reading raises :class:`BinaryReadError` whose whole reason matches ``pattern``."""
 
     pattern: str
 
@@ -57,7 +57,7 @@ def check(outcome: Outcome, read: Callable[[], BinaryInfo]) -> None:
     if isinstance(outcome, Fails):
         with pytest.raises(BinaryReadError) as caught:
             read()
-        message = str(caught.value)
+        message = caught.value.reason  # str() adds the path when inspect_file knows it
         assert re.fullmatch(outcome.pattern, message), message
         assert "\n" not in message
         return
