@@ -18,7 +18,7 @@ from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
 from .common import PLUGIN_NAME, ExitCode
 from .text import OutputClosed, OutputError, json_text, shown, write
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
+EXIT_OK, EXIT_USAGE = ExitCode.OK, ExitCode.USAGE
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

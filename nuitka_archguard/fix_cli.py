@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["add_fix_parser", "run_fix"]
 
-EXIT_OK, EXIT_UNFIXED, EXIT_ERROR = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
+EXIT_OK, EXIT_UNFIXED = ExitCode.OK, ExitCode.FINDINGS
 SCHEMA_VERSION = 1
 
 

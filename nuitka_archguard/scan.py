@@ -94,23 +94,6 @@ class AllowRule:
         pattern = text[:start] + pattern
         return cls(pattern.strip(), reason.strip() or None if sep else None, origin)
 
-    def matches(self, finding: Finding, rel: Optional[str] = None) -> bool:
-        pattern = self.pattern
-        if not pattern:
-            return False
-        dist = finding.distribution
-        if dist is not None and canonicalize_name(dist.name) == canonicalize_name(pattern):
-            return True
-        module = finding.module
-        if module and (module == pattern or module.startswith(pattern + ".")):
-            return True
-        path = finding.path.replace("\\", "/")
-        candidates = [path, os.path.basename(path)]
-        if rel:
-            candidates.append(rel.replace("\\", "/"))
-        glob = pattern.replace("\\", "/")
-        return any(fnmatch.fnmatchcase(c, glob) for c in candidates)
-
 
 MAX_ALLOW_RULES = 1000
 """Allow rules a scan takes; more is a usage error (they are meant to be read by people)."""
@@ -143,7 +126,7 @@ def _rules(allow: Iterable[Union[str, AllowRule]]) -> tuple[AllowRule, ...]:
 class AllowRules:
     """All allow rules, compiled once: distribution names and modules in dicts, every glob
     in one regular expression, so matching a finding costs the same with 1 rule or 1,000.
-    The first rule (in order given) that matches wins, as with :meth:`AllowRule.matches`."""
+    The first rule (in order given) that matches wins."""
 
     def __init__(self, rules: Sequence[AllowRule]) -> None:
         self._names: dict[str, int] = {}

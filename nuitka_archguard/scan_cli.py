@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # imported when a scan runs: `nuitka-archguard inspect` start
 
 __all__ = ["add_scan_parser", "run_scan"]
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
+EXIT_USAGE = ExitCode.USAGE
 FORMATS = ("text", "json", "github")
 
 

@@ -360,7 +360,6 @@ class _File:
         self.size = source.size
         self.endian = endian
         self.is64 = is64
-        self.word = "Q" if is64 else "I"
 
     def program_headers(
         self, phoff: int, phentsize: int, phnum: int, expected: int

@@ -331,7 +331,6 @@ class MemberStream:
         self._raw_at = member.header_offset + _LOCAL_HEADER.size + name_length + extra_length
         self._raw_left = member.compress_size
         self._decoder = _decoder_for(member.compress_type, self)
-        self._size = member.file_size
 
     def read_raw(self, count: int) -> bytes:
         """Up to ``count`` compressed bytes of the member (the archive file is shared, so

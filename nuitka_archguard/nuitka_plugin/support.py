@@ -695,11 +695,6 @@ class Session:
             self._guard = self._make_guard()
         return self._guard
 
-    @property
-    def started(self) -> bool:
-        """Whether the guard exists (anything was checked)."""
-        return self._guard is not None
-
     # -- who imports what -----------------------------------------------------------------------
 
     def record_import(self, module_name: Optional[str], user: Optional[str]) -> None:
