@@ -72,3 +72,23 @@ def test_a_requirement_the_change_keeps_is_listed_and_the_change_done(
     assert code == 0, document
     (action,) = document["results"][0]["plan"]["actions"]
     assert "fast is required by: user 1.0 (fast>=1)" in action["notes"]
+
+
+def test_older_versions_are_resolved_together_and_each_change_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """user 1.0 requires fast>=2, but fast 2.0 has no x86_64 wheel; user 0.9 accepts
+    fast>=1: pip's resolver, for the target, changes both."""
+    env, index = _env(tmp_path, "fast>=2")
+    for version, needs in (("0.9", "fast>=1"), ("1.0", "fast>=2")):
+        fixwheels.make_wheel(index, "user", version, "py3-none-any",
+                             {"user/__init__.py": f"V = {version!r}\n".encode()},
+                             requires=(needs,))  # fmt: skip
+    code, document = _fix(env, index, capsys)
+    assert code == 0, document
+    actions = {a["distribution"]["name"]: a for a in document["results"][0]["plan"]["actions"]}
+    assert actions["fast"]["new_version"] == "1.0" and actions["fast"]["applies"] is True
+    assert actions["user"]["new_version"] == "0.9" and actions["user"]["applies"] is True
+    assert "change version 1.0 -> 0.9" in actions["user"]["description"]
+    assert (env / "user-0.9.dist-info").is_dir() and not (env / "user-1.0.dist-info").exists()
+    assert "V = '0.9'" in (env / "user" / "__init__.py").read_text()

@@ -25,6 +25,7 @@ from ..scan import ScanReport
 from ..target import Target
 from ..text import shell_quote
 from .environment import Environment
+from .requirements import Unmet
 from .wheels import PipOptions, PythonSpec, download, read_wheel_tags, wheel_info
 
 __all__ = ["Action", "ActionKind", "Plan", "make_plan", "request_platforms"]
@@ -72,6 +73,8 @@ class Action:
     reason: str = ""
     manual: str = ""
     notes: list[str] = field(default_factory=list)
+    platforms: tuple[str, ...] = ()
+    """The ``pip --platform`` tags its wheel was asked for."""
     refusal: str = ""
     """Why the downloaded wheel was not taken (another release, tags or binaries that do
     not fit): the distribution is left as it was."""
@@ -277,15 +280,21 @@ def make_plan(
             actions, platforms, python, options, staging / f"p{index}",
             allow_version_change=allow_version_change, target=target, allow=allow,
         )  # fmt: skip
-    keep_requirements(plan)
+    conflicts = keep_requirements(plan)
+    if conflicts and allow_version_change:
+        resolve_conflicts(plan, conflicts, options, staging / "resolved")
     return plan
 
 
-def keep_requirements(plan: Plan) -> None:
+BREAKS = "the version change would break a requirement: "
+
+
+def keep_requirements(plan: Plan) -> dict[str, list[Unmet]]:
     """Version changes must leave every requirement of the environment satisfied (markers
     evaluated for the target): each change says who requires the distribution, and one that
     would break a requirement, or whose own requirements the environment does not meet, is
-    not done, with the conflict named. Repeated until no refusal changes the picture."""
+    not done, with the conflict named. Repeated until no refusal changes the picture.
+    Returns the unmet requirements by the canonical name of each refused change."""
     from .requirements import (
         Installed,
         installed_distributions,
@@ -295,8 +304,9 @@ def keep_requirements(plan: Plan) -> None:
     )
 
     changes = [a for a in plan.actions if a.kind is ActionKind.OLDER_VERSION and a.wheel]
+    conflicts: dict[str, list[Unmet]] = {}
     if not changes:
-        return
+        return conflicts
     installed = installed_distributions(plan.environment.sites)
     markers = target_markers(plan.target, plan.python)
     new: dict[str, Installed] = {}
@@ -306,7 +316,7 @@ def keep_requirements(plan: Plan) -> None:
         found = wheel_requirements(action.wheel)
         new[dist.canonical_name] = found or Installed(dist.name, action.new_version or "", ())
         who = _requirers(installed, dist.canonical_name, markers)
-        if who:
+        if who and not any(n.startswith(f"{dist.name} is required by") for n in action.notes):
             action.notes.append(f"{dist.name} is required by: {who}")
     while True:
         live = [a for a in changes if not a.refusal]
@@ -319,13 +329,76 @@ def keep_requirements(plan: Plan) -> None:
             key = _dist(action).canonical_name
             mine = [p for p in problems if key in (_canon(p.who), _canon(p.name))]
             if mine:
-                action.refusal = "the version change would break a requirement: " + "; ".join(
-                    p.describe() for p in mine
-                )
+                action.refusal = BREAKS + "; ".join(p.describe() for p in mine)
                 action.applies = False
+                conflicts[key] = mine
                 refused = True
         if not refused:
-            return
+            return conflicts
+
+
+def resolve_conflicts(
+    plan: Plan, conflicts: dict[str, list[Unmet]], options: PipOptions, dest: Path
+) -> None:
+    """Resolve the conflicting version changes together with what requires them (pip's
+    resolver, the target's platform options, nothing newer than installed): when pip finds
+    a consistent set of installed distributions, every version it changes becomes an
+    action (who requires what listed) and the plan is checked again; else the refusals
+    stay, with pip's reason."""
+    from .requirements import installed_distributions, resolve_together
+
+    installed = installed_distributions(plan.environment.sites)
+    names = set(conflicts)
+    for problems in conflicts.values():
+        names.update(_canon(p.who) for p in problems)
+        names.update(_canon(p.name) for p in problems)
+    requirements = sorted(
+        f"{installed[n].name}<={installed[n].version}" for n in names if n in installed
+    )
+    by_name = {_dist(a).canonical_name: a for a in plan.actions if a.distribution}
+    first = by_name[sorted(conflicts)[0]]
+    platforms = first.platforms or plan.target.pip_platforms()
+    picked, why = resolve_together(requirements, platforms, plan.python, options)
+    if not picked:
+        for key in conflicts:
+            by_name[key].refusal += f"; pip's resolver finds no versions that fit together: {why}"
+        return
+    changed = {k: v for k, v in picked.items() if k in installed and installed[k].version != v[1]}
+    new = sorted(set(picked) - set(installed))
+    if new:
+        for key in conflicts:
+            by_name[key].refusal += (
+                "; resolving them together needs "
+                + ", ".join(f"{picked[n][0]} {picked[n][1]}" for n in new)
+                + ", which is not installed"
+            )
+        return
+    wheels = download(
+        [f"{name}=={version}" for name, version in changed.values()], platforms, plan.python,
+        options, dest,
+    )  # fmt: skip
+    for key, (name, version) in sorted(changed.items()):
+        wheel = wheels.get(key)
+        action = by_name.get(key)
+        if action is None:
+            have = installed[key]
+            dist = Distribution(
+                have.name, have.version, OwnerKind.PIP.value, location=have.location
+            )
+            action = Action(ActionKind.OLDER_VERSION, dist, [])
+            action.notes.append("changed with the others so that every requirement holds")
+            plan.actions.append(action)
+            by_name[key] = action
+        if wheel is None:
+            action.refusal = action.refusal or f"pip resolved {name} {version} but has no wheel"
+            action.applies = False
+            continue
+        action.kind = ActionKind.OLDER_VERSION
+        action.wheel, action.new_version = wheel, version
+        action.wheel_tags = read_wheel_tags(wheel)
+        action.refusal, action.applies = "", True
+        _check(action, platforms, plan.python, plan.target, ())
+    keep_requirements(plan)
 
 
 def _canon(name: str) -> str:
@@ -365,6 +438,8 @@ def resolve_actions(
             action.reason = "pip has no platform tag for this target"
             action.manual = _build_advice(action)
         return
+    for action in actions:
+        action.platforms = platforms
     same = download(
         [_dist(a).requirement for a in actions], platforms, python, options, dest / "same"
     )

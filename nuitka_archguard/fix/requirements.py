@@ -10,7 +10,9 @@ that breaks one is not done, and the plan names who requires what.
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +24,21 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..discovery import PathError, open_wheel
-from ..metadata import MetadataReader
+from ..metadata import MetadataError, MetadataReader, read_regular
 from ..target import Target
-from .wheels import PythonSpec
+from .wheels import NETWORK_MARKERS, DownloadError, PipOptions, PythonSpec, run_pip, tail
 
-__all__ = ["Installed", "Unmet", "installed_distributions", "target_markers", "unmet"]
+__all__ = [
+    "Installed",
+    "Unmet",
+    "installed_distributions",
+    "resolve_together",
+    "target_markers",
+    "unmet",
+]
+
+REPORT_LIMIT = 16 * 1024**2
+"""The most of pip's ``--report`` read (a report of hundreds of distributions is ~1 MB)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,8 @@ class Installed:
     name: str
     version: str
     requires: tuple[str, ...]
+    location: Optional[str] = None
+    """Its ``.dist-info`` folder (installed ones)."""
 
 
 @dataclass(frozen=True)
@@ -80,18 +94,20 @@ def installed_distributions(sites: Iterable[Path]) -> dict[str, Installed]:
             if not name.endswith(".dist-info"):
                 continue
             headers = reader.headers(str(site / name / "METADATA"), optional=True)
-            dist = _installed(headers)
+            dist = _installed(headers, str(site / name))
             if dist is not None:
                 found.setdefault(str(canonicalize_name(dist.name)), dist)
     return found
 
 
-def _installed(headers: dict[str, list[str]]) -> Optional[Installed]:
+def _installed(
+    headers: dict[str, list[str]], location: Optional[str] = None
+) -> Optional[Installed]:
     name = (headers.get("Name") or [""])[0].strip()
     version = (headers.get("Version") or [""])[0].strip()
     if not name or not version:
         return None
-    return Installed(name, version, tuple(headers.get("Requires-Dist", ())))
+    return Installed(name, version, tuple(headers.get("Requires-Dist", ())), location)
 
 
 def wheel_requirements(wheel: Path) -> Optional[Installed]:
@@ -179,3 +195,42 @@ def _satisfies(requirement: Requirement, version: str) -> bool:
 def _shown(requirement: Requirement) -> str:
     text = f"{requirement.name}{requirement.specifier}"
     return text if requirement.marker is None else f"{text}; {requirement.marker}"
+
+
+def resolve_together(
+    requirements: Sequence[str],
+    platforms: Sequence[str],
+    python: PythonSpec,
+    options: PipOptions,
+) -> tuple[dict[str, tuple[str, str]], str]:
+    """pip's resolver for the target: the versions that satisfy ``requirements`` together,
+    wheels only, for ``platforms`` and ``python`` (``pip install --dry-run --ignore-installed
+    --report``; nothing is installed, no code runs). Returns ``({canonical name: (name,
+    version)}, "")``, or ``({}, why)`` when pip finds no such set. Raises
+    :class:`~.wheels.DownloadError` when pip cannot reach the index.
+
+    The one place ``fix`` resolves versions (``resolve`` may take it over)."""
+    with tempfile.TemporaryDirectory(prefix="archguard-resolve-") as tmp:
+        report = Path(tmp, "report.json")
+        args = ["install", "--dry-run", "--ignore-installed", "--quiet", "--only-binary=:all:",
+                "--report", str(report), "--target", str(Path(tmp, "target"))]  # fmt: skip
+        for platform in platforms:
+            args += ["--platform", platform]
+        args += python.pip_args() + options.args() + ["--", *requirements]
+        result = run_pip(args)
+        output = (result.stdout or "") + (result.stderr or "")
+        if result.returncode != 0:
+            if any(marker in output for marker in NETWORK_MARKERS):
+                raise DownloadError(f"pip could not reach the index: {tail(output)}")
+            return {}, tail(output) or f"pip exited with {result.returncode}"
+        try:
+            data = json.loads(read_regular(str(report), REPORT_LIMIT).decode("utf-8"))
+        except (MetadataError, ValueError) as error:
+            return {}, f"pip's report cannot be read: {error}"
+    picked: dict[str, tuple[str, str]] = {}
+    for item in data.get("install", []) if isinstance(data, dict) else []:
+        meta = item.get("metadata", {}) if isinstance(item, dict) else {}
+        name, version = str(meta.get("name", "")), str(meta.get("version", ""))
+        if name and version:
+            picked[str(canonicalize_name(name))] = (name, version)
+    return picked, ""

@@ -240,11 +240,11 @@ def download(
             _collect(dest, pending, found)
             return found
         if any(marker in output for marker in NETWORK_MARKERS):
-            raise DownloadError(f"pip could not reach the index: {_tail(output)}")
+            raise DownloadError(f"pip could not reach the index: {tail(output)}")
         match = _NO_MATCH.search(output)
         missing = match.group(1) if match else None
         if missing is None or missing not in pending:
-            raise DownloadError(f"pip download failed (exit {result.returncode}): {_tail(output)}")
+            raise DownloadError(f"pip download failed (exit {result.returncode}): {tail(output)}")
         pending.remove(missing)
     return found
 
@@ -272,7 +272,8 @@ def _pins(requirement: str, version: str) -> bool:
     return "==" not in requirement or requirement.split("==", 1)[1].strip() == version
 
 
-def _tail(output: str) -> str:
+def tail(output: str) -> str:
+    """The last lines of pip's output, on one line (for a message)."""
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     return " | ".join(lines[-3:])[:600]
 
