@@ -177,7 +177,7 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
     """One environment: recover, scan, plan, stage, apply, scan again. ``refused``: the
     distributions a first attempt rolled back (name -> why), left as they are this time."""
     from .fix import journal
-    from .fix.plan import make_plan
+    from .fix.plan import host_refusal, make_plan
     from .fix.stage import StageError, stage
     from .fix.wheels import DownloadError, PythonSpec
 
@@ -197,6 +197,11 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
             f"{shown}: a fix was interrupted here; run "
             f"nuitka-archguard fix {shell_quote(str(env.root))} to recover it first"
         )
+    refusal = host_refusal(env, target)
+    if refusal:
+        lines.append(f"fix {shown} for {target.describe()}: refused: {refusal}")
+        document.update(refused=refusal, plan=None, applied=False, exit_code=ExitCode.USAGE)
+        return _Outcome(ExitCode.USAGE, document)
     before = _scan(env.root, target, allow)
     lines.append(f"fix {shown} for {target.describe()}")
     if not before.errors:

@@ -10,6 +10,7 @@ only chooses the platform tags it asks for (the minimum macOS, the installed fla
 from __future__ import annotations
 
 import enum
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -161,6 +162,65 @@ class Plan:
             "python": {"version": self.python.version, "abi": self.python.abi},
             "actions": [a.to_json() for a in self.actions],
         }
+
+
+# -- whose environment is it? ----------------------------------------------------------------
+
+_INTERPRETERS = ("bin/python3", "bin/python", "Scripts/python.exe", "python.exe")
+_MAGIC_OS = (
+    ((b"\x7fELF",), "linux"),
+    (tuple(bytes.fromhex(m) for m in ("feedface", "feedfacf", "cefaedfe", "cffaedfe", "cafebabe")),
+     "macos"),
+    ((b"MZ",), "windows"),
+)  # fmt: skip
+
+
+def own_interpreter(environment: Environment) -> Optional[Path]:
+    """The Python that runs this environment: a prefix's own, or for a site-packages folder
+    the one of the prefix it lies in (``lib/python3.X/site-packages``, ``Lib/site-packages``);
+    ``None`` for folders no interpreter runs from (a ``pip install --target`` folder)."""
+    root = environment.root
+    candidates = [root]
+    if root.name == "site-packages":
+        candidates += [root.parent.parent.parent, root.parent.parent]
+    for prefix in candidates:
+        for rel in _INTERPRETERS:
+            path = prefix / rel
+            if path.is_file():
+                return path
+    return None
+
+
+def interpreter_os(python: Path) -> Optional[str]:
+    """``linux``, ``macos`` or ``windows`` from the interpreter's first bytes."""
+    try:
+        with open(os.path.realpath(python), "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return None
+    for magics, name in _MAGIC_OS:
+        if any(head.startswith(magic) for magic in magics):
+            return name
+    return None
+
+
+def host_refusal(environment: Environment, target: Target) -> str:
+    """Why ``fix`` must not install ``target``'s wheels into this environment (``""``: it
+    may): its own interpreter runs on another OS, so it could no longer import them."""
+    python = own_interpreter(environment)
+    if python is None:
+        return ""
+    system = interpreter_os(python)
+    if system is None or system == target.platform:
+        return ""
+    where = shell_quote(str(environment.root))
+    return (
+        f"its own Python ({display_path(str(python))}) runs on {system}: installing "
+        f"{target.platform} wheels into it would break it for this machine. Instead: write "
+        f"corrected wheels with --output DIR; or install into a folder of its own "
+        f"(pip install --target DIR ..., then nuitka-archguard fix DIR --target "
+        f"{target.name}); or run the fix on a {target.platform} machine ({where})"
+    )
 
 
 # -- which platform tags to ask pip for -----------------------------------------------------
