@@ -19,11 +19,11 @@ from typing import Any, Optional
 
 from packaging.version import Version
 
-from ..archs import MACOS_ARM64_FIRST, wheel_archs
+from ..archs import MACOS_ARM64_FIRST, parse_platform_tag, wheel_archs
 from ..ownership import Distribution, OwnerKind
 from ..policy import Finding, Severity, display_path
 from ..scan import ScanReport
-from ..target import Target
+from ..target import Target, format_version
 from ..text import shell_quote
 from .environment import Environment
 from .requirements import Unmet
@@ -514,6 +514,7 @@ def resolve_actions(
         _check(action, platforms, python, target, allow)
     if not missing:
         return
+    newer_os = _newer_macos(missing, platforms, python, options, dest / "newer-os")
     older = download(
         [f"{_dist(a).name}<{_dist(a).version}" for a in missing],
         platforms, python, options, dest / "older",
@@ -522,12 +523,16 @@ def resolve_actions(
         dist = _dist(action)
         wheel = older.get(dist.canonical_name)
         shown = ", ".join(platforms)
+        needs = newer_os.get(dist.canonical_name)
         if wheel is None:
             action.kind = ActionKind.BUILD_FROM_SOURCE
             action.reason = (
                 f"no wheel of {dist.name} {dist.version} or of an earlier version fits {shown}"
             )
             action.manual = _build_advice(action)
+            if needs:
+                action.notes.append(f"{dist.name} {dist.version} needs macOS {needs}")
+                action.manual = f"{dist.name} {dist.version} needs macOS {needs}: --min-os {needs}"
             continue
         info = wheel_info(wheel.name)
         action.kind = ActionKind.OLDER_VERSION
@@ -541,7 +546,56 @@ def resolve_actions(
             "rerun with --allow-version-change to accept "
             f"{dist.name} {action.new_version}, or " + _build_advice(action)
         )
+        if needs:
+            # The same version exists for a newer macOS: often the better choice.
+            oldest = _asked_macos(platforms)
+            offer = (
+                f"{dist.name} {dist.version} needs macOS {needs}: --min-os {needs}; or "
+                f"{action.new_version} for {oldest}: --allow-version-change"
+            )
+            action.notes.append(offer)
+            action.manual = offer
         _check(action, platforms, python, target, allow)
+
+
+_NEWEST_MACOS = "30_0"
+"""Asked for when looking for the installed version on a newer macOS (pip takes the newest
+wheel not newer than it)."""
+
+
+def _asked_macos(platforms: Sequence[str]) -> str:
+    for platform in platforms:
+        match = _MACOS_TAG.match(platform)
+        if match:
+            return f"{match.group(1)}.{match.group(2)}"
+    return ""
+
+
+def _newer_macos(
+    actions: Sequence[Action],
+    platforms: tuple[str, ...],
+    python: PythonSpec,
+    options: PipOptions,
+    dest: Path,
+) -> dict[str, str]:
+    """For macOS: which of these installed versions have a wheel for the same archs on a
+    newer macOS than asked (canonical name -> that macOS, ``10.12``)."""
+    newer = tuple(
+        f"macosx_{_NEWEST_MACOS}_{m.group(3)}" for m in map(_MACOS_TAG.match, platforms) if m
+    )
+    if not newer or len(newer) != len(platforms):
+        return {}
+    found = download([_dist(a).requirement for a in actions], newer, python, options, dest)
+    needs: dict[str, str] = {}
+    for name, wheel in found.items():
+        versions = []
+        for tag in (wheel_info(wheel.name) or ("", "", ()))[2]:
+            parsed = parse_platform_tag(tag.rsplit("-", 1)[-1])
+            if parsed is not None and parsed.min_os is not None:
+                versions.append(parsed.min_os)
+        if versions:
+            needs[name] = format_version(min(versions))
+    return needs
 
 
 def fits_target(target: Target, action: Action) -> Target:
