@@ -194,7 +194,14 @@ def homebrew_owner(
     ``/opt/homebrew/lib/libssl.dylib``) names a Homebrew formula. A prefix other than
     Homebrew's own three counts only with a ``bin/brew`` and, when ``trusted`` is given,
     only inside one of those directories (the trust boundary in the module docstring)."""
-    real = os.path.realpath(os.fspath(path)).replace("\\", "/")
+    return _homebrew_owner_at(os.path.realpath(os.fspath(path)), reader, trusted)
+
+
+def _homebrew_owner_at(
+    real: str, reader: Optional[MetadataReader], trusted: Optional[Sequence[str]]
+) -> Optional[Distribution]:
+    """:func:`homebrew_owner` of a path already resolved."""
+    real = real.replace("\\", "/")
     marker = "/Cellar/"
     index = real.find(marker)
     while index >= 0:
@@ -286,6 +293,7 @@ class OwnershipIndex:
         self._requires: Optional[dict[str, tuple[str, ...]]] = None
         self._records: dict[str, list[_PipRecord]] = {}
         self._conda: dict[str, list[tuple[Distribution, list[str]]]] = {}
+        self._real_dirs: dict[str, str] = {}
 
     @property
     def notes(self) -> list[str]:
@@ -323,7 +331,8 @@ class OwnershipIndex:
         or ``None``. Conda wins over pip when both list a file (conda is the installer)."""
         try:
             raw = os.fspath(path)
-            candidates = dict.fromkeys((_key(os.path.realpath(raw)), _key(os.path.abspath(raw))))
+            real = self._realpath(raw)
+            candidates = dict.fromkeys((_key(real), _key(os.path.abspath(raw))))
         except (TypeError, ValueError, OSError):
             return None
         for key in candidates:
@@ -331,9 +340,21 @@ class OwnershipIndex:
             if found is not None:
                 return found
         try:
-            return homebrew_owner(raw, self.reader, self._trusted)
+            return _homebrew_owner_at(real, self.reader, self._trusted)
         except (OSError, ValueError):
             return None
+
+    def _realpath(self, raw: str) -> str:
+        """``os.path.realpath(raw)``, each folder resolved once: a scan asks for hundreds of
+        files in a few folders, and realpath costs an lstat per component of every path."""
+        folder, name = os.path.split(os.path.abspath(raw))
+        if not name or ".." in raw:  # ".." after a symlink: only realpath resolves it right
+            return os.path.realpath(raw)
+        real_folder = self._real_dirs.get(folder)
+        if real_folder is None:
+            real_folder = self._real_dirs[folder] = os.path.realpath(folder)
+        joined = os.path.join(real_folder, name)
+        return os.path.realpath(joined) if os.path.islink(joined) else joined
 
     def needed_by(self, dist_name: str) -> tuple[str, ...]:
         """Names of the known distributions whose ``Requires-Dist`` (without an ``extra``
