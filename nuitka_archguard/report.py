@@ -69,6 +69,8 @@ def summary_line(report: ScanReport) -> str:
         if report.skipped_other_os
         else ""
     )
+    if report.too_large:
+        skipped += f"; {plural(report.too_large, 'binary')} not checked: too large to inspect"
     if report.variants_for_target:
         skipped += (
             f"; {plural(report.variants_for_target, 'binary')} for other platforms "

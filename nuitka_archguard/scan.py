@@ -24,6 +24,7 @@ from packaging.version import Version
 from . import archs
 from .advice import fix_for
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
+from .binaries.model import is_too_large
 from .common import ExitCode
 from .config import Config
 from .discovery import (
@@ -49,6 +50,7 @@ from .policy import (
     built_for,
     check_binary,
     check_wheel_tags,
+    display_path,
     distribution_for_other_os,
     foreign_extension,
     judge_unloaded,
@@ -184,6 +186,9 @@ class ScanReport:
     notes: list[str] = field(default_factory=list)
     """Files the scan could not look at (FIFOs, unreadable non-binaries, listing errors)."""
     variants_for_target: int = 0
+    too_large: int = 0
+    """Binaries not checked because their headers lie beyond the scan's budgets (each one
+    also a note): big honest libraries, or files that claim to be."""
     """Binaries nothing loads that are for another platform, with a copy for the target
     beside them (``selenium-manager`` under ``linux-arm64/`` beside ``linux-x86_64/``):
     the package picks its copy at run time, so these are no finding."""
@@ -228,6 +233,7 @@ class ScanReport:
                     "binaries": self.binaries,
                     "skipped_other_os": self.skipped_other_os,
                     "variants_for_target": self.variants_for_target,
+                    "too_large": self.too_large,
                     "errors": len(self.errors),
                     "warnings": len(self.warnings),
                 },
@@ -313,6 +319,7 @@ class Checker:
             tuple[Distribution, list[tuple[BinaryInfo, Role, bool]]],
         ] = {}
         self.skipped_other_os = 0
+        self.too_large = 0
         self._other_os: dict[tuple[str, str, tuple[str, ...]], _OtherOs] = {}
         # The rule for binaries nothing loads is applied in report(), when every file is
         # known: whether something links a library, and which copies lie beside a binary.
@@ -416,6 +423,10 @@ class Checker:
         only from there.
         """
         if (not info.is_binary and info.error is None) or info.debug_only:
+            return []
+        if is_too_large(info.error):  # a big honest file beyond the budgets: say so, no finding
+            self.too_large += 1
+            self.notes.append(f"{display_path(info.path)}: not checked: {info.error}")
             return []
         by_name = skipped_by_name(info.path, self.target)
         if role is None:
@@ -578,6 +589,7 @@ class Checker:
             skipped_other_os=skipped,
             notes=list(self.notes),
             variants_for_target=variants,
+            too_large=self.too_large,
         )
 
     def _per_distribution_os(self, findings: list[Finding]) -> list[Finding]:

@@ -59,7 +59,7 @@ def test_report_json_schema(tmp_path: Path) -> None:
         "name": "macos-x86_64",
     }
     assert data["summary"] == {"files_scanned": data["summary"]["files_scanned"], "binaries": 2,
-                               "skipped_other_os": 0, "variants_for_target": 0,
+                               "skipped_other_os": 0, "variants_for_target": 0, "too_large": 0,
                                "errors": 1, "warnings": 0}  # fmt: skip
     assert data["exit_code"] == 1
     (finding,) = data["findings"]

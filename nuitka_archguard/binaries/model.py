@@ -24,6 +24,25 @@ class BinaryReadError(Exception):
         return f"{self.path}: {self.reason}" if self.path is not None else self.reason
 
 
+TOO_LARGE = "too large to inspect"
+"""How every :class:`TooLarge` message starts; the scanner reports such a file as a note
+("not checked: too large to inspect"), not as an unreadable binary."""
+
+
+class TooLarge(BinaryReadError):
+    """A file whose headers lie beyond what a scan reads (the header budget scaled with the
+    file's size, up to its cap; the archive's decompression budget): not corrupt, just out of
+    reach."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{TOO_LARGE}: {detail}")
+
+
+def is_too_large(error: Optional[str]) -> bool:
+    """Whether a reader's error text says :class:`TooLarge`."""
+    return bool(error) and str(error).startswith(TOO_LARGE)
+
+
 class BinaryFormat(str, enum.Enum):
     MACHO = "mach-o"
     ELF = "elf"

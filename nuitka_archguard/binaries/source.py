@@ -1,9 +1,10 @@
 """Bounded random access to the bytes of a file, a zip member or a buffer.
 
 Readers only ever see a :class:`ByteSource`. It enforces the *header budget*: whatever a
-file's headers claim, a reader reads at most ``HEADER_BUDGET`` bytes in at most
-``MAX_READS`` reads per file, so a hostile or huge file costs a bounded amount of memory
-and time. Files are never read whole.
+file's headers claim, a reader reads at most :func:`header_budget` bytes (``HEADER_BUDGET``,
+more for a big file in proportion to its own size, never more than ``HEADER_BUDGET_CAP``)
+in at most ``MAX_READS`` reads per file, so a hostile or huge file costs a bounded amount
+of memory and time. Files are never read whole.
 """
 
 from __future__ import annotations
@@ -14,25 +15,39 @@ import os
 import stat
 import struct
 import zlib
-from typing import TYPE_CHECKING, Optional, Protocol
+from typing import TYPE_CHECKING, Optional, Protocol, Union
 
-from .model import BinaryReadError
+from .model import BinaryReadError, TooLarge
 
 if TYPE_CHECKING:  # bz2, lzma and zipfile load on first use: reading one file needs none
     import zipfile
 
 HEADER_BUDGET = 1024 * 1024
-"""Bytes a reader may read from one file, all slices included (1 MiB)."""
+"""Bytes a reader may read from one file of up to 4 MiB, all slices included (1 MiB)."""
+HEADER_BUDGET_SHARE = 4
+"""A bigger file may spend this fraction (1/4) of its own size on headers: pyarrow's
+60 MB ``libarrow.so`` has a 2.5 MB dynamic string table."""
+HEADER_BUDGET_CAP = 16 * 1024 * 1024
+"""Bytes a reader may read from any one file, however big (16 MiB)."""
 MAX_READS = 4096
 """Separate reads a reader may make from one file."""
 FIRST_READ = 4096
 """Bytes read up front: enough for every magic and nearly every header."""
-ZIP_SKIP_BUDGET = 256 * 1024 * 1024
-"""Decompressed bytes a zip member may be streamed through to reach a header deep inside it
-(the second slice of a fat file). Skipped bytes are discarded, never kept."""
 ARCHIVE_INFLATE_BUDGET = 1024 * 1024 * 1024
 """Decompressed bytes all members of one archive may cost together (1 GiB), so that a wheel
-listing the same deep member many times (or thousands of them) stays bounded in time."""
+listing the same deep member many times (or thousands of them) stays bounded in time. A
+member may be streamed as deep as this allows to reach a header (the import table of a
+120 MB ``llvmlite.dll``); skipped bytes are discarded, never kept."""
+CHECKPOINTS = 32
+"""Places a deflated or stored member remembers while it streams forward, so that a read
+behind the current position resumes from the nearest one instead of inflating again from
+the start (a PE reader goes back and forth between its directories)."""
+CHECKPOINT_MIN_STEP = 4 * 1024 * 1024
+
+
+def header_budget(size: int) -> int:
+    """Bytes a reader may read from a file of ``size`` bytes (see the module docstring)."""
+    return min(max(HEADER_BUDGET, size // HEADER_BUDGET_SHARE), HEADER_BUDGET_CAP)
 
 
 class ByteSource:
@@ -44,6 +59,7 @@ class ByteSource:
 
     def __init__(self, size: int) -> None:
         self.size = size
+        self.budget = header_budget(size)
         self._spent = 0
         self._reads = 0
         self._head = b""
@@ -56,8 +72,11 @@ class ByteSource:
             )
         self._spent += length
         self._reads += 1
-        if self._spent > HEADER_BUDGET or self._reads > MAX_READS:
-            raise BinaryReadError(f"headers exceed the {HEADER_BUDGET // 1024} KiB header budget")
+        if self._spent > self.budget or self._reads > MAX_READS:
+            detail = f"headers exceed the {self.budget // 1024} KiB header budget"
+            if self.size > HEADER_BUDGET * HEADER_BUDGET_SHARE:  # a big file, not a liar
+                raise TooLarge(detail)
+            raise BinaryReadError(detail)
         if offset + length <= len(self._head):
             return self._head[offset : offset + length]
         data = self._read(offset, length)
@@ -167,7 +186,7 @@ class InflateBudget:
     def spend(self, count: int) -> None:
         self.remaining -= count
         if self.remaining < 0:
-            raise BinaryReadError(
+            raise TooLarge(
                 f"the archive's members exceed the {ARCHIVE_INFLATE_BUDGET >> 20} MiB"
                 " decompression budget"
             )
@@ -176,8 +195,9 @@ class InflateBudget:
 class ZipMemberSource(ByteSource):
     """A member of a zip archive, read in place: never extracted, never held whole.
 
-    Deflated members cannot seek, so a read behind the current position reopens the member
-    and a read ahead of it streams forward, discarding bytes, up to ``ZIP_SKIP_BUDGET``. The
+    Deflated members cannot seek, so a read ahead of the current position streams forward,
+    discarding bytes, within the archive's :class:`InflateBudget`, and a read behind it
+    resumes from the nearest checkpoint (:data:`CHECKPOINTS`) or reopens the member. The
     size is the one the central directory claims; a member that decompresses to less is
     reported as truncated, and one that claims more is never read beyond what a header needs.
     """
@@ -194,24 +214,26 @@ class ZipMemberSource(ByteSource):
         self._budget = budget if budget is not None else InflateBudget()
         self._stream: Optional[MemberStream] = None
         self._position = 0
-        self._streamed = 0
+        self._checkpoints: list[tuple[int, _Checkpoint]] = []
+        self._every = max(CHECKPOINT_MIN_STEP, member.file_size // CHECKPOINTS)
 
     def _read(self, offset: int, length: int) -> bytes:
         try:
             if self._stream is None or offset < self._position:
-                self.close()
-                self._stream = MemberStream(self._archive, self._member)
-                self._position = 0
+                self._rewind(offset)
+            assert self._stream is not None
             while self._position < offset:
                 step = min(offset - self._position, 1024 * 1024)
-                self._streamed += step
-                if self._streamed > ZIP_SKIP_BUDGET:
-                    raise BinaryReadError("header lies too deep inside the compressed member")
                 self._budget.spend(step)
                 skipped = self._stream.read(step)
                 if not skipped:
                     return b""
                 self._position += len(skipped)
+                last = self._checkpoints[-1][0] if self._checkpoints else 0
+                if self._position - last >= self._every:
+                    point = self._stream.checkpoint()
+                    if point is not None:
+                        self._checkpoints.append((self._position, point))
             self._budget.spend(length)
             data = self._stream.read(length)
             self._position += len(data)
@@ -220,6 +242,20 @@ class ZipMemberSource(ByteSource):
             raise
         except Exception as error:  # zlib.error, LZMAError, OSError... from a damaged archive
             raise BinaryReadError(f"corrupt zip member: {error or type(error).__name__}") from None
+
+    def _rewind(self, offset: int) -> None:
+        """Go back to the nearest checkpoint at or before ``offset``, else to the start."""
+        best = None
+        for position, point in self._checkpoints:
+            if position <= offset:
+                best = (position, point)
+        if self._stream is not None and best is not None:
+            self._stream.restore(best[1])
+            self._position = best[0]
+            return
+        self.close()
+        self._stream = MemberStream(self._archive, self._member)
+        self._position = 0
 
     def close(self) -> None:
         if self._stream is not None:
@@ -262,6 +298,12 @@ class _Inflate:
         self._pending = self._zlib.unconsumed_tail
         return out
 
+    def copy(self) -> _Inflate:
+        twin = _Inflate.__new__(_Inflate)
+        twin._zlib = self._zlib.copy()
+        twin._pending = self._pending
+        return twin
+
 
 class _Stored:
     """Method 0: the bytes as they are."""
@@ -281,6 +323,11 @@ class _Stored:
         data = self._pending + data if self._pending else data
         self._pending = data[max_length:]
         return data[:max_length]
+
+    def copy(self) -> _Stored:
+        twin = _Stored()
+        twin._pending = self._pending
+        return twin
 
 
 class CompressionMethod(int, enum.Enum):
@@ -358,8 +405,22 @@ class MemberStream:
             wanted -= len(out)
         return b"".join(chunks)
 
+    def checkpoint(self) -> Optional[_Checkpoint]:
+        """Where the stream is, to :meth:`restore` later; None for decoders that cannot be
+        copied (bzip2, lzma, zstd: those members reopen instead)."""
+        if not isinstance(self._decoder, (_Inflate, _Stored)):
+            return None
+        return (self._raw_at, self._raw_left, self._decoder.copy())
+
+    def restore(self, point: _Checkpoint) -> None:
+        self._raw_at, self._raw_left, decoder = point
+        self._decoder = decoder.copy()
+
     def close(self) -> None:
         self._raw_left = 0
+
+
+_Checkpoint = tuple[int, int, Union["_Inflate", "_Stored"]]
 
 
 def _decoder_for(method: int, stream: MemberStream) -> _Decoder:
