@@ -257,6 +257,20 @@ PAYLOAD_PINS: tuple[Pin, ...] = (
 """Packages that ship a binary per platform and pick one at run time (issue 21), for
 tests/test_real_payloads.py."""
 
+BUDGET_PINS: tuple[Pin, ...] = (
+    # libarrow.so.2600: 61.7 MB, a 2.5 MB dynamic string table (DT_STRSZ)
+    Pin(
+        "pyarrow",
+        "26.0.1",
+        "musllinux_1_2_x86_64",
+        "pyarrow-26.0.1-cp311-cp311-musllinux_1_2_x86_64.whl",
+    ),
+    # arrow.dll (19 MB) and llvmlite.dll (120 MB): PE directories deep in deflated members
+    Pin("pyarrow", "26.0.1", "win_amd64", "pyarrow-26.0.1-cp311-cp311-win_amd64.whl"),
+    Pin("llvmlite", "0.50.0", "win_amd64", "llvmlite-0.50.0-cp311-cp311-win_amd64.whl"),
+)
+"""Big honest binaries that once were "unreadable" (issue 21), for test_real_budgets.py."""
+
 MACOS_PINS = tuple(pin for pin in PINS if pin.os == "macos")
 LINUX_PINS = tuple(pin for pin in PINS if pin.os == "linux")
 
@@ -333,7 +347,7 @@ def find_pin(project: str, version: str, platform: str) -> Pin:
     wanted = project.lower().replace("_", "-")
     matches = [
         pin
-        for pin in (*PINS, *VERDICT_PINS, *PAYLOAD_PINS)
+        for pin in (*PINS, *VERDICT_PINS, *PAYLOAD_PINS, *BUDGET_PINS)
         if pin.project == wanted and pin.version == version
         and platform in (pin.platform, pin.arch)
     ]  # fmt: skip

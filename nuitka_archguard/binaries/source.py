@@ -9,6 +9,7 @@ of memory and time. Files are never read whole.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import functools
 import os
@@ -215,12 +216,17 @@ class ZipMemberSource(ByteSource):
         self._stream: Optional[MemberStream] = None
         self._position = 0
         self._checkpoints: list[tuple[int, _Checkpoint]] = []
+        self._positions: list[int] = []
         self._every = max(CHECKPOINT_MIN_STEP, member.file_size // CHECKPOINTS)
 
     def _read(self, offset: int, length: int) -> bytes:
         try:
+            point = self._checkpoint_before(offset)
             if self._stream is None or offset < self._position:
-                self._rewind(offset)
+                self._rewind(point)
+            elif point is not None and point[0] > self._position:
+                self._stream.restore(point[1])  # a jump ahead: skip what a checkpoint knows
+                self._position = point[0]
             assert self._stream is not None
             while self._position < offset:
                 step = min(offset - self._position, 1024 * 1024)
@@ -229,11 +235,12 @@ class ZipMemberSource(ByteSource):
                 if not skipped:
                     return b""
                 self._position += len(skipped)
-                last = self._checkpoints[-1][0] if self._checkpoints else 0
+                last = self._positions[-1] if self._positions else 0
                 if self._position - last >= self._every:
-                    point = self._stream.checkpoint()
-                    if point is not None:
-                        self._checkpoints.append((self._position, point))
+                    state = self._stream.checkpoint()
+                    if state is not None:
+                        self._checkpoints.append((self._position, state))
+                        self._positions.append(self._position)
             self._budget.spend(length)
             data = self._stream.read(length)
             self._position += len(data)
@@ -243,15 +250,16 @@ class ZipMemberSource(ByteSource):
         except Exception as error:  # zlib.error, LZMAError, OSError... from a damaged archive
             raise BinaryReadError(f"corrupt zip member: {error or type(error).__name__}") from None
 
-    def _rewind(self, offset: int) -> None:
-        """Go back to the nearest checkpoint at or before ``offset``, else to the start."""
-        best = None
-        for position, point in self._checkpoints:
-            if position <= offset:
-                best = (position, point)
-        if self._stream is not None and best is not None:
-            self._stream.restore(best[1])
-            self._position = best[0]
+    def _checkpoint_before(self, offset: int) -> Optional[tuple[int, _Checkpoint]]:
+        """The last checkpoint at or before ``offset`` (they are kept in stream order)."""
+        index = bisect.bisect_right(self._positions, offset)  # no key= before Python 3.10
+        return self._checkpoints[index - 1] if index else None
+
+    def _rewind(self, point: Optional[tuple[int, _Checkpoint]]) -> None:
+        """Go back to ``point`` (a checkpoint), else to the start."""
+        if self._stream is not None and point is not None:
+            self._stream.restore(point[1])
+            self._position = point[0]
             return
         self.close()
         self._stream = MemberStream(self._archive, self._member)
