@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NoReturn, Optional
+from typing import Any, NoReturn, Optional
 
 from . import __version__, console, plugin_path
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
@@ -66,12 +66,48 @@ FIX_HELP = "replace or fuse the distributions whose binaries do not fit the targ
 only when ``fix`` is the command, so that ``inspect`` starts fast."""
 
 
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it ($COLUMNS, then the
+    terminal of stdout, else 80), without importing shutil (which loads bz2 and lzma)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized by :func:`_columns`: argparse makes one for every
+    ``add_argument`` and imports shutil in it only to ask the width, which cost ``inspect``
+    a few milliseconds of start-up."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: Optional[int] = None,
+        **kwargs: Any,
+    ) -> None:
+        width = width if width is not None else _columns() - 2  # as argparse does
+        super().__init__(prog, indent_increment, max_help_position, width, **kwargs)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse quotes some values it complains about (``invalid choice: '...'``) but not
     others (``unrecognized arguments: ...``, an argument such as a hostile file name
     starting with ``-``): every usage error is one line shown escaped, so no argument can
     begin a ``::command::`` line on stderr, which GitHub reads too. Subcommand parsers
     are of this class as well (``add_subparsers`` uses the parent's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         super().error(shown(message))

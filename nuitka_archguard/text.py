@@ -22,7 +22,6 @@ consumer. This module is the one place that decides how outside text is shown:
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any, Callable, Optional, TextIO
 
 __all__ = [
@@ -113,6 +112,8 @@ def _typable(text: str) -> str:
 def shell_quote(text: str) -> str:
     """One POSIX shell word that stands for ``text`` (``shlex.quote``); characters that
     cannot be typed become ``?``."""
+    import shlex  # here: `inspect` quotes nothing and starts without it
+
     return shlex.quote(_typable(text))
 
 
