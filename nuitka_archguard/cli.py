@@ -6,17 +6,20 @@ traceback for bad input.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, Optional
 
 from . import __version__, console, plugin_path
 from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
 from .common import PLUGIN_NAME, ExitCode
 from .text import OutputClosed, OutputError, json_text, shown, write
+
+TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
+if TYPE_CHECKING:
+    import argparse
+    from typing import Optional
 
 EXIT_OK, EXIT_USAGE = ExitCode.OK, ExitCode.USAGE
 
@@ -47,6 +50,12 @@ def _main(argv: list[str]) -> int:
     if argv and argv[0] == "nuitka":
         # Everything after "nuitka" belongs to Nuitka, "--help" included.
         return run_nuitka(argv[1:])
+    if argv[:1] == ["inspect"]:
+        # The common call, `inspect [--json] FILE...`, without argparse (a third of the
+        # start-up); anything else (options, names starting with '-') is argparse's.
+        files = [a for a in argv[1:] if a != "--json"]
+        if files and not any(a.startswith("-") for a in files):
+            return _inspect(files, as_json="--json" in argv)
     parser = _build_parser(next((a for a in argv if not a.startswith("-")), None))
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # said with the subcommand's usage (`scan --bogus`), not the top level's
@@ -66,57 +75,12 @@ FIX_HELP = "replace or fuse the distributions whose binaries do not fit the targ
 only when ``fix`` is the command, so that ``inspect`` starts fast."""
 
 
-def _columns() -> int:
-    """The terminal's width as ``shutil.get_terminal_size`` finds it ($COLUMNS, then the
-    terminal of stdout, else 80), without importing shutil (which loads bz2 and lzma)."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help formatter, sized by :func:`_columns`: argparse makes one for every
-    ``add_argument`` and imports shutil in it only to ask the width, which cost ``inspect``
-    a few milliseconds of start-up."""
-
-    def __init__(
-        self,
-        prog: str,
-        indent_increment: int = 2,
-        max_help_position: int = 24,
-        width: Optional[int] = None,
-        **kwargs: Any,
-    ) -> None:
-        width = width if width is not None else _columns() - 2  # as argparse does
-        super().__init__(prog, indent_increment, max_help_position, width, **kwargs)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse quotes some values it complains about (``invalid choice: '...'``) but not
-    others (``unrecognized arguments: ...``, an argument such as a hostile file name
-    starting with ``-``): every usage error is one line shown escaped, so no argument can
-    begin a ``::command::`` line on stderr, which GitHub reads too. Subcommand parsers
-    are of this class as well (``add_subparsers`` uses the parent's class)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        super().error(shown(message))
-
-
 def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     """The command line; ``command`` (the first word that is no option) decides which
     heavy subcommand modules are loaded."""
-    parser = _Parser(
+    from .options import Parser
+
+    parser = Parser(
         prog="nuitka-archguard",
         description="Check that every binary of a build matches its target architecture and OS.",
     )
@@ -174,8 +138,12 @@ def _print(text: str) -> int:
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
-    results = [_inspect_one(path) for path in args.files]
-    if args.json:
+    return _inspect(args.files, as_json=args.json)
+
+
+def _inspect(files: list[str], *, as_json: bool) -> int:
+    results = [_inspect_one(path) for path in files]
+    if as_json:
         write(sys.stdout, json_text([info.to_json() for info in results]) + "\n")
     else:
         write(sys.stdout, "\n\n".join(format_binary_info(info) for info in results) + "\n")

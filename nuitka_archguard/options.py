@@ -1,4 +1,5 @@
-"""Command-line options shared by ``scan``, ``fix`` and ``resolve``, declared once.
+"""Command-line options shared by ``scan``, ``fix`` and ``resolve``, declared once, and
+the parser class every subcommand's parser is made of.
 
 In the style of auditwheel's ``options.py``: one function per shared option, called by every
 subcommand that takes it, so that an option is spelled, explained and validated in one
@@ -13,7 +14,11 @@ exactly the spellings the parser accepts.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, NamedTuple, Optional
+import os
+import sys
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional
+
+from .text import shown
 
 if TYPE_CHECKING:
     from .config import Config
@@ -22,7 +27,9 @@ if TYPE_CHECKING:
     from .target import Target
 
 __all__ = [
+    "Formatter",
     "OptionsError",
+    "Parser",
     "Settings",
     "add_accept_different",
     "add_allow",
@@ -32,12 +39,60 @@ __all__ = [
     "add_python_version",
     "add_strict_min_os",
     "add_target",
+    "columns",
     "pip_options",
     "project_config",
     "python_version_error",
     "settings",
     "target_help",
 ]
+
+
+def columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it ($COLUMNS, then the
+    terminal of stdout, else 80), without importing shutil (which loads bz2 and lzma)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized by :func:`columns`: argparse makes one for every
+    ``add_argument`` and imports shutil in it only to ask the width, which cost ``inspect``
+    a few milliseconds of start-up."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: Optional[int] = None,
+        **kwargs: Any,
+    ) -> None:
+        width = width if width is not None else columns() - 2  # as argparse does
+        super().__init__(prog, indent_increment, max_help_position, width, **kwargs)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse quotes some values it complains about (``invalid choice: '...'``) but not
+    others (``unrecognized arguments: ...``, an argument such as a hostile file name
+    starting with ``-``): every usage error is one line shown escaped, so no argument can
+    begin a ``::command::`` line on stderr, which GitHub reads too. Subcommand parsers
+    are of this class as well (``add_subparsers`` uses the parent's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        super().error(shown(message))
 
 
 class OptionsError(Exception):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import enum
 import functools
 import struct
-from typing import Optional
 
 from macholib.mach_o import (
     FAT_MAGIC,
@@ -43,6 +42,10 @@ from macholib.mach_o import (
 
 from .model import BinaryReadError, Slice
 from .source import FIRST_READ, ByteSource
+
+TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
+if TYPE_CHECKING:
+    from typing import Optional
 
 __all__ = ["JAVA_MIN_MAJOR", "MAX_FAT_ARCHS", "is_macho", "read_slices"]
 
@@ -389,7 +392,10 @@ def _read_thin(
     )
 
 
-_Fields = tuple[Optional[str], Optional[str], Optional[str], list[str], list[str], Optional[str]]
+if TYPE_CHECKING:
+    _Fields = tuple[
+        Optional[str], Optional[str], Optional[str], list[str], list[str], Optional[str]
+    ]
 
 
 # Kinds of the load commands we read; the first three hold one string (an lc_str).

@@ -19,10 +19,13 @@ from __future__ import annotations
 import bisect
 import enum
 import struct
-from typing import Optional
 
 from .model import CLR_ANYCPU, CLR_ANYCPU_32BIT_PREFERRED, BinaryReadError, Slice
 from .source import FIRST_READ, ByteSource
+
+TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
+if TYPE_CHECKING:
+    from typing import Optional
 
 MZ_MAGIC = b"MZ"
 PE_SIGNATURE = b"PE\0\0"

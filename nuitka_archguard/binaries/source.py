@@ -16,12 +16,13 @@ import os
 import stat
 import struct
 import zlib
-from typing import TYPE_CHECKING, Optional, Protocol, Union
 
 from .model import BinaryReadError, TooLarge
 
+TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
 if TYPE_CHECKING:  # bz2, lzma and zipfile load on first use: reading one file needs none
     import zipfile
+    from typing import Optional, Protocol, Union
 
 HEADER_BUDGET = 1024 * 1024
 """Bytes a reader may read from one file of up to 4 MiB, all slices included (1 MiB)."""
@@ -271,17 +272,19 @@ class ZipMemberSource(ByteSource):
             self._stream = None
 
 
-class _Decoder(Protocol):
-    """What bz2, lzma and zstd decompressors share: output bounded by ``max_length``, input
-    they could not use yet kept inside them."""
+if TYPE_CHECKING:
 
-    @property
-    def eof(self) -> bool: ...
+    class _Decoder(Protocol):
+        """What bz2, lzma and zstd decompressors share: output bounded by ``max_length``, input
+        they could not use yet kept inside them."""
 
-    @property
-    def needs_input(self) -> bool: ...
+        @property
+        def eof(self) -> bool: ...
 
-    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+        @property
+        def needs_input(self) -> bool: ...
+
+        def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
 
 
 class _Inflate:
@@ -428,7 +431,8 @@ class MemberStream:
         self._raw_left = 0
 
 
-_Checkpoint = tuple[int, int, Union["_Inflate", "_Stored"]]
+if TYPE_CHECKING:
+    _Checkpoint = tuple[int, int, Union["_Inflate", "_Stored"]]
 
 
 def _decoder_for(method: int, stream: MemberStream) -> _Decoder:
