@@ -8,7 +8,6 @@ or apply step that failed, with the environment as it was. Never a traceback.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -250,8 +249,7 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
         if holder is not None:
             holder.cleanup()
         elif transaction.staging.exists() and not journal.interrupted(env.root):
-            shutil.rmtree(transaction.staging, ignore_errors=True)
-            journal.tidy(env.root)
+            journal.discard_staging(transaction)
     after = _scan(env.root, target, allow)
     failing = _still_failing(plan, after) if plan.to_apply and not args.dry_run else {}
     if failing and refused is None:

@@ -264,11 +264,11 @@ def test_failure_during_apply_rolls_back(
     real_rename = os.rename
     calls = []
 
-    def failing_rename(src: str, dst: str) -> None:
+    def failing_rename(src: str, dst: str, **fds: int) -> None:  # renames relative to dir fds
         calls.append(src)
         if len(calls) == 4:
             raise OSError(28, "No space left on device", str(dst))
-        real_rename(src, dst)
+        real_rename(src, dst, **fds)
 
     monkeypatch.setattr(journal.os, "rename", failing_rename)
     code = main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
@@ -303,11 +303,11 @@ def test_kill_9_mid_apply_is_reported_and_rolled_back(
         """
         real = os.rename
         count = [0]
-        def rename(src, dst):
+        def rename(src, dst, **fds):
             count[0] += 1
             if count[0] == 3:
                 os.kill(os.getpid(), signal.SIGKILL)
-            real(src, dst)
+            real(src, dst, **fds)
         journal.os.rename = rename
         """
     ).replace("\n", "\n        ")

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from nuitka_archguard.cli import main
-from tests.fixwheels import ext_wheel, install, tree_hash
+from nuitka_archguard.fix import journal
+from tests.fixwheels import ext_wheel, install, make_wheel, tree_hash
 from tests.synth import macho
 
 X86 = "macos-x86_64"
@@ -134,3 +138,217 @@ def test_the_diagnosis_does_not_import_the_fixer(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# -- 2. nothing follows a symlink out of the environment --------------------------------------
+
+
+def _victim(tmp_path: Path) -> Path:
+    """A folder outside the environment, with a file, an empty folder and a private mode."""
+    victim = tmp_path / "victim"
+    (victim / "empty").mkdir(parents=True)
+    (victim / "__init__.cpython-311.pyc").write_bytes(b"precious")
+    (victim / "_speedups.cpython-311-darwin.so").write_bytes(b"precious too")
+    os.chmod(victim, 0o700)
+    return victim
+
+
+def _link_pycache(env: Path, victim: Path) -> None:
+    (env / "fast" / "__pycache__").symlink_to(victim)
+
+
+def _link_backup(env: Path, victim: Path) -> None:
+    (env / ".archguard").mkdir()
+    (env / ".archguard" / "backup").symlink_to(victim)
+
+
+def _link_stale_backup(env: Path, victim: Path) -> None:
+    (env / ".archguard" / "backup").mkdir(parents=True)
+    (env / ".archguard" / "backup" / "20260101T000000-1").symlink_to(victim)
+
+
+def _link_stale_staging(env: Path, victim: Path) -> None:
+    (env / ".archguard").mkdir()
+    (env / ".archguard" / "staging-20260101T000000-1").symlink_to(victim)
+
+
+def _link_dist_info(env: Path, victim: Path) -> None:
+    dist_info = env / "fast-1.0.dist-info"
+    for item in dist_info.iterdir():
+        (victim / item.name).write_bytes(item.read_bytes())
+    for item in list(dist_info.iterdir()):
+        item.unlink()
+    dist_info.rmdir()
+    dist_info.symlink_to(victim)
+
+
+LINKED = {
+    "__pycache__ of the package": _link_pycache,
+    ".archguard/backup": _link_backup,
+    "a stale backup folder": _link_stale_backup,
+    "a stale staging folder": _link_stale_staging,
+    "the .dist-info folder": _link_dist_info,
+}
+
+
+@pytest.mark.parametrize("case", sorted(LINKED))
+def test_no_change_follows_a_symlink_out_of_the_environment(
+    case: str, tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path / "env", tmp_path)
+    victim = _victim(tmp_path)
+    LINKED[case](env, victim)
+    outside = tree_hash(victim)
+    code = _fix(env, index)
+    err = capsys.readouterr().err
+    assert "internal error" not in err and err.count("\n") <= 1, err
+    assert tree_hash(victim) == outside
+    if code == 0:
+        assert main(["fix", "--undo", str(env)]) == 0
+        capsys.readouterr()
+    else:
+        assert code == 2 and ("link" in err or "outside" in err), err
+    assert tree_hash(victim) == outside
+
+
+def test_undo_keep_changed_never_keeps_through_a_linked_kept_folder(
+    tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path / "env", tmp_path)
+    victim = _victim(tmp_path)
+    assert _fix(env, index) == 0
+    (env / "fast" / "__init__.py").write_text("edited after the fix\n")
+    (env / ".archguard" / "kept").symlink_to(victim)
+    outside = tree_hash(victim)
+    fixed = tree_hash(env)
+    capsys.readouterr()
+    assert main(["fix", "--undo", "--keep-changed", str(env)]) == 2
+    err = capsys.readouterr().err
+    assert "symbolic link" in err and err.count("\n") == 1, err
+    assert tree_hash(victim) == outside
+    assert tree_hash(env) == fixed
+
+
+# -- RECORD is not trusted to delete -----------------------------------------------------------
+
+# A line planted in the installed RECORD (relative to site-packages), the file it names
+# (relative to the prefix) and why it must stay.
+NOT_ITS_OWN = {
+    "the interpreter": ("../../../bin/python3", "bin/python3", "interpreter"),
+    "pyvenv.cfg": ("../../../pyvenv.cfg", "pyvenv.cfg", "pyvenv.cfg"),
+    "the standard library": ("../os.py", "lib/python3.11/os.py", "distribution's folders"),
+    "another distribution's file": (
+        "other/x.py", "lib/python3.11/site-packages/other/x.py", "another distribution"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(NOT_ITS_OWN))
+def test_a_record_line_naming_what_is_not_the_distributions_is_left_in_place(
+    case: str, tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line, planted, why = NOT_ITS_OWN[case]
+    prefix = tmp_path / "venv"
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    _env(site, tmp_path)
+    (prefix / "bin").mkdir()
+    (prefix / "bin" / "python3").write_bytes(b"#!interpreter\n")
+    (prefix / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n")
+    (site.parent / "os.py").write_text("# the standard library\n")
+    (site / "other").mkdir()
+    (site / "other" / "x.py").write_text("OTHER = 1\n")
+    (site / "other-2.0.dist-info").mkdir()
+    (site / "other-2.0.dist-info" / "RECORD").write_text("other/x.py,,\n")
+    (site / "other-2.0.dist-info" / "METADATA").write_text("Name: other\nVersion: 2.0\n")
+    with open(site / "fast-1.0.dist-info" / "RECORD", "a", encoding="utf-8") as handle:
+        handle.write(f"{line},,\n")
+    before = tree_hash(prefix)
+    kept = (prefix / planted).read_bytes()
+    assert _fix(prefix, index) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert (prefix / planted).read_bytes() == kept
+    assert f"RECORD entry {line!r} left alone" in out and why in out, out
+    assert main(["fix", "--undo", str(prefix)]) == 0
+    assert tree_hash(prefix) == before
+
+
+# -- chmod: real folders only, and only when needed --------------------------------------------
+
+NOBODY = 65534
+
+
+def _as_nobody(run: Callable[[], int], where: Path) -> tuple[int, str]:
+    """``run()`` in a forked child that has become an unprivileged user, in ``where``; its
+    exit status and what it wrote on stderr."""
+    log = where / "stderr.txt"
+    log.touch()
+    os.chown(log, NOBODY, NOBODY)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 3
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.chdir(where)
+            sys.stderr = open(log, "w", encoding="utf-8")  # noqa: SIM115
+            code = int(run())
+        except BaseException as error:
+            print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    said = log.read_text(encoding="utf-8") if log.exists() else ""
+    return (os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1), said
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or os.geteuid() != 0, reason="needs root and fork")
+def test_a_rollback_never_chmods_a_folder_it_does_not_own_when_its_mode_is_right(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Planned and staged as root (pip cannot run as nobody here), applied by an
+    unprivileged user for whom a new file appears meanwhile: the rollback must not chmod
+    the package folder (owned by root, mode already right) and must leave no journal."""
+    base = Path(tempfile.mkdtemp(prefix="archguard-nobody-"))
+    try:
+        os.chmod(base, 0o755)
+        index = base / "index"
+        make_wheel(index, "fast", "1.0", "cp311-cp311-macosx_10_9_x86_64", {
+            "fast/__init__.py": b"", "fast/new.py": b"NEW = 1\n",
+            "fast/_speedups.cpython-311-darwin.so": macho.thin("x86_64", "bundle"),
+        })  # fmt: skip
+        env = _env(base / "env", base)
+        os.chmod(env / "fast", 0o777)
+        before = tree_hash(env)
+        real_apply = journal.Transaction.apply
+        outcome: list[tuple[int, str]] = []
+
+        def apply_as_nobody(self: journal.Transaction, **kwargs: object) -> None:
+            for folder, _, names in os.walk(env):
+                os.chown(folder, NOBODY, NOBODY)
+                for name in names:
+                    os.chown(os.path.join(folder, name), NOBODY, NOBODY)
+            os.chown(env / "fast", 0, 0)  # the user may write in it (0o777), not chmod it
+            (env / "fast" / "new.py").write_text("the user's own\n")
+
+            def run() -> int:
+                try:
+                    real_apply(self, **kwargs)  # type: ignore[arg-type]
+                except journal.JournalError as error:
+                    print(error, file=sys.stderr)
+                    return 2
+                return 0
+
+            outcome.append(_as_nobody(run, base))
+            raise journal.JournalError("applied in the child")
+
+        monkeypatch.setattr(journal.Transaction, "apply", apply_as_nobody)
+        assert _fix(env, index) == 2
+        capsys.readouterr()
+        ((code, err),) = outcome
+        assert code == 2 and "appeared while fixing" in err and "nothing was changed" in err, err
+        assert not (env / ".archguard").exists()  # rolled back whole, no journal left
+        (env / "fast" / "new.py").unlink()
+        os.chown(env / "fast", NOBODY, NOBODY)
+        assert tree_hash(env) == before
+    finally:
+        shutil.rmtree(base)

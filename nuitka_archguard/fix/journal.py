@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import stat
 import time
 from collections.abc import Iterable, Iterator
@@ -28,6 +27,7 @@ from typing import Any, Optional
 from ..metadata import MetadataError, read_regular
 from ..state import JOURNAL_NAME, STATE_DIR
 from ..text import shown
+from . import safe
 
 __all__ = [
     "JOURNAL_NAME",
@@ -74,14 +74,9 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, ensure_ascii=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+def _write_json(root: Path, rel: str, data: dict[str, Any]) -> None:
+    """``root/rel`` written atomically and fsynced, no folder on the way a symlink."""
+    safe.write_file(root, rel, json.dumps(data, indent=1, ensure_ascii=True).encode("ascii"))
 
 
 def new_id() -> str:
@@ -228,15 +223,17 @@ class Transaction:
         self.new_dirs = list(new_dirs)
         for rel in self.old_dirs:
             while rel and rel not in self.dir_modes:
-                with contextlib.suppress(OSError):
-                    self.dir_modes[rel] = stat.S_IMODE(os.lstat(self.path(rel)).st_mode)
+                info = safe.lstat(self.root, rel)
+                if info is not None and stat.S_ISDIR(info.st_mode):  # a real folder's only
+                    self.dir_modes[rel] = stat.S_IMODE(info.st_mode)
                 rel = os.path.dirname(rel)
 
     def _restore_modes(self, rels: Iterable[str]) -> None:
+        """Folder modes back, on real folders only, and only where they differ."""
         for rel in rels:
             mode = self.dir_modes.get(rel)
-            if mode is not None and os.path.isdir(self.path(rel)):
-                os.chmod(self.path(rel), mode)
+            if mode is not None:
+                safe.chmod(self.root, rel, mode)
 
     def apply(self, *, undoing: Optional[Transaction] = None) -> None:
         """Journal, move out, move in, commit. Any failure up to the commit point (the
@@ -246,16 +243,16 @@ class Transaction:
         self.plan_dirs()
         self.undoing = undoing.ident if undoing is not None else None
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            safe.makedirs(self.root, STATE_DIR)
             if undoing is None:
-                self.backup.mkdir(parents=True, exist_ok=True)
-            _write_json(self.journal, self.to_json("applying"))
+                safe.makedirs(self.root, self.rel(self.backup))
+            _write_json(self.root, self.rel(self.journal), self.to_json("applying"))
             self._forward()
             if undoing is None:
                 self.written = {rel: _fingerprint(self.path(rel)) for _, rel in self.into}
-                _write_json(self.backup / JOURNAL_NAME, self.to_json("done"))
+                _write_json(self.root, self.rel(self.backup / JOURNAL_NAME), self.to_json("done"))
             else:
-                os.unlink(undoing.backup / JOURNAL_NAME)
+                safe.unlink(self.root, self.rel(undoing.backup / JOURNAL_NAME))
                 _fsync_dir(undoing.backup)
         except BaseException as error:
             try:
@@ -270,7 +267,7 @@ class Transaction:
             raise
         # Committed: what is left only tidies up, and the next run finishes it if it fails.
         try:
-            os.unlink(self.journal)
+            safe.unlink(self.root, self.rel(self.journal))
         except OSError as error:
             raise JournalError(
                 f"the {self.kind} is done but its journal could not be removed "
@@ -281,18 +278,16 @@ class Transaction:
 
     def _forward(self) -> None:
         for rel, kept in self.out:
-            destination = self.path(kept)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(self.path(rel), destination)
+            safe.move(self.root, rel, kept, make_parents=True)
         for rel in self.new_dirs:
-            self.path(rel).mkdir(exist_ok=True)
+            safe.mkdir(self.root, rel)
         for staged, rel in self.into:
-            if os.path.lexists(self.path(rel)):  # appeared after staging: never overwritten
+            if safe.lstat(self.root, rel) is not None:  # appeared after staging: kept
                 raise FileExistsError(errno.EEXIST, "appeared while fixing", str(self.path(rel)))
-            os.rename(self.path(staged), self.path(rel))
+            safe.move(self.root, staged, rel)
         self._restore_modes(self.new_dirs)  # an undo making again what its fix removed
         for rel in sorted(self.old_dirs, key=len, reverse=True):
-            _remove_empty_dirs(self.path(rel), self.root)
+            _remove_empty_dirs(self.root, rel)
 
 
 def _fingerprint(path: Path) -> list[Any]:
@@ -346,20 +341,33 @@ def changed_since(done: Transaction) -> list[str]:
 
 def _finish(transaction: Transaction) -> None:
     """Leftovers of a committed fix or undo (its journal already gone)."""
-    shutil.rmtree(transaction.staging, ignore_errors=True)
+    _rmtree_quietly(transaction.root, transaction.rel(transaction.staging))
     if transaction.undoing is not None:
-        shutil.rmtree(transaction.state_dir / "backup" / transaction.undoing, ignore_errors=True)
+        _rmtree_quietly(transaction.root, f"{STATE_DIR}/backup/{transaction.undoing}")
     tidy(transaction.root)
 
 
-def _remove_empty_dirs(path: Path, root: Path) -> None:
-    """Remove ``path`` and its parents while they are empty, never ``root`` itself."""
-    while path != root and root in path.parents:
+def discard_staging(transaction: Transaction) -> None:
+    """A staging folder no journal needs (planning or staging stopped): removed."""
+    _rmtree_quietly(transaction.root, transaction.rel(transaction.staging))
+    tidy(transaction.root)
+
+
+def _rmtree_quietly(root: Path, rel: str) -> None:
+    """Leftovers of the fix's own state: removed without following a link; what cannot
+    be removed stays (the next run tries again)."""
+    with contextlib.suppress(OSError):
+        safe.rmtree(root, rel)
+
+
+def _remove_empty_dirs(root: Path, rel: str) -> None:
+    """Remove ``root/rel`` and its parents while they are empty, never ``root`` itself."""
+    while rel and rel != ".":
         try:
-            os.rmdir(path)
+            safe.rmdir(root, rel)
         except OSError:
             return
-        path = path.parent
+        rel = os.path.dirname(rel)
 
 
 def _check_rel(rel: str) -> None:
@@ -391,38 +399,43 @@ def _text(error: BaseException) -> str:
 def rollback(transaction: Transaction) -> None:
     """Undo whatever part of ``transaction`` happened (idempotent: safe to run again)."""
     t = transaction
+    # The environment's side is checked before anything moves (a planted journal is refused
+    # whole); the state side needs no check: a link there reads as "nothing moved there".
     for rel in t._all_paths():
-        _check_real(t.root, rel)
+        if not _in_state(rel):
+            _check_real(t.root, rel)
+
+    def there(rel: str) -> bool:
+        return safe.lstat(t.root, rel) is not None
+
     for staged, rel in reversed(t.into):
-        if os.path.lexists(t.path(rel)) and not os.path.lexists(t.path(staged)):
-            t.path(staged).parent.mkdir(parents=True, exist_ok=True)
-            os.rename(t.path(rel), t.path(staged))
+        if there(rel) and not there(staged):
+            safe.move(t.root, rel, staged, make_parents=True)
     for rel in reversed(t.new_dirs):
         with contextlib.suppress(OSError):
-            os.rmdir(t.path(rel))
+            safe.rmdir(t.root, rel)
     for rel in t.old_dirs:
-        t.path(rel).mkdir(parents=True, exist_ok=True)
+        safe.makedirs(t.root, rel)
     for rel, kept in reversed(t.out):
-        if os.path.lexists(t.path(kept)) and not os.path.lexists(t.path(rel)):
+        if there(kept) and not there(rel):
             _check_real(t.root, rel)
-            os.rename(t.path(kept), t.path(rel))
+            safe.move(t.root, kept, rel)
     t._restore_modes(sorted(t.dir_modes, key=len, reverse=True))
-    for leftover in (t.journal, t.journal.with_name(JOURNAL_NAME + ".tmp")):
+    for leftover in (JOURNAL_NAME, JOURNAL_NAME + ".tmp"):
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(leftover)
+            safe.unlink(t.root, f"{STATE_DIR}/{leftover}")
     _fsync_dir(t.state_dir)
     if t.kind == "fix":
-        shutil.rmtree(t.backup, ignore_errors=True)
-    shutil.rmtree(t.staging, ignore_errors=True)
+        _rmtree_quietly(t.root, t.rel(t.backup))
+    _rmtree_quietly(t.root, t.rel(t.staging))
     tidy(t.root)
 
 
 def tidy(root: Path) -> None:
     """Remove ``.archguard`` folders left empty (an environment looks untouched again)."""
-    state = root / STATE_DIR
-    for folder in (state / "backup", state):
+    for rel in (f"{STATE_DIR}/backup", STATE_DIR):
         with contextlib.suppress(OSError):
-            os.rmdir(folder)
+            safe.rmdir(root, rel)
 
 
 def interrupted(root: Path) -> Optional[Path]:
@@ -451,7 +464,7 @@ def recover(root: Path) -> Optional[str]:
         return None
     transaction = _load(root, journal)
     if _committed(transaction):
-        os.unlink(journal)
+        safe.unlink(root, f"{STATE_DIR}/{JOURNAL_NAME}")
         _finish(transaction)
         _remove_stale_staging(root)
         return f"finished the interrupted {transaction.kind} {transaction.ident}"
@@ -480,24 +493,31 @@ def _remove_stale_staging(root: Path) -> None:
         return
     for name in names:
         if name.startswith("staging-"):
-            shutil.rmtree(state / name, ignore_errors=True)
+            _rmtree_quietly(root, f"{STATE_DIR}/{name}")
         elif name == JOURNAL_NAME + ".tmp":  # killed while writing the journal
             with contextlib.suppress(OSError):
-                os.unlink(state / name)
+                safe.unlink(root, f"{STATE_DIR}/{name}")
     # Backup folders without a record: made just before a journal that was never written,
     # or left by a finished undo that could not remove them. Only empty folders go.
     with contextlib.suppress(OSError):
         for name in os.listdir(state / "backup"):
-            if not os.path.lexists(state / "backup" / name / JOURNAL_NAME):
-                _remove_empty_tree(state / "backup" / name)
+            if safe.lstat(root, f"{STATE_DIR}/backup/{name}/{JOURNAL_NAME}") is None:
+                with contextlib.suppress(OSError):
+                    _remove_empty_tree(root, f"{STATE_DIR}/backup/{name}")
     tidy(root)
 
 
-def _remove_empty_tree(top: Path) -> None:
-    """Remove the folders under ``top`` (and ``top``) that hold no file; files stay."""
-    for directory, _subdirs, _names in os.walk(top, topdown=False):
-        with contextlib.suppress(OSError):
-            os.rmdir(directory)
+def _remove_empty_tree(root: Path, rel: str) -> None:
+    """Remove the folders under ``root/rel`` (and it) that hold no file; files stay, and
+    a symlink is neither followed nor removed."""
+    with safe.opened(root, rel) as fd:
+        names = os.listdir(fd)
+        for name in names:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                with contextlib.suppress(OSError):
+                    _remove_empty_tree(root, f"{rel}/{name}")
+    safe.rmdir(root, rel)
 
 
 @contextlib.contextmanager
@@ -518,7 +538,7 @@ def locked(root: Path) -> Iterator[None]:
         # Removed while still held: a run that opened this file before and locks it after
         # the close sees that the path no longer names it and starts over (_acquire).
         with contextlib.suppress(OSError):
-            os.unlink(state / "lock")
+            safe.unlink(root, f"{STATE_DIR}/lock")
         os.close(fd)
         tidy(root)
 
@@ -534,8 +554,12 @@ def _acquire(root: Path, lock: Path) -> int:
     except ImportError:  # Windows: no advisory locks; one user per environment
         fcntl = None  # type: ignore[assignment]
     for _ in range(100):
-        lock.parent.mkdir(exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        safe.makedirs(root, STATE_DIR)
+        with safe.opened(root, STATE_DIR) as state_fd:
+            fd = os.open(
+                lock.name, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644,
+                dir_fd=state_fd,
+            )  # fmt: skip
         if fcntl is None:
             return fd
         try:

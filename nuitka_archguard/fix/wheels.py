@@ -420,15 +420,20 @@ def mirrored(real: Path, destdir: Path) -> Path:
 
 
 def record_paths(dist_info: Path, root: Path) -> tuple[list[Path], list[str]]:
-    """The files a distribution owns, from its RECORD, that lie inside ``root``; plus notes
-    for entries left alone (outside ``root``, through a symlinked folder). The ``.pyc`` files
-    of its ``.py`` files come along, as pip uninstall takes them."""
+    """The files a distribution owns, from its RECORD, that a fix may move out; plus notes
+    for entries left alone. RECORD is not trusted to delete: a line naming a file outside
+    ``root`` or reached through a symlinked folder, the fix's own folder, another
+    distribution's file (by that one's RECORD), the environment's interpreter or
+    ``pyvenv.cfg``, or anything outside the distribution's folders (its site folder and the
+    prefix's ``bin``, ``Scripts``, ``include``, ``share``, ``etc``) stays where it is. The
+    ``.pyc`` files of its ``.py`` files come along, as pip uninstall takes them."""
     site = dist_info.parent
     real_root = os.path.realpath(root)
     notes: list[str] = []
     files: list[Path] = []
     reader = MetadataReader()
     seen: set[Path] = set()
+    others: Optional[set[Path]] = None
     for entry in reader.record_paths(str(dist_info / "RECORD")):
         if os.path.isabs(entry) or any(ord(c) < 32 for c in entry):
             notes.append(f"RECORD entry {entry!r} left alone: not a relative path")
@@ -442,15 +447,65 @@ def record_paths(dist_info: Path, root: Path) -> tuple[list[Path], list[str]]:
         if _inside(os.path.abspath(path), os.path.join(root, STATE_DIR)):
             notes.append(f"RECORD entry {entry!r} left alone: the fix's own folder")
             continue
+        if not os.path.lexists(path):
+            continue
+        why = _not_the_distributions(path, site, root)
+        if why is None:
+            if others is None:
+                others = _owned_by_others(dist_info)
+            if path in others:
+                why = "another distribution's file (by its RECORD)"
+        if why is not None:
+            notes.append(f"RECORD entry {entry!r} left alone: {why}")
+            continue
         for candidate in (path, *_pyc_files(path)):
             if candidate not in seen and os.path.lexists(candidate):
                 if os.path.isdir(candidate) and not os.path.islink(candidate):
+                    continue
+                if os.path.realpath(candidate.parent) != str(candidate.parent):
+                    notes.append(
+                        f"{shown(str(candidate))} left alone: reached through a symbolic link"
+                    )
                     continue
                 seen.add(candidate)
                 files.append(candidate)
     if reader.notes:  # a RECORD not read whole: removing part of a distribution is worse
         raise UnsafePathError(reader.notes[0])
     return files, notes
+
+
+_PREFIX_FOLDERS = frozenset({"bin", "Scripts", "include", "share", "etc"})
+"""Folders of a prefix, besides the site folder, where a wheel's scripts, headers and data go."""
+_INTERPRETER = re.compile(r"^(python|pypy)[0-9.]*w?(\.exe)?$", re.IGNORECASE)
+
+
+def _not_the_distributions(path: Path, site: Path, root: Path) -> Optional[str]:
+    """Why ``path`` (inside ``root``) is no file a distribution of ``site`` may own."""
+    rel = Path(os.path.relpath(path, root)).parts
+    if rel == ("pyvenv.cfg",):
+        return "the environment's pyvenv.cfg"
+    if _INTERPRETER.match(path.name) and rel[:1] in (("bin",), ("Scripts",), (path.name,)):
+        return "the environment's interpreter"
+    if _inside(str(path), site) or (rel[:1] and rel[0] in _PREFIX_FOLDERS and len(rel) > 1):
+        return None
+    return "outside the distribution's folders"
+
+
+def _owned_by_others(dist_info: Path) -> set[Path]:
+    """Every file the other distributions of ``dist_info``'s site folder list in RECORD."""
+    site = dist_info.parent
+    owned: set[Path] = set()
+    try:
+        names = sorted(os.listdir(site))
+    except OSError:
+        return owned
+    reader = MetadataReader()
+    for name in names:
+        if name.endswith(".dist-info") and name != dist_info.name:
+            for entry in reader.record_paths(str(site / name / "RECORD")):
+                if not os.path.isabs(entry):
+                    owned.add(Path(os.path.normpath(site / entry)))
+    return owned
 
 
 def _pyc_files(path: Path) -> Iterator[Path]:
