@@ -131,7 +131,7 @@ def test_a_file_appearing_between_staging_and_apply_is_never_overwritten(
     # The new wheel brings a file the installed one does not have.
     make_wheel(index, "fast", "1.0", "cp311-cp311-macosx_10_9_x86_64", {
         "fast/__init__.py": b"", "fast/new.py": b"NEW = 1\n",
-        "fast/_speedups.cpython-311-darwin.so": b"\xcf\xfa\xed\xfe" + bytes(60),
+        "fast/_speedups.cpython-311-darwin.so": ext_so("x86_64"),
     })  # fmt: skip
     before = tree_hash(env)
     real_apply = journal.Transaction.apply
