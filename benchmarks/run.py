@@ -467,6 +467,61 @@ def bench_fix_plan(args: argparse.Namespace, results: Results) -> None:
         )  # fmt: skip
 
 
+def bench_resolve(args: argparse.Namespace, results: Results) -> None:
+    """``nuitka-archguard resolve`` on 20 requirements for macos-x86_64 against pip's own
+    ``install --dry-run --report`` of the same set for the same platform, interleaved, on a
+    local ``--find-links`` folder (a warm cache without the network's noise): each project
+    has three releases, the newest for arm64 only, and each requires the next."""
+    _log("== resolve: 20 requirements")
+    from nuitka_archguard.fix.wheels import pip_environment
+    from tests.fixwheels import ext_wheel
+
+    count = 20
+    with tempfile.TemporaryDirectory(prefix="archguard-bench-resolve-") as tmp:
+        index = Path(tmp) / "index"
+        names = [f"proj{number:02d}" for number in range(count)]
+        for number, name in enumerate(names):
+            requires = (f"{names[number + 1]}>=1.0",) if number + 1 < count else ()
+            for version, arch_list in (("1.0", ("x86_64", "arm64")), ("1.1", ("x86_64",)),
+                                       ("2.0", ("arm64",))):  # fmt: skip
+                for arch in arch_list:
+                    ext_wheel(index, name, version, arch, requires=requires)
+        ours = [
+            sys.executable, "-m", "nuitka_archguard", "resolve", *names, "--target",
+            "macos-x86_64", "--min-os", "10.9", "--python-version", "3.11", "--no-index",
+            "--find-links", str(index),
+        ]  # fmt: skip
+        pips = [
+            sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+            "--report", os.devnull, "--only-binary=:all:", "--platform", "macosx_10_9_x86_64",
+            "--python-version", "3.11", "--implementation", "cp", "--target",
+            str(Path(tmp) / "target"), "--no-index", "--find-links", str(index), *names,
+        ]  # fmt: skip
+        env = dict(pip_environment())
+        check = subprocess.run(ours, capture_output=True, text=True, cwd=REPO)
+        if check.returncode != 1 or "proj00" not in check.stdout or "1.1" not in check.stdout:
+            results.note(f"resolve skipped: {_tail(check.stdout + check.stderr)}")
+            return
+        resolve_wall, pip_wall = [], []
+        for number in range(3 if args.quick else 5):
+            order = (ours, pips) if number % 2 == 0 else (pips, ours)
+            for command in order:
+                start = time.perf_counter()
+                subprocess.run(command, capture_output=True, cwd=REPO, env=env, check=False)
+                (resolve_wall if command is ours else pip_wall).append(time.perf_counter() - start)
+    value, spread = _median_spread(pip_wall, ".2f")
+    results.add("pip install --dry-run --report, 20 requirements, one platform", f"{value} s",
+                spread)  # fmt: skip
+    value, spread = _median_spread(resolve_wall, ".2f")
+    results.add("  resolve --target macos-x86_64, the same 20", f"{value} s", spread)
+    ratio = [r / p for r, p in zip(resolve_wall, pip_wall)]
+    value, spread = _median_spread(ratio, ".2f")
+    results.add(
+        "  resolve / pip", f"{value}x", spread + "x" if spread else "", "< 2x",
+        _met(statistics.median(ratio) < 2),
+    )  # fmt: skip
+
+
 def _child_times(command: Sequence[str]) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system) of one child process."""
     start = time.perf_counter()
@@ -826,6 +881,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--skip-startup", action="store_true", help="no start-up rows")
     parser.add_argument("--skip-fuse", action="store_true", help="no fat-file rows")
     parser.add_argument("--skip-fix", action="store_true", help="no fix planning row")
+    parser.add_argument("--skip-resolve", action="store_true", help="no resolve rows")
     parser.add_argument("--profile", action="store_true", help="cProfile the reader")
     parser.add_argument("--rounds", type=int, help="rounds per reading row (default 7)")
     parser.add_argument("--sample", type=int, help="files per subprocess row (default 60)")
@@ -867,6 +923,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results.note("fix rows skipped (--skip-fix)")
     else:
         bench_fix_plan(args, results)
+    if args.skip_resolve:
+        results.note("resolve rows skipped (--skip-resolve)")
+    else:
+        bench_resolve(args, results)
     if args.skip_nuitka:
         results.note("Nuitka rows skipped (--skip-nuitka)")
     else:

@@ -73,6 +73,8 @@ SCAN_HELP = "check environments, folders and wheels against a target"
 FIX_HELP = "replace or fuse the distributions whose binaries do not fit the target"
 """``fix``'s line in the command list: its module (pip, installer, the scanner) is imported
 only when ``fix`` is the command, so that ``inspect`` starts fast."""
+RESOLVE_HELP = "which versions of the requirements have wheels for the target (nothing installed)"
+"""``resolve``'s line in the command list (its module is imported only for ``resolve``)."""
 
 
 def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
@@ -112,6 +114,13 @@ def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         add_fix_parser(commands)
     else:
         commands.add_parser("fix", help=FIX_HELP, add_help=False)
+
+    if command == "resolve":
+        from .resolve_cli import add_resolve_parser
+
+        add_resolve_parser(commands)
+    else:
+        commands.add_parser("resolve", help=RESOLVE_HELP, add_help=False)
 
     path = commands.add_parser(
         "plugin-path",

@@ -28,7 +28,7 @@ def _options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
 
 
 def test_a_bogus_option_prints_the_subcommands_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("scan", "fix", "inspect", "plugin-path"):
+    for command in ("scan", "fix", "resolve", "inspect", "plugin-path"):
         with pytest.raises(SystemExit) as stop:
             cli.main([command, "--bogus", *(["x"] if command == "inspect" else [])])
         assert stop.value.code == 2
@@ -37,7 +37,7 @@ def test_a_bogus_option_prints_the_subcommands_usage(capsys: pytest.CaptureFixtu
         assert f"nuitka-archguard {command}: error: unrecognized arguments: --bogus" in err
 
 
-@pytest.mark.parametrize("command", ["inspect", "scan", "fix", "plugin-path"])
+@pytest.mark.parametrize("command", ["inspect", "scan", "fix", "resolve", "plugin-path"])
 def test_every_command_has_a_description_and_every_option_help(command: str) -> None:
     parser = _subparser(command)
     assert parser.description and len(parser.description) > 40, command
@@ -74,7 +74,9 @@ def test_target_help_lists_every_accepted_spelling() -> None:
 
 
 def test_the_command_list_is_the_same_whichever_command_is_built() -> None:
-    texts = {c: cli._build_parser(c).format_help() for c in (None, "scan", "fix", "inspect")}
+    texts = {
+        c: cli._build_parser(c).format_help() for c in (None, "scan", "fix", "resolve", "inspect")
+    }
     assert len(set(texts.values())) == 1
     assert cli.SCAN_HELP in " ".join(texts[None].split())
 
