@@ -139,6 +139,17 @@ class Found:
     wheel_meta: Optional[WheelMeta] = None
 
 
+def _suffix(name: str) -> str:
+    """``os.path.splitext(name)[1].lower()``, without its cost for the common name (the walk
+    asks it of every file in the tree)."""
+    dot = name.rfind(".")
+    if dot <= 0:
+        return ""
+    if name[0] != ".":
+        return name[dot:].lower()
+    return os.path.splitext(name)[1].lower()  # leading dots do not start a suffix
+
+
 def _skipped_dir(name: str, rel: str) -> bool:
     """Whether a folder ``name`` found at ``rel`` (``""``: the walk's top) is not walked."""
     return name in SKIP_DIRS or name.endswith(_SKIP_DIR_SUFFIXES) or (name == STATE_DIR and not rel)
@@ -221,7 +232,7 @@ class Discovery:
                         if entry.is_symlink():
                             links.append(entry)
                         elif entry.is_file(follow_symlinks=False):
-                            suffix = os.path.splitext(name)[1].lower()
+                            suffix = _suffix(name)
                             if suffix in SKIP_SUFFIXES:
                                 self.files_seen += 1
                                 continue
@@ -277,7 +288,7 @@ class Discovery:
         if not stat.S_ISREG(st.st_mode):
             self._note(entry.path, "skipped: not a regular file")
             return
-        suffix = os.path.splitext(name)[1].lower()
+        suffix = _suffix(name)
         if suffix in SKIP_SUFFIXES:
             self.files_seen += 1
             return
@@ -373,7 +384,7 @@ class Discovery:
                 if first.endswith(_SKIP_DIR_SUFFIXES) or "/__pycache__/" in f"/{name}":
                     continue
                 self.files_seen += 1
-                if os.path.splitext(name)[1].lower() in SKIP_SUFFIXES or member.file_size == 0:
+                if _suffix(name) in SKIP_SUFFIXES or member.file_size == 0:
                     continue
                 found = self._member(archive, member, path, meta, budget)
                 if found is not None:

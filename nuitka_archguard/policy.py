@@ -9,6 +9,7 @@ fills those in.
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -432,18 +433,28 @@ def variant_key(path: str) -> Optional[tuple[str, tuple[str, ...]]]:
     ``tkdnd/osx-x64/libtkdnd2.9.4.dylib`` and ``tkdnd/win-x64/libtkdnd2.10.3.dll``. In the
     file name, a ``lib`` prefix, the binary suffix and a trailing version do not count.
     """
-    parts = path.replace("\\", "/").lower().split("/")
-    name = _BINARY_SUFFIX_RE.sub("", parts[-1])
-    parts[-1] = name[3:] if name.startswith("lib") else name
+    folder, slash, name = path.replace("\\", "/").lower().rpartition("/")
+    name = _BINARY_SUFFIX_RE.sub("", name)
+    # A run of words never spans a "/": the folder's part is worked out once per folder.
+    template, folder_words = _folder_words(folder)
+    name, name_words = _collapsed_words(name[3:] if name.startswith("lib") else name)
+    words = folder_words + name_words
+    return (template + slash + _NAME_VERSION_RE.sub("", name), words) if words else None
+
+
+def _collapsed_words(text: str) -> tuple[str, tuple[str, ...]]:
+    """``text`` with each run of platform or architecture words replaced by a NUL, and the
+    runs in order."""
     words: list[str] = []
 
     def collapse(match: re.Match[str]) -> str:
         words.append(match.group(0))
         return "\0"
 
-    parts = [_WORD_RUN_RE.sub(collapse, part) for part in parts]
-    parts[-1] = _NAME_VERSION_RE.sub("", parts[-1])
-    return ("/".join(parts), tuple(words)) if words else None
+    return _WORD_RUN_RE.sub(collapse, text), tuple(words)
+
+
+_folder_words = functools.lru_cache(maxsize=1024)(_collapsed_words)
 
 
 def serves(info: BinaryInfo, target: Target) -> frozenset[str]:

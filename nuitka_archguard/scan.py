@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import os
 import re
 import sys
@@ -248,7 +249,13 @@ def _dist_key(dist: Optional[Distribution]) -> tuple[str, str, tuple[str, ...]]:
     scanned side by side) are two copies, with their own tags and findings."""
     if dist is None:
         return ("\U0010ffff", "", ())  # unowned files last
-    return (str(canonicalize_name(dist.name)), str(dist.version or ""), dist.wheel_tags)
+    return (_canonical(dist.name), str(dist.version or ""), dist.wheel_tags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical(name: str) -> str:
+    """``canonicalize_name``, once per name: a scan keys every finding and binary by it."""
+    return str(canonicalize_name(name))
 
 
 def _sort_key(finding: Finding) -> tuple[tuple[str, str, tuple[str, ...]], str, int, str]:
@@ -596,6 +603,8 @@ class Checker:
         """A distribution whose wheel tag, or every loaded binary, is for another OS gets one
         ``platform-mismatch`` instead of one per file (or none at all, for files skipped by
         name: a win_amd64 wheel in a Linux build must not pass as "ok")."""
+        replaced: set[tuple[str, str, tuple[str, ...]]] = set()
+        whole: list[Finding] = []
         for key, seen in self._other_os.items():
             loaded = [
                 (foreign, platform, info)
@@ -614,18 +623,21 @@ class Checker:
             tag_foreign = bool(tag_os) and self.target.platform not in tag_os
             if not seen.loaded or not (tag_foreign or seen.foreign == seen.loaded):
                 continue
-            findings = [
-                f
-                for f in findings
-                if not (f.code is Code.PLATFORM_MISMATCH and _dist_key(f.distribution) == key)
-            ]
+            replaced.add(key)
             platforms = seen.platforms or sorted(tag_os)
             finding = distribution_for_other_os(
                 seen.dist, self.target, platforms, seen.loaded, sorted(seen.archs), seen.path
             )
             finding = replace(finding, needed_by=self.needed_by(seen.dist))
-            findings.append(self._finish(finding, None))
-        return findings
+            whole.append(self._finish(finding, None))
+        # The per-file platform-mismatch findings of those distributions give way to the one
+        # finding each (one pass over the findings, not one per distribution).
+        kept = [
+            f
+            for f in findings
+            if not (f.code is Code.PLATFORM_MISMATCH and _dist_key(f.distribution) in replaced)
+        ]
+        return kept + whole
 
 
 @dataclass
