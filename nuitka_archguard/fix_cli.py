@@ -176,7 +176,7 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
     """One environment: recover, scan, plan, stage, apply, scan again. ``refused``: the
     distributions a first attempt rolled back (name -> why), left as they are this time."""
     from .fix import journal
-    from .fix.plan import host_refusal, make_plan
+    from .fix.plan import host_refusal, make_plan, predict_fuses
     from .fix.stage import StageError, stage
     from .fix.wheels import DownloadError, PythonSpec
 
@@ -226,6 +226,7 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
             )  # fmt: skip
         _refuse(plan, refused or {})
         if args.dry_run:
+            predict_fuses(plan, accept, downloads / "predicted", allow)
             lines.extend(_plan_lines(plan))
             code = EXIT_UNFIXED if plan.unfixable else EXIT_OK
             lines.append("dry run: nothing was changed")

@@ -654,3 +654,59 @@ def _build_advice(action: Action) -> str:
         f"{shell_quote(dist.requirement)}; on an arm64 Mac "
         "for an x86_64 build, do it in a dedicated environment created under 'arch -x86_64'"
     )
+
+
+# -- --dry-run: what the real run will do ----------------------------------------------------
+
+
+def predict_fuses(plan: Plan, accept: Sequence[str], work: Path, allow: Sequence[str] = ()) -> None:
+    """``--dry-run`` fuses each distribution in ``work`` (installed files copied, the wheel
+    unpacked; the environment only read), so the plan says what the real run will: a
+    conflict of differing files, or a result that would still fail the scan."""
+    import shutil
+
+    from ..scan import ScanError, scan
+    from .fuse import FuseConflict, FuseError, fuse_trees
+    from .wheels import UnsafePathError, install_wheel, mirrored, record_paths
+
+    env = plan.environment
+    for index, action in enumerate(plan.to_apply):
+        if action.kind is not ActionKind.FUSE or action.wheel is None:
+            continue
+        dist = _dist(action)
+        assert dist.location is not None
+        dist_info = Path(dist.location)
+        site = dist_info.parent
+        folder = work / f"a{index}"
+        try:
+            old, _ = record_paths(dist_info, env.root)
+            installed = folder / "installed"
+            for path in old:
+                if site not in path.parents:
+                    continue
+                if os.path.islink(path):
+                    raise UnsafePathError(f"{path} is a symbolic link; fusing copies only files")
+                copy = installed / path.relative_to(site)
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, copy)
+            mirror = folder / "wheel"
+            install_wheel(action.wheel, env.scheme_for(site, ""), mirror, [])
+            output = folder / "fused"
+            fuse_trees(installed, mirrored(site, mirror), output,
+                       accept_different=tuple(accept), wheel=action.wheel)  # fmt: skip
+            report = scan([str(output)], plan.target, allow=allow)
+        except FuseConflict as conflict:
+            action.applies, action.reason = False, str(conflict)
+            action.manual = (
+                "rerun with --accept-different GLOB for each file to keep the installed copy"
+            )
+            continue
+        except (FuseError, UnsafePathError, ScanError, OSError) as error:
+            action.applies, action.reason = False, str(error)
+            continue
+        if report.errors:
+            first = report.errors[0]
+            action.applies = False
+            action.refusal = (
+                f"the fused result would still fail: {display_path(first.path)}: {first.message}"
+            )

@@ -13,6 +13,7 @@ import atexit
 import base64
 import functools
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -25,7 +26,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Optional
+from typing import Any, BinaryIO, Optional
 
 from packaging.utils import (
     InvalidWheelFilename,
@@ -34,7 +35,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from ..metadata import MetadataReader
+from ..metadata import MetadataError, MetadataReader, read_regular
 from ..state import STATE_DIR
 from ..text import shown
 
@@ -352,19 +353,32 @@ def install_wheel(
             written.append(_mirrored(Path(self.scheme_dict[scheme]) / safe, destdir))
             return entry
 
+        def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
+            """A POSIX launcher with the shebang the replaced script had (pip wrote it), else
+            the environment's Python; never installer's ``/bin/sh`` trick, which quotes an
+            interpreter with a space (``/usr/bin/env python3``) as one word (exit 127)."""
+            if self.script_kind != "posix":
+                return super().write_script(name, module, attr, section)
+            _safe_member(name)
+            shebang = _kept_shebang(scheme.scripts / name) or f"#!{scheme.interpreter}"
+            code = _LAUNCHER.format(module=module, import_name=attr.split(".")[0], func_path=attr)
+            data = (shebang + "\n" + code).encode("utf-8")
+            return self.write_to_fs(SchemeName("scripts"), name, io.BytesIO(data), True)
+
     destination = _Destination(
         scheme.as_dict(),
         interpreter=scheme.interpreter,
         script_kind="posix" if os.name != "nt" else "win-amd64",
         destdir=str(destdir),
     )
+    extra = {"INSTALLER": b"nuitka-archguard\n"}
+    if _was_requested(wheel, scheme):  # pip inspect's "requested" stays as it was
+        extra["REQUESTED"] = b""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with WheelFile.open(wheel) as source:
-                install(
-                    source, destination, additional_metadata={"INSTALLER": b"nuitka-archguard\n"}
-                )
+                install(source, destination, additional_metadata=extra)
         except (InstallerError, ValueError, KeyError, zipfile.BadZipFile) as error:
             # installer's own refusals (a .data folder of no scheme, an absolute member):
             # bad input, said in one line, never "internal error".
@@ -372,6 +386,53 @@ def install_wheel(
     if notes is not None:
         notes.extend(f"{wheel.name}: {warning.message}" for warning in caught)
     return written
+
+
+_LAUNCHER = """\
+# -*- coding: utf-8 -*-
+import re
+import sys
+from {module} import {import_name}
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+    sys.exit({func_path}())
+"""
+"""The launcher pip and installer write (after the shebang line)."""
+
+
+def _kept_shebang(script: Path) -> str:
+    """The ``#!`` line of the script a replaced distribution had at ``script``, if it is a
+    plain one (no space-quoting trick, printable)."""
+    try:
+        text = read_regular(str(script), 4096).split(b"\n", 1)[0].decode("utf-8")
+    except (MetadataError, UnicodeDecodeError):
+        return ""
+    if not text.startswith("#!/") or any(ord(c) < 32 for c in text) or "'" in text:
+        return ""
+    return text
+
+
+def _was_requested(wheel: Path, scheme: Scheme) -> bool:
+    """Whether the installed distribution this wheel replaces has a ``REQUESTED`` file
+    (pip writes one for what was named on its command line)."""
+    parsed = wheel_info(wheel.name)
+    if parsed is None:
+        return False
+    for site in dict.fromkeys((scheme.purelib, scheme.platlib)):
+        try:
+            names = os.listdir(site)
+        except OSError:
+            continue
+        for name in names:
+            stem = name[: -len(".dist-info")]
+            if (
+                name.endswith(".dist-info")
+                and stem.count("-") == 1
+                and canonicalize_name(stem.split("-", 1)[0]) == parsed[0]
+                and os.path.isfile(os.path.join(site, name, "REQUESTED"))
+            ):
+                return True
+    return False
 
 
 # The most a replacement wheel may unpack to. zipfile stops every member at its declared
