@@ -19,7 +19,7 @@ import errno
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Optional, Union
 
 from . import archs
@@ -31,18 +31,6 @@ from .text import powershell_quote, shell_quote, shown
 
 NUITKA_ARGS = "<your Nuitka options>"
 
-_CONDA_SUBDIRS = {
-    ("macos", "x86_64"): "osx-64",
-    ("macos", "arm64"): "osx-arm64",
-    ("linux", "x86_64"): "linux-64",
-    ("linux", "aarch64"): "linux-aarch64",
-    ("linux", "ppc64le"): "linux-ppc64le",
-    ("linux", "s390x"): "linux-s390x",
-    ("linux", "i686"): "linux-32",
-    ("windows", "amd64"): "win-64",
-    ("windows", "x86"): "win-32",
-    ("windows", "arm64"): "win-arm64",
-}
 _DOCKER_PLATFORMS = {
     "x86_64": "linux/amd64",
     "aarch64": "linux/arm64",
@@ -58,7 +46,6 @@ _OS_ERRORS = tuple(
     for code in (errno.EACCES, errno.EPERM, errno.EIO, errno.ENOENT, errno.ELOOP, errno.ENXIO)
 )
 """Errors of the system, not of the file's bytes: an unreadable file is not "corrupt"."""
-_CPYTHON_TAG = re.compile(r"^cp([0-9])([0-9]+)-cp[0-9]+")
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@+._!-]{0,199}\Z")
 """What a conda or Homebrew name, version, channel or subdir may be to go into a command."""
 
@@ -194,11 +181,7 @@ def _arch_fix(ctx: _Context) -> str:
         return _conda_fix(ctx, dist)
     if dist.kind == OwnerKind.HOMEBREW:
         return _homebrew_fix(ctx, dist)
-    if target.platform == Platform.MACOS:
-        return _macos_pip_fix(ctx, dist)
-    if target.platform == Platform.LINUX:
-        return _linux_pip_fix(ctx, dist)
-    return _windows_pip_fix(ctx, dist)
+    return _PIP_FIXES[archs.spec(target.platform).advice](ctx, dist)
 
 
 def _macos_pip_fix(ctx: _Context, dist: Distribution) -> str:
@@ -334,6 +317,21 @@ def _windows_pip_fix(ctx: _Context, dist: Distribution) -> str:
     )
 
 
+def _cross_pip_fix(ctx: _Context, dist: Distribution) -> str:
+    """Android and iOS: Nuitka does not build for them here; the wheel for the target goes
+    into the folder the build takes its packages from."""
+    return _pip_target_dir_fix(ctx, dist, site=ctx.site or "DIR")
+
+
+_PIP_FIXES: dict[str, Callable[[_Context, Distribution], str]] = {
+    "macos": _macos_pip_fix,
+    "linux": _linux_pip_fix,
+    "windows": _windows_pip_fix,
+    "cross": _cross_pip_fix,
+}
+"""One fix per ``PlatformSpec.advice``; a platform with another value fails loudly here."""
+
+
 def _pip_target_dir_fix(
     ctx: _Context, dist: Distribution, *, site: Optional[str] = None, tag: Optional[str] = None
 ) -> str:
@@ -387,7 +385,7 @@ def _conda_fix(ctx: _Context, dist: Distribution) -> str:
             "and CONDA_SUBDIR=osx-arm64 environments) or use pip's universal2 wheels"
         )
     arch = next(iter(target.archs))
-    subdir = _CONDA_SUBDIRS.get((target.platform, arch), f"{target.platform}-{arch}")
+    subdir = archs.spec(target.platform).conda.get(arch, f"{target.platform}-{arch}")
     env_name = f"build-{subdir}"
     create = f"conda create -n {env_name}{channel} python={ctx.py_version} {pin}"
     if target.platform == Platform.WINDOWS:
@@ -522,9 +520,9 @@ def _wheel_stem(dist: Distribution) -> str:
 def _python_version(dist: Optional[Distribution]) -> str:
     """``3.11`` from a ``cp311-cp311-…`` tag (abi3 tags only give a minimum), else ours."""
     for tag in dist.wheel_tags if dist is not None else ():
-        match = _CPYTHON_TAG.match(tag)
-        if match and "-abi3-" not in tag:
-            return f"{match.group(1)}.{match.group(2)}"
+        version = archs.python_version_of(tag)
+        if version is not None:
+            return version
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 

@@ -24,16 +24,21 @@ __all__ = [
     "KNOWN_ARCHS",
     "MACOS_ARM64_FIRST",
     "MACOS_FORMATS",
+    "PLATFORMS",
     "PLATFORM_NAMES",
     "UNIVERSAL2",
     "Libc",
     "Platform",
+    "PlatformSpec",
     "PlatformTag",
     "macos_format",
+    "macos_target_archs",
     "normalize",
     "parse_platform_tag",
     "provides",
+    "python_version_of",
     "runs_via",
+    "spec",
 ]
 
 
@@ -48,16 +53,93 @@ class Platform(str, enum.Enum):
     IOS_SIMULATOR = "ios-simulator"
 
 
+@dataclass(frozen=True)
+class PlatformSpec:
+    """Everything one platform means to archguard, in one place (``packaging.tags``' one
+    generator per platform, as data): a new platform is one new entry in :data:`PLATFORMS`.
+    """
+
+    platform: Platform
+    display: str
+    """How people write it in prose: ``macOS``."""
+    words: tuple[str, ...]
+    """What users put before an architecture in a target (``darwin-arm64``): the first is
+    ours (``macos``)."""
+    triple_os: tuple[str, ...]
+    """OS words of target triples (``aarch64-apple-darwin``, ``x86_64-pc-windows-msvc``)."""
+    conda: dict[str, str]
+    """Architecture (the readers' name) -> conda subdir (``osx-arm64``)."""
+    tag_examples: tuple[str, ...]
+    """Wheel platform tags shown as examples."""
+    default_min_os: Optional[Version]
+    """The oldest OS a wheel tag names when none is given (macOS 10.9, iOS 13.0, API 24);
+    None where the OS version is no part of a target."""
+    min_os_words: Optional[str]
+    """A target's minimum OS in messages: ``macOS {} or newer``; None: no minimum OS."""
+    advice: str
+    """Which fix the advice writes for a pip distribution: ``macos`` (lipo/Rosetta/universal2),
+    ``linux`` (a container), ``windows`` (the ``py`` launcher), ``cross`` (a wheel for a
+    ``--target`` folder: Nuitka does not build for phones)."""
+
+
+_MACOS_TAGS = ("macosx_10_13_x86_64", "macosx_11_0_universal2")
+PLATFORMS: dict[Platform, PlatformSpec] = {
+    Platform.MACOS: PlatformSpec(
+        Platform.MACOS, "macOS", ("macos", "darwin", "osx", "mac"),
+        ("darwin", "macos"), {"x86_64": "osx-64", "arm64": "osx-arm64"},
+        _MACOS_TAGS, Version("10.9"), "macOS {} or newer", "macos",
+    ),
+    Platform.LINUX: PlatformSpec(
+        Platform.LINUX, "Linux", ("linux",), ("linux",),
+        {"x86_64": "linux-64", "aarch64": "linux-aarch64", "ppc64le": "linux-ppc64le",
+         "s390x": "linux-s390x", "i686": "linux-32", "armv7l": "linux-armv7l"},
+        ("manylinux_2_28_aarch64", "manylinux2014_x86_64", "musllinux_1_2_x86_64",
+         "linux_x86_64"),
+        None, None, "linux",
+    ),
+    Platform.WINDOWS: PlatformSpec(
+        Platform.WINDOWS, "Windows", ("windows", "win"), ("windows",),
+        {"amd64": "win-64", "x86": "win-32", "arm64": "win-arm64"},
+        ("win_amd64", "win32", "win_arm64"), None, None, "windows",
+    ),
+    Platform.ANDROID: PlatformSpec(
+        Platform.ANDROID, "Android", ("android",), ("android", "androideabi"), {},
+        ("android_24_arm64_v8a",), Version("24"), "API level {} or newer", "cross",
+    ),
+    Platform.IOS: PlatformSpec(
+        Platform.IOS, "iOS", ("ios",), ("ios",), {},
+        ("ios_13_0_arm64_iphoneos",), Version("13.0"), "iOS {} or newer", "cross",
+    ),
+    Platform.IOS_SIMULATOR: PlatformSpec(
+        Platform.IOS_SIMULATOR, "iOS simulator", ("ios-simulator",), (), {},
+        ("ios_13_0_arm64_iphonesimulator",), Version("13.0"), "iOS {} or newer", "cross",
+    ),
+}  # fmt: skip
+"""One entry per platform; every table below that is keyed by platform follows it."""
+
 PLATFORM_NAMES: dict[str, str] = {
-    "macos": "macOS",
-    "linux": "Linux",
-    "windows": "Windows",
-    "android": "Android",
-    "ios": "iOS",
-    "ios-simulator": "iOS simulator",
+    **{plat.value: spec.display for plat, spec in PLATFORMS.items()},
     "maccatalyst": "Mac Catalyst",
 }
-"""Platform names as people write them, for messages."""
+"""Platform names as people write them, for messages (a slice may name Mac Catalyst)."""
+
+
+def spec(platform: str | Platform) -> PlatformSpec:
+    """The registry entry of a platform; raises ``KeyError`` for none (never a default)."""
+    return PLATFORMS[Platform(platform)]
+
+
+_CPYTHON_TAG = re.compile(r"cp([0-9])([0-9]{1,3})\Z")
+
+
+def python_version_of(tag: str) -> Optional[str]:
+    """``3.11`` from a CPython wheel tag ``cp311-cp311-...`` (or ``cp311-cp311``); None for
+    ``abi3`` tags (they only give a minimum), other interpreters and anything else."""
+    parts = tag.strip().split("-")
+    if len(parts) < 2 or not parts[1].lower().startswith("cp"):
+        return None
+    match = _CPYTHON_TAG.match(parts[0].lower())
+    return f"{match.group(1)}.{match.group(2)}" if match else None
 
 
 class Libc(str, enum.Enum):
@@ -90,13 +172,14 @@ ANDROID_ABIS: dict[str, str] = {
 }
 """Android ABI names (wheel tags, ``ANDROID_ABI``) -> the ELF reader's names."""
 
-_APPLE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64"}
+_APPLE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "x86-64": "x86_64", "aarch64": "arm64"}
 ALIASES: dict[Platform, dict[str, str]] = {
     Platform.MACOS: _APPLE_ALIASES,
     Platform.IOS: _APPLE_ALIASES,
     Platform.IOS_SIMULATOR: _APPLE_ALIASES,
     Platform.LINUX: {
-        "amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i386": "i686",
+        "amd64": "x86_64", "x64": "x86_64", "x86-64": "x86_64", "arm64": "aarch64",
+        "i386": "i686",
         "i486": "i686", "i586": "i686", "x86": "i686", "armv7": "armv7l", "armhf": "armv7l",
         "armv7hl": "armv7l", "armv8l": "armv7l", "ppc64el": "ppc64le",
     },
@@ -105,7 +188,8 @@ ALIASES: dict[Platform, dict[str, str]] = {
         "armv7": "armv7l",
     },
     Platform.WINDOWS: {
-        "x86_64": "amd64", "x64": "amd64", "win_amd64": "amd64", "i386": "x86",
+        "x86_64": "amd64", "x64": "amd64", "x86-64": "amd64", "win_amd64": "amd64",
+        "i386": "x86",
         "i686": "x86", "win32": "x86", "aarch64": "arm64", "arm32": "arm",
     },
 }  # fmt: skip
@@ -123,6 +207,23 @@ MACOS_FORMATS: dict[str, frozenset[str]] = {
 """macOS multi-architecture "binary formats" of wheel tags (CPython's
 ``_osx_support.get_platform_osx``, ``packaging.tags._mac_binary_formats``)."""
 UNIVERSAL2 = MACOS_FORMATS["universal2"]
+
+MACOS_TARGET_FORMATS: dict[str, frozenset[str]] = {
+    "universal2": UNIVERSAL2,
+    # i386 runs no macOS that Python supports; the "intel" wheel tag installs on x86_64 Macs
+    "intel": frozenset({"x86_64"}),
+}
+"""What a format name means as a *target* (``macos-intel``, a ``macosx_10_9_intel`` tag),
+where it differs from what the tag promises (:data:`MACOS_FORMATS`)."""
+
+
+def macos_target_archs(archs: frozenset[str]) -> frozenset[str]:
+    """The archs a macOS target needs when its name or tag says these (``intel`` -> x86_64)."""
+    for name, members in MACOS_FORMATS.items():
+        if members == archs and name in MACOS_TARGET_FORMATS:
+            return MACOS_TARGET_FORMATS[name]
+    return archs
+
 
 MACOS_ARM64_FIRST = Version("11.0")
 """arm64 Macs start at macOS 11: a lower minimum cannot apply to an arm64 slice."""
@@ -312,15 +413,16 @@ def platform_tags(
     specific first; empty when no wheel tag names them (a macOS i386+ppc target)."""
     arch = next(iter(archs)) if len(archs) == 1 else ""
     if platform is Platform.MACOS:
+        oldest = str(PLATFORMS[platform].default_min_os)
         if archs == UNIVERSAL2:
-            return (f"macosx_{_tag_version(min_os, '10.9')}_universal2",)
+            return (f"macosx_{_tag_version(min_os, oldest)}_universal2",)
         if arch in ARM64_MAC:
             floor = min_os if min_os is not None and min_os > MACOS_ARM64_FIRST else None
-            return (f"macosx_{_tag_version(floor, '11.0')}_arm64",)
+            return (f"macosx_{_tag_version(floor, str(MACOS_ARM64_FIRST))}_arm64",)
         if arch in {"x86_64", "i386", "ppc", "ppc64"}:
-            return (f"macosx_{_tag_version(min_os, '10.9')}_{arch}",)
+            return (f"macosx_{_tag_version(min_os, oldest)}_{arch}",)
         name = macos_format(archs)
-        return (f"macosx_{_tag_version(min_os, '10.9')}_{name}",) if name else ()
+        return (f"macosx_{_tag_version(min_os, oldest)}_{name}",) if name else ()
     if platform is Platform.LINUX:
         if not arch or arch == "armel":
             return ()
@@ -333,11 +435,13 @@ def platform_tags(
         return (WINDOWS_TAGS[arch],) if arch in WINDOWS_TAGS else ()
     if platform is Platform.ANDROID:
         abi = next((a for a, r in ANDROID_ABIS.items() if r == arch), None)
-        level = str(min_os.release[0]) if min_os is not None else "24"
+        level = str((min_os or PLATFORMS[platform].default_min_os or Version("24")).release[0])
         return (f"android_{level}_{abi}",) if abi else ()
     if platform in _IOS_SDKS.values() and arch:
         sdk = next(s for s, p in _IOS_SDKS.items() if p is platform)
-        return (f"ios_{_tag_version(min_os, '13.0')}_{arch}_{sdk}",)
+        return (
+            f"ios_{_tag_version(min_os, str(PLATFORMS[platform].default_min_os))}_{arch}_{sdk}",
+        )
     return ()
 
 

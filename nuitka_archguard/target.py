@@ -11,6 +11,7 @@ that checking a slice is a plain set lookup.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import platform as _platform
 import re
@@ -46,19 +47,6 @@ class TargetError(ValueError):
     accepted, so the CLI can print it as is."""
 
 
-_TAG_EXAMPLES: dict[Platform, tuple[str, ...]] = {
-    Platform.MACOS: ("macosx_10_13_x86_64", "macosx_11_0_universal2"),
-    Platform.LINUX: (
-        "manylinux_2_28_aarch64", "manylinux2014_x86_64", "musllinux_1_2_x86_64", "linux_x86_64",
-    ),
-    Platform.WINDOWS: ("win_amd64", "win32", "win_arm64"),
-    Platform.ANDROID: ("android_24_arm64_v8a",),
-    Platform.IOS: ("ios_13_0_arm64_iphoneos",),
-    Platform.IOS_SIMULATOR: ("ios_13_0_arm64_iphonesimulator",),
-}  # fmt: skip
-"""Wheel platform tags shown as examples, per platform."""
-
-
 def _spellings(plat: Platform) -> tuple[list[str], list[str]]:
     """(our names for ``plat``, the architectures its ``<arch>`` stands for); a platform
     with few architectures has each name spelt out."""
@@ -84,16 +72,30 @@ def accepted_targets(with_archs: bool = True) -> str:
         parts.append(
             f"{joined} (<arch>: {' '.join(arch_list)})" if with_archs and arch_list else joined
         )
-    tags = ", ".join(tag for plat in Platform for tag in _TAG_EXAMPLES.get(plat, ()))
+    tags = ", ".join(tag for plat in Platform for tag in archs.spec(plat).tag_examples)
     aliases = "; common aliases (x64, amd64, aarch64, armhf, ...) work too" if with_archs else ""
     return (
-        ", ".join(parts) + aliases + "; or a wheel platform tag, full tag or wheel file name "
+        ", ".join(parts)
+        + aliases
+        + "; other spellings such as "
+        + ", ".join(OTHER_SPELLINGS)
+        + "; or a wheel platform tag (dotted ones too), full tag or wheel file name "
         f"such as {tags}"
     )
 
 
+OTHER_SPELLINGS = (
+    "darwin-arm64", "darwin-x86_64", "osx-arm64", "osx-64", "linux-64", "linux-aarch64",
+    "win-64", "win-32", "win-arm64", "x86_64-apple-darwin", "aarch64-apple-darwin",
+    "aarch64-unknown-linux-gnu", "x86_64-unknown-linux-musl", "x86_64-pc-windows-msvc",
+    "aarch64-pc-windows-msvc",
+)  # fmt: skip
+"""Neighbouring ecosystems' names that parse too (conda subdirs, Rust/LLVM target triples),
+shown in help; every one is parsed by the tests."""
+
+
 _ACCEPTED = "accepted: " + accepted_targets(with_archs=False)
-_WITH_MIN_OS = frozenset({Platform.MACOS, Platform.IOS, Platform.IOS_SIMULATOR, Platform.ANDROID})
+_WITH_MIN_OS = frozenset(p for p, s in archs.PLATFORMS.items() if s.min_os_words is not None)
 
 
 @dataclass(frozen=True)
@@ -145,21 +147,14 @@ class Target:
         return self.min_os
 
     def describe(self) -> str:
-        """For messages: ``macos-x86_64 (macOS 10.13 or newer)``."""
-        if self.platform == Platform.MACOS:
-            if self.min_os is None:
-                return self.name
-            # An arm64-only build never runs before macOS 11, whatever the deployment target.
-            oldest = min(v for v in map(self.min_os_for, self.archs) if v is not None)
-            return f"{self.name} (macOS {format_version(oldest)} or newer)"
+        """For messages: ``macos-x86_64 (macOS 10.13 or newer)``, ``linux-x86_64 (glibc)``,
+        ``windows-x86 (32-bit Python)``, ``android-arm64_v8a (API level 24 or newer)``."""
+        words = archs.spec(self.platform).min_os_words
+        if words is not None:
+            oldest = _min_os_text(self, oldest=True)
+            return self.name if oldest is None else f"{self.name} ({words.format(oldest)})"
         if self.platform == Platform.LINUX:
             return f"{self.name} (glibc)" if self.libc == Libc.GLIBC else self.name
-        if self.platform == Platform.ANDROID and self.min_os is not None:
-            return f"{self.name} (API level {self.min_os.release[0]} or newer)"
-        if self.platform != Platform.WINDOWS:
-            if self.min_os is None:
-                return self.name
-            return f"{self.name} (iOS {format_version(self.min_os)} or newer)"
         bits = {"x86": "32-bit", "amd64": "64-bit", "arm64": "64-bit", "arm": "32-bit"}
         arch = next(iter(self.archs))
         return f"{self.name} ({bits[arch]} Python)" if len(self.archs) == 1 else self.name
@@ -184,11 +179,15 @@ class Target:
         return self.name
 
 
-def _min_os_text(target: Target) -> Optional[str]:
+def _min_os_text(target: Target, oldest: bool = False) -> Optional[str]:
+    """The minimum OS as written (an API level on Android); ``oldest``: the oldest OS the
+    build really starts on (an arm64-only macOS build never runs before macOS 11)."""
     if target.min_os is None:
         return None
     if target.platform == Platform.ANDROID:
         return str(target.min_os.release[0])  # an API level
+    if oldest and target.platform == Platform.MACOS:
+        return format_version(min(v for v in map(target.min_os_for, target.archs) if v))
     return format_version(target.min_os)
 
 
@@ -241,18 +240,18 @@ def parse_target(text: str, min_os: Optional[str] = None) -> Target:
     if len(text) > MAX_TARGET_LENGTH:
         raise TargetError(f"invalid target: longer than {MAX_TARGET_LENGTH} characters")
     low = text.strip().lower()
-    target = _parse_name(low, text)
+    target = _parse_name(low, text) or _parse_triple(low, text) or _parse_dotted_tags(low, text)
     if target is None:
         target = _parse_platform_tag(low.replace("-", "_").replace(".", "_"), text)
     if target is None:
         target = _parse_full_tag(text.strip())
     if target is None:
-        if any(low in known or low in archs.ALIASES[p] for p, known in archs.KNOWN_ARCHS.items()):
+        if _is_arch(low):
             raise TargetError(
                 f"target {text!r} names no platform: say macos-{low}, linux-{low} or "
                 f"windows-{low}; {_ACCEPTED}"
             )
-        raise TargetError(f"unknown target {text!r}; {_ACCEPTED}")
+        raise TargetError(f"unknown target {text!r};{_did_you_mean(low)} {_ACCEPTED}")
     if min_os is not None:
         if target.platform != Platform.MACOS:
             raise TargetError(f"--min-os applies to macOS targets only, not to {target.name!r}")
@@ -324,8 +323,11 @@ def _arch(plat: Platform, raw: str, original: str = "") -> str:
     except archs.UnknownArch:
         where = f" in {original!r}" if original and original.strip().lower() != raw else ""
         known = ", ".join(sorted(archs.KNOWN_ARCHS[plat]))
+        names = [*archs.KNOWN_ARCHS[plat], *archs.ALIASES[plat]]
+        close = difflib.get_close_matches(raw, names, n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
         raise TargetError(
-            f"unknown {plat.value} architecture {raw!r}{where}; expected one of: {known}"
+            f"unknown {plat.value} architecture {raw!r}{where}{hint}; expected one of: {known}"
         ) from None
 
 
@@ -339,33 +341,110 @@ def _macos_archs(raw: str, original: str) -> set[str]:
     return result
 
 
-# (platform, the prefix after it in our names) in the order they are tried
-_NAME_PREFIXES = (
-    (Platform.IOS_SIMULATOR, "ios-simulator-"),
-    (Platform.IOS, "ios-"),
-    (Platform.ANDROID, "android-"),
-    (Platform.WINDOWS, "windows-"),
+_CONDA_SUBDIRS: dict[str, tuple[Platform, str]] = {
+    subdir: (plat, arch)
+    for plat, entry in archs.PLATFORMS.items()
+    for arch, subdir in entry.conda.items()
+}
+"""conda subdir (``osx-64``) -> (platform, arch), from the registry."""
+_WORDS: tuple[tuple[str, Platform], ...] = tuple(
+    sorted(
+        ((word, plat) for plat, entry in archs.PLATFORMS.items() for word in entry.words),
+        key=lambda item: -len(item[0]),  # ios-simulator before ios
+    )
 )
+"""Platform words users put before an architecture (``darwin-arm64``), longest first."""
 
 
 def _parse_name(low: str, original: str) -> Optional[Target]:
-    plat_name, sep, rest = low.partition("-")
-    if not sep or not rest:
-        return None
-    if plat_name == "macos":
-        return Target(Platform.MACOS.value, frozenset(_macos_archs(rest, original)))
-    if plat_name == "linux":
-        libc = Libc.GLIBC.value
-        for prefix, value in (("musl-", Libc.MUSL.value), ("glibc-", Libc.GLIBC.value)):
-            if rest.startswith(prefix):
-                libc, rest = value, rest[len(prefix) :]
-        arch = _arch(Platform.LINUX, rest, original)
-        return Target(Platform.LINUX.value, frozenset({arch}), None, libc)
-    for plat, prefix in _NAME_PREFIXES:
-        if low.startswith(prefix) and len(low) > len(prefix):
-            arch = _arch(plat, low[len(prefix) :], original)
-            return Target(plat.value, frozenset({arch}))
+    """Our names (``macos-universal2``, ``linux-musl-aarch64``), other words for the same
+    platforms (``darwin-arm64``, ``win-x64``) and conda subdirs (``osx-64``, ``linux-64``)."""
+    if low in _CONDA_SUBDIRS:
+        plat, arch = _CONDA_SUBDIRS[low]
+        return Target(plat.value, frozenset({arch}), None, _default_libc(plat))
+    for word, plat in _WORDS:
+        if not (low.startswith(word + "-") and len(low) > len(word) + 1):
+            continue
+        rest = low[len(word) + 1 :]
+        if plat is Platform.MACOS:
+            wanted = archs.macos_target_archs(frozenset(_macos_archs(rest, original)))
+            return Target(plat.value, wanted)
+        libc = _default_libc(plat)
+        if plat is Platform.LINUX:
+            for prefix, value in (("musl-", Libc.MUSL.value), ("glibc-", Libc.GLIBC.value)):
+                if rest.startswith(prefix):
+                    libc, rest = value, rest[len(prefix) :]
+        return Target(plat.value, frozenset({_arch(plat, rest, original)}), None, libc)
     return None
+
+
+def _default_libc(plat: Platform) -> Optional[str]:
+    return Libc.GLIBC.value if plat is Platform.LINUX else None
+
+
+_TRIPLE_ENVS = {"musl": Libc.MUSL, "musleabi": Libc.MUSL, "musleabihf": Libc.MUSL}
+# Platforms in the order a triple's words are matched: aarch64-linux-android names Linux too.
+_TRIPLE_ORDER = (Platform.ANDROID, Platform.IOS, Platform.MACOS, Platform.WINDOWS, Platform.LINUX)
+
+
+def _parse_triple(low: str, original: str) -> Optional[Target]:
+    """A target triple (Rust, LLVM, Go's ``GOOS``-less cousins): ``x86_64-apple-darwin``,
+    ``aarch64-unknown-linux-gnu``, ``x86_64-unknown-linux-musl``, ``x86_64-pc-windows-msvc``,
+    ``aarch64-linux-android``, ``aarch64-apple-ios-sim``."""
+    parts = low.split("-")
+    if not 3 <= len(parts) <= 4 or not _is_arch(parts[0]):
+        return None
+    rest = parts[1:]
+    for plat in _TRIPLE_ORDER:
+        words = archs.PLATFORMS[plat].triple_os
+        if not any(part.startswith(words) for part in rest):  # darwin23.1.0 too
+            continue
+        if plat is Platform.IOS and rest[-1] == "sim":
+            plat = Platform.IOS_SIMULATOR
+        if plat is Platform.MACOS:
+            wanted = archs.macos_target_archs(frozenset(_macos_archs(parts[0], original)))
+            return Target(plat.value, wanted)
+        libc = _default_libc(plat)
+        if plat is Platform.LINUX and rest[-1] in _TRIPLE_ENVS:
+            libc = _TRIPLE_ENVS[rest[-1]].value
+        return Target(plat.value, frozenset({_arch(plat, parts[0], original)}), None, libc)
+    return None
+
+
+def _parse_dotted_tags(low: str, original: str) -> Optional[Target]:
+    """A pasted multi-tag platform (``manylinux_2_17_x86_64.manylinux2014_x86_64``): every
+    part a tag, all for one target (the lowest minimum OS kept)."""
+    if "." not in low or low.endswith(".whl"):
+        return None
+    found = [_parse_platform_tag(part, original) for part in low.split(".")]
+    if not found or any(t is None for t in found):
+        return None
+    targets = [t for t in found if t is not None]
+    if len({(t.platform, t.archs, t.libc) for t in targets}) > 1:
+        names = ", ".join(sorted({t.name for t in targets}))
+        raise TargetError(f"{original!r} names several targets ({names}); pass one of them")
+    return min(targets, key=lambda t: t.min_os or Version("0"))
+
+
+def _is_arch(word: str) -> bool:
+    return any(word in known or word in archs.ALIASES[p] for p, known in archs.KNOWN_ARCHS.items())
+
+
+def _spellings_to_suggest() -> list[str]:
+    """Concrete spellings for "did you mean": our names, the other spellings, tag examples."""
+    names = [
+        "macos-x86_64", "macos-arm64", "macos-universal2", "macos-intel", "linux-x86_64",
+        "linux-aarch64", "linux-musl-x86_64", "linux-musl-aarch64", "linux-armv7l",
+        "windows-amd64", "windows-x86", "windows-arm64", "android-arm64_v8a",
+        "android-x86_64", "ios-arm64", "ios-simulator-arm64",
+    ]  # fmt: skip
+    tags = [tag for entry in archs.PLATFORMS.values() for tag in entry.tag_examples]
+    return [*names, *OTHER_SPELLINGS, *tags]
+
+
+def _did_you_mean(low: str) -> str:
+    close = difflib.get_close_matches(low, _spellings_to_suggest(), n=3, cutoff=0.6)
+    return f" did you mean {' or '.join(close)}?" if close else ""
 
 
 def _parse_platform_tag(tag: str, original: str) -> Optional[Target]:
@@ -376,11 +455,13 @@ def _parse_platform_tag(tag: str, original: str) -> Optional[Target]:
         raise TargetError(f"{error} (in {original or tag!r}); {_ACCEPTED}") from None
     if parsed is None:
         return None
-    min_os = parsed.min_os
-    if parsed.platform is Platform.MACOS and min_os is not None:
-        min_os = parse_min_os(min_os)
+    min_os, wanted = parsed.min_os, parsed.archs
+    if parsed.platform is Platform.MACOS:
+        wanted = archs.macos_target_archs(wanted)  # macosx_10_9_intel: an x86_64 target
+        if min_os is not None:
+            min_os = parse_min_os(min_os)
     libc = parsed.libc.value if parsed.libc is not None else None
-    return Target(parsed.platform.value, parsed.archs, min_os, libc)
+    return Target(parsed.platform.value, wanted, min_os, libc)
 
 
 def _parse_full_tag(text: str) -> Optional[Target]:

@@ -52,7 +52,8 @@ from nuitka_archguard.target import (
         ("macosx_11_0_arm64", "macos", {"arm64"}, "11.0", None, "macos-arm64"),
         ("macosx_10_9_universal2", "macos", {"arm64", "x86_64"}, "10.9", None, "macos-universal2"),
         ("macosx_11_0_universal2", "macos", {"arm64", "x86_64"}, "11.0", None, "macos-universal2"),
-        ("macosx_10_6_intel", "macos", {"i386", "x86_64"}, "10.6", None, "macos-i386+x86_64"),
+        # i386 runs no supported macOS: the intel tag, as a target, is x86_64 (issue 21)
+        ("macosx_10_6_intel", "macos", {"x86_64"}, "10.6", None, "macos-x86_64"),
         ("macosx_10_4_fat", "macos", {"i386", "ppc"}, "10.4", None, "macos-i386+ppc"),
         ("macosx_10_5_fat3", "macos", {"i386", "ppc", "x86_64"}, "10.5", None, None),
         ("macosx_10_5_fat64", "macos", {"ppc64", "x86_64"}, "10.5", None, None),

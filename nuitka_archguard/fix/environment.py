@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .. import archs
 from ..discovery import PathError, RootKind, resolve
 from ..metadata import FILE_LIMIT, MetadataError, read_regular
 from ..state import STATE_DIR
@@ -24,7 +25,6 @@ __all__ = ["STATE_DIR", "Environment", "EnvironmentError_"]
 _MACHO_MAGICS = frozenset(
     bytes.fromhex(m) for m in ("feedface", "feedfacf", "cefaedfe", "cffaedfe", "cafebabe")
 )
-_CPYTHON_TAG = re.compile(r"^cp([0-9])([0-9]+)-cp[0-9]+")
 _SITE_VERSION = re.compile(r"^(?:python|pypy)([0-9])\.([0-9]+)")
 
 
@@ -123,9 +123,8 @@ class Environment:
                 text = _small_text(site / name / "WHEEL")
                 for line in text.splitlines():
                     if line.lower().startswith("tag:"):
-                        match = _CPYTHON_TAG.match(line.split(":", 1)[1].strip())
-                        if match and "-abi3-" not in line:
-                            version = f"{match.group(1)}.{match.group(2)}"
+                        version = archs.python_version_of(line.split(":", 1)[1])
+                        if version is not None:
                             counts[version] = counts.get(version, 0) + 1
         return max(counts, key=lambda v: counts[v]) if counts else None
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
+from .. import archs
 from ..discovery import PathError, read_wheel_meta
 from ..metadata import MetadataReader
 from ..ownership import Distribution, OwnerKind
@@ -177,9 +178,9 @@ class _Conflict(Exception):
 
 def _python_from_tags(tags: Sequence[str]) -> str:
     for tag in tags:
-        interpreter, abi = tag.split("-")[:2]
-        if interpreter.startswith("cp") and abi.startswith("cp") and interpreter[2:].isdigit():
-            return f"{interpreter[2]}.{interpreter[3:]}"
+        version = archs.python_version_of(tag)
+        if version is not None:
+            return version
     import sys
 
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
