@@ -97,16 +97,8 @@ def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
         raise ConfigError(
             f"{where}: unknown key {shown(', '.join(unknown))}; known keys: {', '.join(KEYS)}"
         )
-    allow = table.get("allow", [])
-    if isinstance(allow, str):
-        allow = [allow]
-    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
-        raise ConfigError(f"{where}: allow must be a list of strings")
-    accept = table.get("accept-different", [])
-    if isinstance(accept, str):
-        accept = [accept]
-    if not isinstance(accept, list) or not all(isinstance(a, str) for a in accept):
-        raise ConfigError(f"{where}: accept-different must be a list of globs")
+    allow = _string_list(table, "allow", where, "strings")
+    accept = _string_list(table, "accept-different", where, "globs")
     target = table.get("target")
     if target is not None and not isinstance(target, str):
         raise ConfigError(f'{where}: target must be a string such as "macos-x86_64"')
@@ -125,6 +117,16 @@ def load_config(directory: Union[str, os.PathLike[str], None] = None) -> Config:
         strict_min_os=strict,
         source=path,
     )
+
+
+def _string_list(table: dict[str, Any], key: str, where: str, what: str) -> list[str]:
+    """A key that takes one string or a list of them (``allow``, ``accept-different``)."""
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: {key} must be a list of {what}")
+    return value
 
 
 def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -> Target:
