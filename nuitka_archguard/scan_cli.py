@@ -34,7 +34,8 @@ def add_scan_parser(commands: Any) -> argparse.ArgumentParser:
             "folders, .app bundles, directories or .whl files against a target platform. "
             "Reads [tool.archguard] from ./pyproject.toml; flags override it."
         ),
-        epilog="exit status: 0 no errors, 1 error findings, 2 usage error or unreadable PATH",
+        epilog="exit status: 0 no errors, 1 error findings (or warnings, with --fail-on=warning), "
+        "2 usage error or unreadable PATH",
     )
     parser.add_argument(
         "paths",
@@ -47,6 +48,13 @@ def add_scan_parser(commands: Any) -> argparse.ArgumentParser:
     options.add_strict_min_os(parser)
     options.add_allow(parser)
     options.add_format(parser, FORMATS)
+    parser.add_argument(
+        "--fail-on",
+        choices=("error", "warning"),
+        default="error",
+        help="exit 1 on error findings (default), or on warnings too: what a pre-commit "
+        "hook wants, where any wrong binary should stop the commit",
+    )
     parser.set_defaults(run=run_scan, parser=parser)
     return parser
 
@@ -71,6 +79,8 @@ def _run(args: argparse.Namespace) -> int:
         console.error(str(error))
         return EXIT_USAGE
     _emit(report, args.format, fix_line(report, args.paths))
+    if args.fail_on == "warning" and report.warnings:
+        return int(ExitCode.FINDINGS)
     return report.exit_code
 
 
