@@ -323,7 +323,7 @@ class Checker:
         self._requires: dict[str, set[str]] = {}
         self._loaded: dict[
             tuple[str, str, tuple[str, ...]],
-            tuple[Distribution, list[tuple[BinaryInfo, Role, bool]]],
+            tuple[Distribution, list[tuple[BinaryInfo, Role]]],
         ] = {}
         self.skipped_other_os = 0
         self.too_large = 0
@@ -455,7 +455,7 @@ class Checker:
                     dist = owner_of_in_tree(info.path, tree_root)
         if dist is not None and dist.wheel_tags and not info.error:
             key = _dist_key(dist)
-            self._loaded.setdefault(key, (dist, []))[1].append((info, role, unloaded))
+            self._loaded.setdefault(key, (dist, []))[1].append((info, role))
         if dist is not None and role in _LOADED and not info.any_cpu and info.error is None:
             seen = self._other_os.setdefault(_dist_key(dist), _OtherOs(dist, info.path))
             foreign = other_os(info, self.target)
@@ -559,6 +559,9 @@ class Checker:
         per-distribution wheel-tag checks, sorted."""
         checked, skipped, variants = self.binaries, self.skipped_other_os, 0
         findings = list(self.findings)
+        other_platforms: set[int] = (
+            set()
+        )  # ids of the copies a variant for the target stands in for
         for item in self._unloaded:
             outcome, kept = judge_unloaded(
                 item.info,
@@ -570,6 +573,7 @@ class Checker:
             )
             if outcome is Unloaded.VARIANT:
                 variants += 1
+                other_platforms.add(id(item.info))
             elif outcome is Unloaded.OTHER_OS or item.by_name:  # by name: linked, yet skipped
                 skipped += 1
             if not item.by_name and outcome in (Unloaded.VARIANT, Unloaded.OTHER_OS):
@@ -577,12 +581,10 @@ class Checker:
             findings.extend(self._finish(f, item.rel) for f in kept)
         findings = self._per_distribution_os(findings)
         for dist, entries in self._loaded.values():
-            # What a tag promises concerns what is loaded: not attach_x86.dll beside
-            # attach_amd64.dll in a win_amd64 wheel.
-            binaries = [
-                (info, role) for info, role, unloaded in entries
-                if not unloaded or self._is_linked(info)
-            ]  # fmt: skip
+            # A copy for another platform beside the target's is no broken promise of the
+            # tag (attach_x86.dll beside attach_amd64.dll in a win_amd64 wheel); a library
+            # nothing links still is (llvmlite's libllvmlite.dylib, loaded through ctypes).
+            binaries = [(info, role) for info, role in entries if id(info) not in other_platforms]
             finding = check_wheel_tags(dist, binaries)
             if finding is not None:
                 finding = replace(finding, needed_by=self.needed_by(dist))

@@ -271,6 +271,21 @@ BUDGET_PINS: tuple[Pin, ...] = (
 )
 """Big honest binaries that once were "unreadable" (issue 21), for test_real_budgets.py."""
 
+_U2_NEW = "macosx_14_0_universal2"  # pip takes any older universal2 tag for it
+BROKEN_PINS: tuple[Pin, ...] = (
+    # universal2 by name, one architecture inside: really broken, for test_pinned_set.py
+    Pin("llvmlite", "0.46.0b1", _U2_NEW,
+        "llvmlite-0.46.0b1-cp311-cp311-macosx_11_0_universal2.whl"),
+    Pin("tokenizers", "0.13.3", _U2_NEW,
+        "tokenizers-0.13.3-cp311-cp311-macosx_10_11_universal2.whl"),
+    Pin("safetensors", "0.3.3", _U2_NEW,
+        "safetensors-0.3.3-cp311-cp311-macosx_13_0_universal2.whl"),
+    Pin("psycopg2-binary", "2.9.5", "macosx_10_9_universal2",
+        "psycopg2_binary-2.9.5-cp311-cp311-macosx_10_9_universal2.macosx_10_9_intel"
+        ".macosx_10_9_x86_64.macosx_10_10_intel.macosx_10_10_x86_64.whl"),
+)  # fmt: skip
+"""Wheels whose tag promises more than they hold (issue 21's named list)."""
+
 MACOS_PINS = tuple(pin for pin in PINS if pin.os == "macos")
 LINUX_PINS = tuple(pin for pin in PINS if pin.os == "linux")
 
@@ -347,7 +362,7 @@ def find_pin(project: str, version: str, platform: str) -> Pin:
     wanted = project.lower().replace("_", "-")
     matches = [
         pin
-        for pin in (*PINS, *VERDICT_PINS, *PAYLOAD_PINS, *BUDGET_PINS)
+        for pin in (*PINS, *VERDICT_PINS, *PAYLOAD_PINS, *BUDGET_PINS, *BROKEN_PINS)
         if pin.project == wanted and pin.version == version
         and platform in (pin.platform, pin.arch)
     ]  # fmt: skip
