@@ -561,22 +561,26 @@ def _quote(text: str, *, windows: bool) -> str:
 
 def fix_command(target: Target, paths: Sequence[str]) -> str:
     """The one command that fixes every offender of a scan, ready to paste."""
-    words = ["nuitka-archguard", "fix", "--target", target.name]
+    from .fixable import fix_program
+
+    words = ["fix", "--target", target.name]
     if target.min_os is not None:
         words += ["--min-os", format_version(target.min_os)]
     words += paths
-    return " ".join(shell_quote(w) for w in words)
+    return " ".join([fix_program(), *(shell_quote(w) for w in words)])
 
 
 def fix_command_for(target: Target, findings: Sequence[Finding]) -> str:
     """:func:`fix_command` for the environments the offending distributions live in (a
     folder on ``PYTHONPATH``, or the running interpreter's prefix); empty when no finding
     belongs to a distribution ``fix`` can reinstall."""
+    from .fixable import reinstall_refusal
+
     roots: dict[str, None] = {}
     prefix = os.path.abspath(sys.prefix)
     for finding in findings:
         dist = finding.distribution
-        if dist is None or dist.kind != "pip" or not dist.location:
+        if dist is None or reinstall_refusal(dist) or not dist.location:
             continue
         site = os.path.dirname(os.path.abspath(dist.location))
         inside = site.startswith(prefix.rstrip(os.sep) + os.sep)

@@ -88,19 +88,19 @@ def fix_line(report: ScanReport, paths: list[str]) -> str:
     """``fix all: nuitka-archguard fix --target T PATH...`` when some error finding belongs
     to a distribution that ``fix`` can reinstall (installed by pip, with a version and
     readable metadata; not a wheel file, which ``fix`` leaves alone); empty otherwise."""
-    fixable = any(
-        f.distribution is not None
-        and f.distribution.kind == "pip"
-        and f.distribution.metadata_ok
-        and f.distribution.location is not None
-        and f.distribution.version
-        for f in report.errors
-    )
-    if not fixable:
-        return ""
-    from .advice import fix_command
+    from pathlib import Path
 
-    return "fix all: " + fix_command(report.target, paths)
+    from .advice import fix_command
+    from .fixable import host_refusal, reinstall_refusal
+
+    if not any(not reinstall_refusal(f.distribution) for f in report.errors):
+        return ""
+    # The environments fix would refuse (another OS's wheels into a venv that runs here)
+    # are left out: the line must lead to a fix that changes something.
+    kept = [p for p in paths if not host_refusal(Path(p), report.target)]
+    if paths and not kept:
+        return ""
+    return "fix all: " + fix_command(report.target, kept)
 
 
 def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:

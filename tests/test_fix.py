@@ -356,7 +356,10 @@ def test_scan_prints_one_command_fixing_everything(
     assert main(["scan", str(env), "--target", X86, "--min-os", "10.13"]) == 1
     first = capsys.readouterr().out.splitlines()[0]
     quoted = str(env) if " " not in str(env) else f"'{env}'"
-    assert first == f"fix all: nuitka-archguard fix --target macos-x86_64 --min-os 10.13 {quoted}"
+    from nuitka_archguard.fixable import fix_program
+
+    program = fix_program()  # runs as printed, venv activated or not
+    assert first == f"fix all: {program} fix --target macos-x86_64 --min-os 10.13 {quoted}"
 
 
 def test_output_writes_a_corrected_wheelhouse(
@@ -396,8 +399,10 @@ def test_plugin_stop_names_one_fix_command_and_a_half_fixed_env_stops(tmp_path: 
     (message,) = session.early(standalone=True)
     assert message.level is Level.STOP
     lines = message.text.splitlines()
+    from nuitka_archguard.fixable import fix_program
+
     assert lines[1] == (
-        f"Fix every offender at once: nuitka-archguard fix --target macos-x86_64 "
+        f"Fix every offender at once: {fix_program()} fix --target macos-x86_64 "
         f"--min-os 10.9 {tmp_path}"
     )
 

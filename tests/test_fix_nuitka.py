@@ -35,7 +35,7 @@ def test_stop_then_fix_then_the_same_build_succeeds(
 
     stopped = _build(tmp_path / "first", BCRYPT_PROGRAM, [tree])
     _assert_stopped_early(stopped)
-    match = re.search(r"Fix every offender at once: (nuitka-archguard fix .*)", stopped.output)
+    match = re.search(r"Fix every offender at once: (\S*nuitka-archguard fix .*)", stopped.output)
     assert match, stopped.output
     command = shlex.split(match.group(1))
     assert command[-1] == str(tree)

@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 from packaging.version import Version
 
+from .. import fixable
 from ..archs import MACOS_ARM64_FIRST, parse_platform_tag, wheel_archs
 from ..ownership import Distribution, OwnerKind
 from ..policy import Finding, Severity, display_path
@@ -166,61 +167,11 @@ class Plan:
 
 # -- whose environment is it? ----------------------------------------------------------------
 
-_INTERPRETERS = ("bin/python3", "bin/python", "Scripts/python.exe", "python.exe")
-_MAGIC_OS = (
-    ((b"\x7fELF",), "linux"),
-    (tuple(bytes.fromhex(m) for m in ("feedface", "feedfacf", "cefaedfe", "cffaedfe", "cafebabe")),
-     "macos"),
-    ((b"MZ",), "windows"),
-)  # fmt: skip
-
-
-def own_interpreter(environment: Environment) -> Optional[Path]:
-    """The Python that runs this environment: a prefix's own, or for a site-packages folder
-    the one of the prefix it lies in (``lib/python3.X/site-packages``, ``Lib/site-packages``);
-    ``None`` for folders no interpreter runs from (a ``pip install --target`` folder)."""
-    root = environment.root
-    candidates = [root]
-    if root.name == "site-packages":
-        candidates += [root.parent.parent.parent, root.parent.parent]
-    for prefix in candidates:
-        for rel in _INTERPRETERS:
-            path = prefix / rel
-            if path.is_file():
-                return path
-    return None
-
-
-def interpreter_os(python: Path) -> Optional[str]:
-    """``linux``, ``macos`` or ``windows`` from the interpreter's first bytes."""
-    try:
-        with open(os.path.realpath(python), "rb") as handle:
-            head = handle.read(4)
-    except OSError:
-        return None
-    for magics, name in _MAGIC_OS:
-        if any(head.startswith(magic) for magic in magics):
-            return name
-    return None
-
 
 def host_refusal(environment: Environment, target: Target) -> str:
-    """Why ``fix`` must not install ``target``'s wheels into this environment (``""``: it
-    may): its own interpreter runs on another OS, so it could no longer import them."""
-    python = own_interpreter(environment)
-    if python is None:
-        return ""
-    system = interpreter_os(python)
-    if system is None or system == target.platform:
-        return ""
-    where = shell_quote(str(environment.root))
-    return (
-        f"its own Python ({display_path(str(python))}) runs on {system}: installing "
-        f"{target.platform} wheels into it would break it for this machine. Instead: write "
-        f"corrected wheels with --output DIR; or install into a folder of its own "
-        f"(pip install --target DIR ..., then nuitka-archguard fix DIR --target "
-        f"{target.name}); or run the fix on a {target.platform} machine ({where})"
-    )
+    """Why ``fix`` must not install ``target``'s wheels into ``environment`` (``""``: it
+    may): :func:`..fixable.host_refusal` on its root."""
+    return fixable.host_refusal(environment.root, target)
 
 
 # -- which platform tags to ask pip for -----------------------------------------------------
@@ -302,36 +253,17 @@ def make_plan(
     for dist, findings in offending(report):
         action = Action(ActionKind.REPLACE, dist, findings)
         plan.actions.append(action)
-        first_fix = next((f.fix for f in findings if f.fix), "")
-        if dist is None:
-            action.kind = ActionKind.UNOWNED
-            action.reason = "no installed distribution owns these files, so none can be reinstalled"
-            action.manual = "replace or remove them by hand, or --allow them"
-            continue
-        if not dist.metadata_ok:
-            # The scan named its metadata unreadable (an invalid Name or Version, names that
-            # disagree): asking pip for whatever it claims would install another project.
-            action.kind = ActionKind.UNSUPPORTED
-            action.reason = (
-                "its metadata is unreadable (name or version not valid), so nothing is "
-                "downloaded for it"
+        refusal = fixable.reinstall_refusal(dist)
+        if refusal:
+            action.kind = ActionKind.UNOWNED if dist is None else ActionKind.UNSUPPORTED
+            action.reason = refusal
+            action.manual = (
+                "replace or remove them by hand, or --allow them"
+                if dist is None
+                else next((f.fix for f in findings if f.fix), "")
             )
-            action.manual = first_fix
             continue
-        if dist.kind != OwnerKind.PIP.value or not dist.location or not dist.version:
-            action.kind = ActionKind.UNSUPPORTED
-            action.reason = (
-                f"installed by {dist.kind}, not from a wheel with a RECORD"
-                if dist.kind != OwnerKind.PIP.value
-                else "no version or RECORD to reinstall from"
-            )
-            action.manual = first_fix
-            continue
-        if not Path(dist.location, "RECORD").is_file():
-            action.kind = ActionKind.UNSUPPORTED
-            action.reason = "its .dist-info has no RECORD, so its files are unknown"
-            action.manual = first_fix
-            continue
+        assert dist is not None
         action.kind = ActionKind.FUSE if fuse else ActionKind.REPLACE
         wanted.setdefault(request_platforms(target, dist, fuse), []).append(action)
 
