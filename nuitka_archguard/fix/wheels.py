@@ -152,8 +152,8 @@ def pip_environment() -> tuple[tuple[str, str], ...]:
     for key in FIX_DECIDES:
         env.pop(_env_key(key), None)
         env.pop(_env_key(key.replace("-", "_")), None)
-    if env.get("PIP_CONFIG_FILE") == os.devnull:
-        return tuple(sorted(env.items()))  # no config file is read at all
+    if env.get("PIP_CONFIG_FILE") == os.devnull or not _configs_set_ours(env):
+        return tuple(sorted(env.items()))  # no config file sets a key of FIX_DECIDES
     try:
         listed = subprocess.run(
             [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
@@ -170,6 +170,46 @@ def pip_environment() -> tuple[tuple[str, str], ...]:
         handle.write(_config_text(sections))
     env["PIP_CONFIG_FILE"] = path
     return tuple(sorted(env.items()))
+
+
+def _config_files(env: dict[str, str]) -> list[str]:
+    """Every file pip may read its configuration from (pip's own list: global, user, site,
+    ``PIP_CONFIG_FILE``), existing or not."""
+    home = os.path.expanduser("~")
+    xdg_dirs = env.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    xdg_home = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    files = [os.path.join(d, "pip", "pip.conf") for d in xdg_dirs.split(os.pathsep) if d]
+    files += ["/etc/pip.conf", os.path.join(home, ".pip", "pip.conf")]
+    files += [os.path.join(xdg_home, "pip", "pip.conf")]
+    files += [os.path.join(home, "Library", "Application Support", "pip", "pip.conf")]
+    appdata = env.get("APPDATA")
+    if appdata:
+        files += [os.path.join(appdata, "pip", "pip.ini")]
+    files += [os.path.join(env.get("ProgramData", "C:\\ProgramData"), "pip", "pip.ini")]
+    files += [os.path.join(sys.prefix, "pip.conf"), os.path.join(sys.prefix, "pip.ini")]
+    if env.get("PIP_CONFIG_FILE"):
+        files.append(env["PIP_CONFIG_FILE"])
+    return files
+
+
+def _configs_set_ours(env: dict[str, str]) -> bool:
+    """Whether a pip config file sets a key of :data:`FIX_DECIDES` (read here, bounded: the
+    common case, none does, costs no pip start-up). Unreadable files count as "maybe"."""
+    import configparser
+
+    for path in _config_files(env):
+        if not os.path.isfile(path):
+            continue
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read_string(read_regular(path, 1024 * 1024).decode("utf-8", "replace"))
+        except (MetadataError, configparser.Error):
+            return True
+        for section in parser.sections():
+            for key in parser.options(section):
+                if key.lower().replace("_", "-").lstrip("-") in FIX_DECIDES:
+                    return True
+    return False
 
 
 def _config_sections(listing: str) -> dict[str, dict[str, str]]:
