@@ -101,7 +101,7 @@ def main() -> int:
         sys.executable, "-m", "nuitka_archguard", "nuitka", "--user-plugin=archguard",
         standalone, "--output-dir=out", "prog.py",
     ]  # fmt: skip
-    print("$ PYTHONPATH=build/site", " ".join(["python", *command[1:]]), flush=True)
+    print("+ PYTHONPATH=build/site", " ".join(["python", *command[1:]]), flush=True)
     start = time.monotonic()
     result = subprocess.run(command, cwd=WORK, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - start
@@ -119,14 +119,14 @@ def main() -> int:
 def build_without_guard(env: dict[str, str], standalone: str) -> int:
     """The same build without the plugin: Nuitka succeeds, the program fails at start."""
     command = [sys.executable, "-m", "nuitka", standalone, "--output-dir=plain", "prog.py"]
-    print("$ PYTHONPATH=build/site", " ".join(["python", *command[1:]]), flush=True)
+    print("+ PYTHONPATH=build/site", " ".join(["python", *command[1:]]), flush=True)
     build = subprocess.run(command, cwd=WORK, env=env, capture_output=True, text=True)
     print(f"(Nuitka exit code {build.returncode})")
     if build.returncode != 0:
         print(build.stdout + build.stderr)
         return 1
     program = WORK / "plain" / "prog.dist" / "prog.bin"
-    print("$ build/plain/prog.dist/prog.bin", flush=True)
+    print("+ build/plain/prog.dist/prog.bin", flush=True)
     run = subprocess.run([str(program)], capture_output=True, text=True)
     print(run.stdout + run.stderr)
     print(f"(exit code {run.returncode})")

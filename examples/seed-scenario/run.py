@@ -129,7 +129,7 @@ def scan(folder: Path) -> int:
         "--target",
         "macos-x86_64",
     ]
-    print("$ nuitka-archguard scan", folder.relative_to(ROOT), "--target macos-x86_64", flush=True)
+    print("+ nuitka-archguard scan", folder.relative_to(ROOT), "--target macos-x86_64", flush=True)
     return subprocess.call(command)
 
 
