@@ -38,9 +38,7 @@ from typing import Any, Optional, Union
 
 from packaging.tags import parse_tag
 from packaging.utils import (
-    InvalidWheelFilename,
     canonicalize_name,
-    parse_wheel_filename,
 )
 
 from .binaries.source import os_error_text
@@ -139,16 +137,6 @@ class Distribution:
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}" if self.version else self.name
-
-
-def wheel_distribution(filename: str) -> Optional[Distribution]:
-    """The distribution a ``.whl`` file name describes (for scanning wheels in place)."""
-    try:
-        name, version, _build, tags = parse_wheel_filename(os.path.basename(filename))
-    except (InvalidWheelFilename, ValueError):
-        return None
-    ordered = sorted(str(tag) for tag in tags)
-    return Distribution(str(name), str(version), OwnerKind.PIP.value, None, tuple(ordered))
 
 
 def owner_of_in_tree(path: PathLike, root: PathLike) -> Optional[Distribution]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import stat
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional
 
+from nuitka_archguard.metadata import MetadataReader
 from tests.synth import macho
 
 PY = "cp311"
@@ -108,3 +110,29 @@ def tree_hash(root: Path) -> dict[str, str]:
                 data = path.read_bytes()
                 result[rel] = f"{hashlib.sha256(data).hexdigest()}:{oct(path.stat().st_mode)}"
     return result
+
+
+def verify_record(dist_info: Path) -> list[str]:
+    """RECORD lines whose file is missing or whose hash or size differ (empty: all verify):
+    what the fix tests check an installed distribution with."""
+    site = dist_info.parent
+    problems: list[str] = []
+    reader = MetadataReader()
+    for row in reader.record_rows(str(dist_info / "RECORD")):
+        if len(row) < 3 or not row[1]:
+            continue
+        path = site / row[0]
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                problems.append(f"{row[0]}: not a regular file")
+                continue
+            data = path.read_bytes()
+        except OSError as error:
+            problems.append(f"{row[0]}: {error.strerror}")
+            continue
+        algorithm, _, expected = row[1].partition("=")
+        digest = hashlib.new(algorithm, data).digest()
+        actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        if actual != expected or (row[2] and int(row[2]) != len(data)):
+            problems.append(f"{row[0]}: hash or size differs")
+    return problems + reader.notes

@@ -440,7 +440,7 @@ def _fuse_env(tmp_path: Path, differing: bool) -> tuple[Path, Path]:
 
 
 def test_universal2_fuses_and_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from nuitka_archguard.fix.wheels import verify_record
+    from tests.fixwheels import verify_record
 
     env, index = _fuse_env(tmp_path, differing=False)
     code = main(["fix", str(env), "--target", "macos-universal2", "--no-index",
@@ -539,7 +539,7 @@ def test_output_fuses_a_wheel_into_a_universal2_wheel(
 ) -> None:
     import zipfile
 
-    from nuitka_archguard.fix.wheels import verify_record
+    from tests.fixwheels import verify_record
 
     _env, index = _fuse_env(tmp_path, differing=False)  # the arm64 wheel is in tmp_path/w
     house = tmp_path / "w"

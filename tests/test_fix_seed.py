@@ -68,7 +68,7 @@ def test_fix_then_scan_passes_and_undo_restores_byte_for_byte(
 def test_universal2_fuses_cffi_like_lipo_and_every_record_line_verifies(
     seed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from nuitka_archguard.fix.wheels import verify_record
+    from tests.fixwheels import verify_record
 
     before = tree_hash(seed)
     assert main(["fix", str(seed), "--target", "macos-universal2"]) == 0
@@ -144,7 +144,7 @@ def test_numpy_arm64_to_universal2_stops_on_differing_files_then_fuses_everythin
     same flavour (``macosx_10_9_x86_64``, not Accelerate's ``14_0``); its ``.a`` archives and
     ``.dylibs/`` become fat too."""
     from nuitka_archguard.binaries import inspect_file
-    from nuitka_archguard.fix.wheels import verify_record
+    from tests.fixwheels import verify_record
 
     try:
         cached = realwheels.installed_target(["numpy==2.1.3"], "macosx_11_0_arm64")

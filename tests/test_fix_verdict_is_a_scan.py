@@ -83,7 +83,7 @@ def _cython_like(tmp_path: Path) -> tuple[Path, Path, Path]:
 def test_one_module_under_two_abi_names_is_fused_into_the_name_cpython_loads_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from nuitka_archguard.fix.wheels import verify_record
+    from tests.fixwheels import verify_record
 
     env, index, _ = _cython_like(tmp_path)
     code = main(["fix", str(env), "--target", U2, "--no-index", "--find-links", str(index)])

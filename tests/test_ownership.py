@@ -20,7 +20,6 @@ from nuitka_archguard.ownership import (
     OwnershipIndex,
     homebrew_owner,
     owner_of_in_tree,
-    wheel_distribution,
 )
 
 CFFI_SO = "_cffi_backend.cpython-311-darwin.so"
@@ -301,16 +300,6 @@ def test_egg_info(tmp_path: Path) -> None:
     assert (dist.name, dist.version, dist.built_from_source) == ("legacy", "0.5", True)
     assert index.needed_by("cffi") == ("legacy",)
     assert index.needed_by("pytest") == ()
-
-
-def test_wheel_distribution() -> None:
-    dist = wheel_distribution("/w/cffi-1.17.1-cp311-cp311-macosx_11_0_arm64.whl")
-    assert dist is not None and dist.wheel_tags == ("cp311-cp311-macosx_11_0_arm64",)
-    assert (dist.name, dist.version, dist.kind) == ("cffi", "1.17.1", "pip")
-    assert wheel_distribution("nonsense.whl") is None
-
-
-# -- conda -----------------------------------------------------------------------------------
 
 
 def make_conda_env(tmp_path: Path) -> Path:

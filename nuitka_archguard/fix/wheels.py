@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import ast
 import atexit
-import base64
 import functools
-import hashlib
 import io
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -628,31 +625,6 @@ def _inside(path: str, root: os.PathLike[str] | str) -> bool:
         return os.path.commonpath([os.path.abspath(path), root_text]) == root_text
     except ValueError:
         return False
-
-
-def verify_record(dist_info: Path) -> list[str]:
-    """RECORD lines whose file is missing or whose hash or size differ (empty: all verify)."""
-    site = dist_info.parent
-    problems: list[str] = []
-    reader = MetadataReader()
-    for row in reader.record_rows(str(dist_info / "RECORD")):
-        if len(row) < 3 or not row[1]:
-            continue
-        path = site / row[0]
-        try:
-            if not stat.S_ISREG(os.lstat(path).st_mode):
-                problems.append(f"{row[0]}: not a regular file")
-                continue
-            data = path.read_bytes()
-        except OSError as error:
-            problems.append(f"{row[0]}: {error.strerror}")
-            continue
-        algorithm, _, expected = row[1].partition("=")
-        digest = hashlib.new(algorithm, data).digest()
-        actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        if actual != expected or (row[2] and int(row[2]) != len(data)):
-            problems.append(f"{row[0]}: hash or size differs")
-    return problems + reader.notes
 
 
 def read_wheel_tags(wheel: Path) -> tuple[str, ...]:
