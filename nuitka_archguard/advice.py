@@ -97,6 +97,8 @@ def _fix_text(
     if code == Code.UNREADABLE_BINARY:
         return _unreadable_fix(ctx, reason)
     fix = _arch_fix(ctx)
+    if code in _NO_FITTING_WHEEL and distribution is not None and "--platform " in fix:
+        fix += _resolve_hint(ctx, distribution)  # the fix asks the index for a foreign wheel
     if code == Code.WHEEL_TAG_MISMATCH and distribution is not None and distribution.wheel_tag:
         return (
             f"the {shown(str(distribution))} wheel is tagged {shown(distribution.wheel_tag)}"
@@ -104,6 +106,29 @@ def _fix_text(
             f"lacks {_needed(ctx)}: report it to the project; meanwhile {fix}"
         )
     return fix
+
+
+_NO_FITTING_WHEEL = frozenset(
+    {Code.ARCH_MISSING, Code.PLATFORM_MISMATCH, Code.FOREIGN_EXTENSION_ONLY, Code.EXECUTABLE_ARCH}
+)
+
+
+def _resolve_hint(ctx: _Context, dist: Distribution) -> str:
+    """For an installed wheel that does not fit: the release may have no wheel for the
+    target at all (cryptography 49.0.0-50.0.2 for an x86_64 Mac). Knowing needs the package
+    index, and a scan stays offline: it names the command that asks (``resolve``)."""
+    if dist.kind != OwnerKind.PIP or dist.built_from_source or not dist.version:
+        return ""
+    target = ctx.target
+    minimum = f" --min-os {format_version(target.min_os)}" if target.min_os else ""
+    command = (
+        f"nuitka-archguard resolve {ctx.quote(dist.name)} --target {ctx.quote(target.name)}"
+        f"{minimum} --python-version {ctx.py_version}"
+    )
+    return (
+        f"\nif {dist.name} {dist.version} has no {target.name} wheel, this names the newest "
+        f"version that has one:\n  {command}"
+    )
 
 
 def _commandable(dist: Distribution) -> bool:
