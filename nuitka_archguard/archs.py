@@ -80,6 +80,12 @@ class PlatformSpec:
     """Which fix the advice writes for a pip distribution: ``macos`` (lipo/Rosetta/universal2),
     ``linux`` (a container), ``windows`` (the ``py`` launcher), ``cross`` (a wheel for a
     ``--target`` folder: Nuitka does not build for phones)."""
+    binary_format: str
+    """The binary format its loader takes (a ``BinaryFormat`` value: ``mach-o``, ``elf``,
+    ``pe``)."""
+    suffixes: frozenset[str]
+    """File suffixes of binaries it loads or runs, among those only some OSes use (``.so``
+    counts for versioned names too); a ``.dll`` is never loaded on Linux."""
 
 
 _MACOS_TAGS = ("macosx_10_13_x86_64", "macosx_11_0_universal2")
@@ -87,7 +93,8 @@ PLATFORMS: dict[Platform, PlatformSpec] = {
     Platform.MACOS: PlatformSpec(
         Platform.MACOS, "macOS", ("macos", "darwin", "osx", "mac"),
         ("darwin", "macos"), {"x86_64": "osx-64", "arm64": "osx-arm64"},
-        _MACOS_TAGS, Version("10.9"), "macOS {} or newer", "macos",
+        _MACOS_TAGS, Version("10.9"), "macOS {} or newer", "macos", "mach-o",
+        frozenset({".dylib", ".so"}),
     ),
     Platform.LINUX: PlatformSpec(
         Platform.LINUX, "Linux", ("linux",), ("linux",),
@@ -95,24 +102,28 @@ PLATFORMS: dict[Platform, PlatformSpec] = {
          "s390x": "linux-s390x", "i686": "linux-32", "armv7l": "linux-armv7l"},
         ("manylinux_2_28_aarch64", "manylinux2014_x86_64", "musllinux_1_2_x86_64",
          "linux_x86_64"),
-        None, None, "linux",
+        None, None, "linux", "elf", frozenset({".so"}),
     ),
     Platform.WINDOWS: PlatformSpec(
         Platform.WINDOWS, "Windows", ("windows", "win"), ("windows",),
         {"amd64": "win-64", "x86": "win-32", "arm64": "win-arm64"},
-        ("win_amd64", "win32", "win_arm64"), None, None, "windows",
+        ("win_amd64", "win32", "win_arm64"), None, None, "windows", "pe",
+        frozenset({".exe", ".dll", ".pyd"}),
     ),
     Platform.ANDROID: PlatformSpec(
         Platform.ANDROID, "Android", ("android",), ("android", "androideabi"), {},
-        ("android_24_arm64_v8a",), Version("24"), "API level {} or newer", "cross",
+        ("android_24_arm64_v8a",), Version("24"), "API level {} or newer", "cross", "elf",
+        frozenset({".so"}),
     ),
     Platform.IOS: PlatformSpec(
         Platform.IOS, "iOS", ("ios",), ("ios",), {},
-        ("ios_13_0_arm64_iphoneos",), Version("13.0"), "iOS {} or newer", "cross",
+        ("ios_13_0_arm64_iphoneos",), Version("13.0"), "iOS {} or newer", "cross", "mach-o",
+        frozenset({".dylib", ".so"}),
     ),
     Platform.IOS_SIMULATOR: PlatformSpec(
         Platform.IOS_SIMULATOR, "iOS simulator", ("ios-simulator",), (), {},
         ("ios_13_0_arm64_iphonesimulator",), Version("13.0"), "iOS {} or newer", "cross",
+        "mach-o", frozenset({".dylib", ".so"}),
     ),
 }  # fmt: skip
 """One entry per platform; every table below that is keyed by platform follows it."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from packaging.version import InvalidVersion, Version
 
 from . import archs
+from .archs import Platform
 from .binaries import BinaryFormat, BinaryInfo, Slice
 from .common import plural
 from .text import shown
@@ -257,13 +258,11 @@ def role_for(name: str, info: Optional[BinaryInfo] = None) -> Role:
     return Role.DATA_FILE
 
 
-# Suffixes only some OSes load or run; names without them are judged by their content.
+# Suffixes only some OSes load or run (the platforms registry); names without them are
+# judged by their content.
 _SUFFIX_PLATFORMS = {
-    ".exe": frozenset({"windows"}),
-    ".dll": frozenset({"windows"}),
-    ".pyd": frozenset({"windows"}),
-    ".dylib": frozenset({"macos", "ios", "ios-simulator"}),
-    ".so": frozenset({"linux", "macos", "android", "ios", "ios-simulator"}),
+    suffix: frozenset(p.value for p, entry in archs.PLATFORMS.items() if suffix in entry.suffixes)
+    for suffix in sorted({s for entry in archs.PLATFORMS.values() for s in entry.suffixes})
 }
 _SO_VERSION_RE = re.compile(r"\.so(?:\.[0-9][0-9a-z.]*)?\Z", re.IGNORECASE)
 
@@ -288,18 +287,13 @@ def _slice_platform_ok(item: Slice, target: Target) -> Optional[str]:
     """None if the slice's OS fits the target, else a short name of what it is built for."""
     if item.platform is not None and item.platform != target.platform:
         return item.platform
-    if target.platform == "linux" and target.libc and item.libc and item.libc != target.libc:
+    if target.platform == Platform.LINUX and target.libc and item.libc and item.libc != target.libc:
         return f"linux ({item.libc})"
     return None
 
 
 _FORMAT_FOR_PLATFORM = {
-    "macos": BinaryFormat.MACHO,
-    "ios": BinaryFormat.MACHO,
-    "ios-simulator": BinaryFormat.MACHO,
-    "linux": BinaryFormat.ELF,
-    "android": BinaryFormat.ELF,
-    "windows": BinaryFormat.PE,
+    p.value: BinaryFormat(entry.binary_format) for p, entry in archs.PLATFORMS.items()
 }
 _FORMAT_OS = {
     BinaryFormat.MACHO: "macOS (Mach-O)",
@@ -381,7 +375,11 @@ def check_binary(
     return findings
 
 
-_USUAL_OS = {BinaryFormat.MACHO: "macos", BinaryFormat.ELF: "linux", BinaryFormat.PE: "windows"}
+_USUAL_OS = {
+    BinaryFormat(entry.binary_format): p.value for p, entry in reversed(archs.PLATFORMS.items())
+}
+"""The OS a format usually means when a file does not say: the registry's first platform of
+that format (Mach-O: macOS, not iOS; ELF: Linux, not Android)."""
 
 
 def built_for(info: BinaryInfo) -> Optional[str]:
@@ -707,7 +705,7 @@ def _min_os_too_new(
     required: tuple[str, ...],
     strict: bool,
 ) -> Optional[Finding]:
-    if target.platform != "macos" or target.min_os is None:
+    if target.platform != Platform.MACOS or target.min_os is None:
         return None
     base = target.min_os
     too_new: list[tuple[str, str, Version]] = []

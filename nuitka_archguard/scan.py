@@ -275,7 +275,7 @@ def _as_target(target: Union[Target, str, None], min_os: Optional[str] = None) -
         else:
             resolved = target
         if min_os is not None:
-            if resolved.platform != "macos":
+            if resolved.platform != archs.Platform.MACOS:
                 raise TargetError(
                     f"--min-os applies to macOS targets only, not to {resolved.name!r}"
                 )
