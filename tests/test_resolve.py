@@ -19,7 +19,13 @@ import pytest
 from referencing import Registry, Resource
 
 from nuitka_archguard.cli import main
-from nuitka_archguard.fix.resolve import Resolution, finder_files, render_resolution, resolve
+from nuitka_archguard.fix.resolve import (
+    Resolution,
+    finder_files,
+    render_resolution,
+    resolve,
+    resolve_for_platforms,
+)
 from nuitka_archguard.fix.wheels import PipOptions, PythonSpec
 from nuitka_archguard.scan import scan
 from nuitka_archguard.target import parse_target
@@ -232,3 +238,12 @@ def test_finder_log_lines_are_read() -> None:
         ("3.0", False, ()),
         ("1.0", True, ("macosx_10_9_x86_64",)),
     }
+
+
+def test_the_resolver_fix_asks_for_one_set_of_platforms(links: Path) -> None:
+    options = PipOptions(find_links=(str(links),), no_index=True)
+    python = PythonSpec("3.11")
+    picked, why = resolve_for_platforms(["beta"], ["macosx_10_9_x86_64"], python, options)
+    assert (picked, why) == ({"alpha": ("alpha", "1.0"), "beta": ("beta", "0.9")}, "")
+    picked, why = resolve_for_platforms(["omega"], ["macosx_10_9_x86_64"], python, options)
+    assert picked == {} and why == "omega has no version with a wheel for macosx_10_9_x86_64"

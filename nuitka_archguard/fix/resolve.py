@@ -53,6 +53,7 @@ __all__ = [
     "ResolveError",
     "platforms_for",
     "resolve",
+    "resolve_for_platforms",
 ]
 
 SCHEMA_VERSION = 1
@@ -110,18 +111,22 @@ def _run_pip(
     constraints: Optional[str] = None,
     verbose: bool = True,
     no_deps: bool = False,
+    user_constraints: bool = False,
 ) -> _PipRun:
-    """One ``pip install --dry-run --report`` (nothing is installed, no code runs)."""
+    """One ``pip install --dry-run --report`` (nothing is installed, no code runs).
+    ``user_constraints``: keep the user's pip constraints (``fix`` keeps them: they are the
+    environment's policy); ``resolve`` sets its own."""
     with tempfile.TemporaryDirectory(prefix="archguard-resolve-") as tmp:
         report_path = os.path.join(tmp, "report.json")
-        constraint = constraints or os.devnull
         decided = dict(RESOLVE_DECIDES)
-        decided["PIP_CONSTRAINT"] = constraint
         decided["PIP_VERBOSE"] = "2" if verbose else "0"
         args = [
             "install", "--dry-run", "--ignore-installed", "--report", report_path,
-            "--only-binary=:all:", "-c", constraint,
+            "--only-binary=:all:",
         ]  # fmt: skip
+        if constraints or not user_constraints:
+            decided["PIP_CONSTRAINT"] = constraints or os.devnull
+            args += ["-c", constraints or os.devnull]
         if platforms:
             target_dir = os.path.join(tmp, "target")
             decided["PIP_TARGET"] = target_dir
@@ -576,6 +581,30 @@ def resolve(
             if host_run.returncode == 0:
                 host_set = _names(host_run.report)
     return _answer(target, python, requirements, host_set, chosen, files, problems, rounds)
+
+
+def resolve_for_platforms(
+    requirements: Sequence[str],
+    platforms: Sequence[str],
+    python: PythonSpec,
+    options: PipOptions,
+) -> tuple[dict[str, tuple[str, str]], str]:
+    """pip's resolver for one set of platforms, as ``fix --allow-version-change`` asks it:
+    ``({canonical name: (name, version)}, "")``, or ``({}, why)`` when pip finds no set
+    that fits. The user's pip constraints are kept. Raises :class:`ResolveError` when pip
+    cannot run or reach the index."""
+    run = _run_pip(
+        requirements, (), options, platforms=platforms, python=python, verbose=False,
+        user_constraints=True,
+    )  # fmt: skip
+    if run.returncode != 0:
+        try:
+            return {}, _failure(run, ", ".join(platforms) or "the build machine")
+        except ResolveError as error:
+            if any(marker in run.log for marker in NETWORK_MARKERS):
+                raise
+            return {}, str(error)
+    return {k: (v[0], v[1]) for k, v in _names(run.report).items()}, ""
 
 
 def _same_os(target: Target) -> bool:
