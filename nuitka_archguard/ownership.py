@@ -144,14 +144,18 @@ def owner_of_in_tree(path: PathLike, root: PathLike) -> Optional[Distribution]:
     top-level package directory under ``root`` (inside an ``.app``: under ``Contents/MacOS``,
     ``Contents/Frameworks``, ``Contents/Resources``…). ``numpy.libs`` counts as ``numpy``; an
     extension module at the top is named by its module (``_cffi_backend``)."""
-    try:
-        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
-    except ValueError:  # another drive on Windows
-        return None
+    base, full = os.path.abspath(root), os.path.abspath(path)
+    inside = base.rstrip(os.sep) + os.sep
+    if full.startswith(inside):  # the common case, without relpath's own abspath and split
+        rel = full[len(inside) :]
+    else:
+        try:
+            rel = os.path.relpath(full, base)
+        except ValueError:  # another drive on Windows
+            return None
     parts = [p for p in rel.replace("\\", "/").split("/") if p and p != "."]
     if not parts or parts[0] == "..":
         return None
-    base = os.path.abspath(root)
     bundle: Optional[list[str]] = None
     if base.lower().endswith(".app"):
         bundle = parts
