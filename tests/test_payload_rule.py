@@ -166,6 +166,9 @@ def test_plugin_data_files_with_variants_pass(tmp_path: Path) -> None:
         session.check_data_file(str(tmp_path / rel), kind="data_file", tags=())
     report = session.guard.report()
     assert report.findings == [] and report.variants_for_target == 3
+    assert session.guard.summary().endswith(
+        ": all consistent; 3 binaries for other platforms with a variant for the target."
+    )
     assert not [m for m in session.early(standalone=True) if m.level.value == "stop"]
 
 

@@ -446,11 +446,20 @@ class Guard:
         report = report or self.report()
         errors, warnings = len(report.errors), len(report.warnings)
         checked = f"{plural(report.binaries, 'binary')} checked for {self.target.describe()}"
+        counted = "".join(
+            f"; {plural(count, 'binary')} {what}"
+            for count, what in (
+                (report.variants_for_target, "for other platforms with a variant for the target"),
+                (report.skipped_other_os, "for other OSes skipped"),
+                (report.too_large, "not checked: too large to inspect"),
+            )
+            if count
+        )
         if not errors and not warnings:
             allowed = len(report.allowed)
             note = f" ({plural(allowed, 'allowed finding')})" if allowed else ""
-            return f"{checked}: all consistent{note}."
-        return f"{checked}: {plural(errors, 'error')}, {plural(warnings, 'warning')}."
+            return f"{checked}: all consistent{note}{counted}."
+        return f"{checked}: {plural(errors, 'error')}, {plural(warnings, 'warning')}{counted}."
 
     def write_json(self) -> Optional[str]:
         """Write the scan-schema JSON report if asked; returns an error text on failure."""
