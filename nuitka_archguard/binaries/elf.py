@@ -300,7 +300,9 @@ def _read(source: ByteSource) -> Slice:
         phoff, phentsize, phnum, phentsize_expected
     )
     interp = file.interpreter(*interp_at) if interp_at else None
-    api_level = file.android_api_level(notes) if notes else None
+    # Notes inside the first read that hold no "Android" owner name cannot be Android's.
+    android = ANDROID_NOTE_NAME in head or any(o + n > len(head) for o, n in notes)
+    api_level = file.android_api_level(notes) if notes and android else None
     if api_level is not None:
         platform = "android"
     dyn = (
