@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     code: int = EXIT_OK
     paths: list[Optional[str]] = list(args.paths) or [None]
-    lines: list[str] = []
+    lines = _Lines(live=args.format == "text")
     job = _Job(target, args, accept, list(chosen.allow), lines)
     for path in paths:
         outcome = _fix_one(path, job)
@@ -137,6 +137,26 @@ def _run(args: argparse.Namespace) -> int:
         {"schema_version": SCHEMA_VERSION, "results": results, "exit_code": code},
     )  # fmt: skip
     return code
+
+
+class _Lines(list[str]):
+    """The text of a fix. ``live``: each line is printed as it is added (progress as it
+    happens: the plan before the downloads, each pip call, staging, apply), not at the end;
+    a run that fails midway has shown how far it got."""
+
+    def __init__(self, live: bool = False) -> None:
+        super().__init__()
+        self.live = live
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        if self.live:
+            write(sys.stdout, shown(line) + "\n")
+            sys.stdout.flush()
+
+    def extend(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.append(line)
 
 
 @dataclass
@@ -176,9 +196,10 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
     """One environment: recover, scan, plan, stage, apply, scan again. ``refused``: the
     distributions a first attempt rolled back (name -> why), left as they are this time."""
     from .fix import journal
-    from .fix.plan import host_refusal, make_plan, predict_fuses
+    from .fix.plan import host_refusal, make_plan, offending, predict_fuses
     from .fix.stage import StageError, stage
     from .fix.wheels import DownloadError, PythonSpec
+    from .fixable import fix_program
 
     target, args, accept, allow, lines = job.target, job.args, job.accept, job.allow, job.lines
     shown = display_path(str(env.root))
@@ -207,6 +228,8 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
         lines.append("nothing to fix: " + summary_line(before))
         document.update(plan=None, applied=False, verdict=before.to_json(), exit_code=EXIT_OK)
         return _Outcome(EXIT_OK, document)
+    count = len(offending(before))
+    lines.append(f"planning {_plural(count, 'distribution')}: asking pip for the target's wheels")
     version = args.python_version or env.python_version() or _running_python()
     python = PythonSpec(version)
     fuse = target.platform == "macos" and (target.is_universal2 or env.runs_macos_python())
@@ -223,6 +246,7 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
             plan = make_plan(
                 before, env, target, python, options.pip_options(args), downloads,
                 fuse=fuse, allow_version_change=args.allow_version_change, allow=allow,
+                progress=lines.append,
             )  # fmt: skip
         _refuse(plan, refused or {})
         if args.dry_run:
@@ -232,10 +256,13 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
             lines.append("dry run: nothing was changed")
             document.update(plan=plan.to_json(), applied=False, exit_code=code)
             return _Outcome(code, document)
+        if plan.to_apply:
+            lines.append(f"staging {_plural(len(plan.to_apply), 'change')} (nothing moves yet)")
         with _nothing_changed(shown, "cannot prepare the fix", StageError):
             stage(plan, transaction, accept)
         lines.extend(_plan_lines(plan))
         if transaction.into or transaction.out:
+            lines.append(f"applying {_plural(len(plan.to_apply), 'change')}")
             try:
                 transaction.apply()
             except journal.JournalError as error:
@@ -243,7 +270,7 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
             except OSError as error:
                 raise _Failure(f"{shown}: {_os_text(error)}") from None
             backup = display_path(str(transaction.backup))
-            undo = f"nuitka-archguard fix --undo {shell_quote(str(env.root))}"
+            undo = f"{fix_program()} fix --undo {shell_quote(str(env.root))}"
             lines.append(f"applied: {len(plan.to_apply)} changed; backup in {backup}; undo: {undo}")
             document["backup"] = backup
     finally:
@@ -377,7 +404,7 @@ def _undo_all(args: argparse.Namespace) -> int:
             continue
         verb = "would undo" if args.dry_run else "undone"
         lines.append(f"{shown}: {verb} fix {done.ident}")
-        lines.extend(f"  {display_path(s)}" for s in done.summary)
+        lines.extend(_restored(s, args.dry_run) for s in done.summary)
         if args.dry_run and not args.keep_changed:
             lines.extend(
                 f"  changed since the fix (the undo refuses without --keep-changed): "
@@ -390,7 +417,23 @@ def _undo_all(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _restored(summary: str, dry_run: bool) -> str:
+    """An undo says what it restores (``cffi 1.17.1: replace by X`` -> ``restored cffi
+    1.17.1 as it was before the fix (undoing: replace by X)``)."""
+    head, sep, done = summary.partition(": ")
+    if not sep or summary.startswith(("kept ", "undo of ")):
+        return f"  {display_path(summary)}"
+    verb = "would restore" if dry_run else "restored"
+    return f"  {verb} {head} as it was before the fix (undoing: {display_path(done)})"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _emit(fmt: str, lines: list[str], document: dict[str, Any]) -> None:
+    if isinstance(lines, _Lines) and lines.live:
+        return  # printed as it happened
     if fmt == "json":
         text = json_text(document) + "\n"
     else:

@@ -93,12 +93,12 @@ class FuseError(Exception):
 class FuseConflict(FuseError):
     """Files that differ between the trees and are not binaries: nothing was written."""
 
-    def __init__(self, paths: Sequence[str]) -> None:
+    def __init__(self, paths: Sequence[str], first: str = "installed") -> None:
         self.paths = tuple(sorted(paths))
         listed = ", ".join(shown(path) for path in self.paths)
         super().__init__(
             f"{len(self.paths)} file(s) differ between the two wheels and are not binaries:"
-            f" {listed} (accept the installed ones with --accept-different GLOB)"
+            f" {listed} (keep the {first} copies with --accept-different GLOB)"
         )
 
 
@@ -161,6 +161,7 @@ def fuse_trees(
     *,
     accept_different: Sequence[str] = (),
     wheel: Optional[Path] = None,
+    first_name: str = "installed",
 ) -> FuseResult:
     """Fuse ``first`` (installed) and ``second`` (the other arch's wheel, unpacked) into
     ``output`` (an empty or missing folder). ``wheel``, the file ``second`` came from, is
@@ -168,7 +169,7 @@ def fuse_trees(
     :class:`FuseError`; on any error the output folder is left empty."""
     left, right = _tree(Path(first), "installed"), _tree(Path(second), "wheel")
     name, version = _same_release(left, right)
-    plan, result = _plan(left, right, accept_different)
+    plan, result = _plan(left, right, accept_different, first_name)
     output = Path(output)
     _prepare_output(output)
     try:
@@ -365,7 +366,7 @@ def _by_module(
 
 
 def _plan(
-    first: _Tree, second: _Tree, accept: Sequence[str]
+    first: _Tree, second: _Tree, accept: Sequence[str], first_name: str = "installed"
 ) -> tuple[list[tuple[str, _Action, str, str]], dict[str, list[str]]]:
     """``(output path, action, path in first, path in second)`` per entry, and the result's
     lists. Raises :class:`FuseConflict` with every conflict found."""
@@ -418,7 +419,7 @@ def _plan(
             continue
         result[verdict].append(out)
     if conflicts:
-        raise FuseConflict(conflicts)
+        raise FuseConflict(conflicts, first_name)
     return plan, result
 
 

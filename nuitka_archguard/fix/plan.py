@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -245,6 +245,7 @@ def make_plan(
     fuse: bool,
     allow_version_change: bool = False,
     allow: Sequence[str] = (),
+    progress: Optional[Callable[[str], None]] = None,
 ) -> Plan:
     """One action per offending distribution; wheels land in ``staging``. Raises
     :class:`~.wheels.DownloadError` when pip cannot answer (network, bad index)."""
@@ -271,6 +272,7 @@ def make_plan(
         resolve_actions(
             actions, platforms, python, options, staging / f"p{index}",
             allow_version_change=allow_version_change, target=target, allow=allow,
+            progress=progress,
         )  # fmt: skip
     conflicts = keep_requirements(plan)
     if conflicts and allow_version_change:
@@ -420,6 +422,7 @@ def resolve_actions(
     allow_version_change: bool,
     target: Target,
     allow: Sequence[str] = (),
+    progress: Optional[Callable[[str], None]] = None,
 ) -> None:
     """Ask pip, in as few calls as it takes, which wheel each action gets (same version,
     else an earlier one) and set the actions' kinds accordingly. Each wheel pip brings is
@@ -433,8 +436,9 @@ def resolve_actions(
     for action in actions:
         action.platforms = platforms
     same = download(
-        [_dist(a).requirement for a in actions], platforms, python, options, dest / "same"
-    )
+        [_dist(a).requirement for a in actions], platforms, python, options, dest / "same",
+        progress=progress,
+    )  # fmt: skip
     missing: list[Action] = []
     for action in actions:
         dist = _dist(action)
@@ -449,7 +453,7 @@ def resolve_actions(
     newer_os = _newer_macos(missing, platforms, python, options, dest / "newer-os")
     older = download(
         [f"{_dist(a).name}<{_dist(a).version}" for a in missing],
-        platforms, python, options, dest / "older",
+        platforms, python, options, dest / "older", progress=progress,
     )  # fmt: skip
     for action in missing:
         dist = _dist(action)

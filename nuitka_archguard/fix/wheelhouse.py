@@ -67,7 +67,8 @@ def fix_wheelhouse(
             f"--output {display_path(str(output))} holds input wheels: wheels are never "
             "modified in place; choose another folder"
         )
-    lines = [f"fix {len(wheels)} wheels for {target.describe()} into {display_path(str(out))}"]
+    noun = "wheel" if len(wheels) == 1 else "wheels"
+    lines = [f"fix {len(wheels)} {noun} for {target.describe()} into {display_path(str(out))}"]
     results: list[dict[str, Any]] = []
     code = 0
     with tempfile.TemporaryDirectory(prefix="archguard-wheelhouse-") as tmp:
@@ -206,7 +207,8 @@ def _fuse_wheels(first: Path, second: Path, work: Path, accept_different: Sequen
     two = _unpack(second, work / "second")
     fused = work / "fused"
     try:
-        fuse_trees(one, two, fused, accept_different=tuple(accept_different), wheel=second)
+        fuse_trees(one, two, fused, accept_different=tuple(accept_different), wheel=second,
+                   first_name="input wheel's")  # fmt: skip
     except FuseConflict as conflict:
         raise _Conflict(str(conflict)) from None
     except FuseError as error:

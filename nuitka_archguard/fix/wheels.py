@@ -20,7 +20,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Optional
@@ -256,6 +256,8 @@ def download(
     python: PythonSpec,
     options: PipOptions,
     dest: Path,
+    *,
+    progress: Optional[Callable[[str], None]] = None,
 ) -> dict[str, Path]:
     """Download one wheel per requirement (``NAME==VER`` or ``NAME<=VER``) that fits the
     platforms; returns ``{canonical name: wheel}`` for those pip found.
@@ -272,6 +274,8 @@ def download(
         for platform in platforms:
             args += ["--platform", platform]
         args += python.pip_args() + options.args() + ["--", *pending]
+        if progress is not None:
+            progress(f"  pip: {_count_text(pending)} for {', '.join(platforms)}")
         result = run_pip(args)
         output = (result.stdout or "") + (result.stderr or "")
         if result.returncode == 0:
@@ -285,6 +289,14 @@ def download(
             raise DownloadError(f"pip download failed (exit {result.returncode}): {tail(output)}")
         pending.remove(missing)
     return found
+
+
+def _count_text(requirements: Sequence[str], shown_at_most: int = 3) -> str:
+    """``3 wheels: a==1, b==2, c==3`` or ``40 wheels: a==1, b==2, c==3 and 37 more``."""
+    head = ", ".join(requirements[:shown_at_most])
+    more = len(requirements) - shown_at_most
+    noun = "wheel" if len(requirements) == 1 else "wheels"
+    return f"{len(requirements)} {noun}: {head}" + (f" and {more} more" if more > 0 else "")
 
 
 def _collect(dest: Path, pending: list[str], found: dict[str, Path]) -> None:
