@@ -331,8 +331,13 @@ class Checker:
         # The rule for binaries nothing loads is applied in report(), when every file is
         # known: whether something links a library, and which copies lie beside a binary.
         self._unloaded: list[_Unloaded] = []
+        self._seen: list[BinaryInfo] = []
+        self._indexed = 0
         self._linked: set[str] = set()
         self._variants: dict[str, list[tuple[tuple[str, ...], BinaryInfo]]] = {}
+        self._served: dict[str, tuple[dict[tuple[str, ...], set[str]], dict[str, int]]] = {}
+        """Per template: the target archs each set of words serves, and how many sets serve
+        each arch (filled in report(), dropped when a file is added)."""
 
     # -- ownership --------------------------------------------------------------------
 
@@ -478,16 +483,27 @@ class Checker:
         return findings
 
     def _remember(self, info: BinaryInfo) -> None:
-        """What the rule for binaries nothing loads needs to know of every binary: the
-        libraries it links, and its place among copies for other platforms."""
-        for item in info.slices:
-            for dependency in item.dependencies:
-                self._linked.add(_base(dependency))
-        key = variant_key(info.path)
-        if key is not None:
-            self._variants.setdefault(key[0], []).append((key[1], info))
+        """Keep every binary for the rule for binaries nothing loads; what it needs (the
+        libraries each links, its place among copies for other platforms) is worked out in
+        :meth:`_index_binaries`, only when some binary awaits the rule: the scan's hot path
+        pays one list append."""
+        self._seen.append(info)
+
+    def _index_binaries(self) -> None:
+        """Index the binaries seen since the last call (incremental: the plugin asks for a
+        report at each stage)."""
+        for info in self._seen[self._indexed :]:
+            for item in info.slices:
+                for dependency in item.dependencies:
+                    self._linked.add(_base(dependency))
+            key = variant_key(info.path)
+            if key is not None:
+                self._variants.setdefault(key[0], []).append((key[1], info))
+                self._served.pop(key[0], None)
+        self._indexed = len(self._seen)
 
     def _is_linked(self, info: BinaryInfo) -> bool:
+        self._index_binaries()
         names = {_base(info.path), *(_base(s.install_name) for s in info.slices if s.install_name)}
         return not names.isdisjoint(self._linked)
 
@@ -497,11 +513,21 @@ class Checker:
         key = variant_key(info.path)
         if key is None:
             return False
-        served: set[str] = set()
-        for words, other in self._variants.get(key[0], ()):
-            if words != key[1]:
-                served.update(serves(other, self.target))
-        return bool(served) and served >= set(self.target.archs)
+        self._index_binaries()
+        template, own = key
+        group = self._served.get(template)
+        if group is None:  # once per folder of copies: linear, however many there are
+            by_words: dict[tuple[str, ...], set[str]] = {}
+            for words, other in self._variants.get(template, ()):
+                by_words.setdefault(words, set()).update(serves(other, self.target))
+            counts: dict[str, int] = {}
+            for archs_served in by_words.values():
+                for arch in archs_served:
+                    counts[arch] = counts.get(arch, 0) + 1
+            group = self._served[template] = (by_words, counts)
+        by_words, counts = group
+        mine = by_words.get(own, set())
+        return all(counts.get(arch, 0) - (arch in mine) > 0 for arch in self.target.archs)
 
     def add_foreign_extension(
         self,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard import scan
+from nuitka_archguard import archs, scan
 from nuitka_archguard.cli import main
 from nuitka_archguard.nuitka_plugin.support import (
     EntryPointFacts,
@@ -199,3 +199,28 @@ def test_fix_plans_nothing_for_a_multi_platform_payload(
     assert code == 0 and "nothing to fix" in out
     assert not (env / ".archguard").exists()
     assert "ok: every binary fits" in render_text(scan([env], "linux-x86_64"))
+
+
+# -- bounded for hostile trees ------------------------------------------------------------------
+
+
+def test_thousands_of_copies_in_one_folder_cost_linear_time() -> None:
+    """Every copy asks "is there a variant?": one pass per folder of copies, not one per
+    copy (8,000 aarch64 helpers under distinct platform-word folders; quadratic took minutes).
+    """
+    import itertools
+    import time
+
+    from nuitka_archguard.binaries import BytesSource, read_binary
+    from nuitka_archguard.scan import Checker
+
+    words = sorted(archs.PATH_WORDS - {"x86_64", "amd64", "x64", "linux"})
+    checker = Checker("linux-x86_64", search_paths=[])
+    combos = itertools.islice(itertools.permutations(words, 3), 8000)
+    for a, b, c in combos:
+        info = read_binary(BytesSource(ARM_EXE), f"/t/{a}-{b}-{c}/tool")
+        checker.check_info(info, lookup_owner=False)
+    started = time.perf_counter()
+    report = checker.report()
+    assert time.perf_counter() - started < 10
+    assert len(report.errors) == 8000 and report.variants_for_target == 0
