@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from .binaries import MAGIC_LENGTH, BinaryFormat, BinaryInfo, BinaryReadError, read_binary
@@ -53,6 +53,7 @@ from .binaries.source import (
 from .metadata import MetadataReader, checked_name, checked_version, required_names
 from .policy import display_path, looks_loaded
 from .state import STATE_DIR
+from .wheel import parse_name
 
 __all__ = [
     "SKIP_DIRS",
@@ -479,12 +480,9 @@ def _wheel_meta(archive: zipfile.ZipFile, path: str, reader: MetadataReader) -> 
     :mod:`.metadata` (bounded, whatever the compression); a broken dist-info is a note."""
     name = version = ""
     tags: tuple[str, ...] = ()
-    try:
-        parsed_name, parsed_version, _, parsed_tags = parse_wheel_filename(os.path.basename(path))
-        name, version = str(parsed_name), str(parsed_version)
-        tags = tuple(sorted(str(t) for t in parsed_tags))
-    except (InvalidWheelFilename, ValueError):
-        pass
+    parsed = parse_name(os.path.basename(path))
+    if parsed is not None:
+        name, version, tags = parsed.name, parsed.version, parsed.tags
     file_name, file_version = name, version
     requires: tuple[str, ...] = ()
     members: dict[str, zipfile.ZipInfo] = {}

@@ -61,6 +61,7 @@ from ..metadata import (
     read_regular,
 )
 from ..text import shown
+from ..wheel import leaves_root
 
 __all__ = [
     "PROVENANCE",
@@ -679,12 +680,9 @@ def _installed_rows(first: _Tree) -> list[list[str]]:
 
 
 def _outside(path: str) -> bool:
-    """A RECORD path that leaves site-packages (``../../../bin/x``) or is absolute."""
-    return (
-        path.startswith(("/", "\\"))
-        or ".." in re.split(r"[/\\]", path)
-        or (len(path) > 1 and path[1] == ":")
-    )
+    """A RECORD path that leaves site-packages (``../../../bin/x``) or is absolute: the one
+    rule, :func:`..wheel.leaves_root`."""
+    return leaves_root(path)
 
 
 def _finish(

@@ -26,9 +26,10 @@ from ..policy import Finding, Severity, display_path
 from ..scan import ScanReport
 from ..target import Target, format_version
 from ..text import shell_quote
+from ..wheel import parse_name
 from .environment import Environment
 from .requirements import Unmet
-from .wheels import PipOptions, PythonSpec, download, read_wheel_tags, wheel_info
+from .wheels import PipOptions, PythonSpec, download, read_wheel_tags
 
 __all__ = ["Action", "ActionKind", "Plan", "make_plan", "request_platforms"]
 
@@ -470,11 +471,11 @@ def resolve_actions(
                 action.notes.append(f"{dist.name} {dist.version} needs macOS {needs}")
                 action.manual = f"{dist.name} {dist.version} needs macOS {needs}: --min-os {needs}"
             continue
-        info = wheel_info(wheel.name)
+        info = parse_name(wheel.name)
         action.kind = ActionKind.OLDER_VERSION
         action.wheel = wheel
         action.wheel_tags = read_wheel_tags(wheel)
-        action.new_version = info[1] if info else None
+        action.new_version = info.version if info else None
         action.applies = allow_version_change
         action.reason = f"no wheel of {dist.name} {dist.version} fits {shown}"
         action.notes.append(action.reason)
@@ -525,7 +526,8 @@ def _newer_macos(
     needs: dict[str, str] = {}
     for name, wheel in found.items():
         versions = []
-        for tag in (wheel_info(wheel.name) or ("", "", ()))[2]:
+        parsed_name = parse_name(wheel.name)
+        for tag in parsed_name.tags if parsed_name else ():
             parsed = parse_platform_tag(tag.rsplit("-", 1)[-1])
             if parsed is not None and parsed.min_os is not None:
                 versions.append(parsed.min_os)

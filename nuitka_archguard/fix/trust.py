@@ -24,7 +24,8 @@ from ..policy import Severity, display_path
 from ..scan import ScanError, scan
 from ..target import Target
 from ..text import shown
-from .wheels import PythonSpec, wheel_info
+from ..wheel import parse_name
+from .wheels import PythonSpec
 
 __all__ = ["accepted_tags", "wheel_refusal"]
 
@@ -87,7 +88,7 @@ def wheel_refusal(
     ``platforms`` for ``python``, and its binaries must fit ``fits`` (for a fuse, the
     architectures the installed copy lacks)."""
     label = shown(wheel.name)
-    parsed = wheel_info(wheel.name)
+    parsed = parse_name(wheel.name)
     if parsed is None:
         return f"{label} is not a wheel file name"
     reader = MetadataReader()
@@ -99,7 +100,7 @@ def wheel_refusal(
         return reader.notes[0] if reader.notes else f"{label}: unreadable metadata"
     wanted = canonicalize_name(name)
     for where, (got_name, got_version) in (
-        ("its file name", parsed[:2]),
+        ("its file name", (parsed.name, parsed.version)),
         ("its METADATA", (meta.name, meta.version)),
     ):
         if canonicalize_name(got_name) != wanted or not _same_version(got_version, version):
@@ -109,7 +110,7 @@ def wheel_refusal(
             )
     accepted = accepted_tags(platforms, python)
     asked = ", ".join(platforms)
-    for where, texts in (("its file name", parsed[2]), ("its WHEEL file", meta.tags)):
+    for where, texts in (("its file name", parsed.tags), ("its WHEEL file", meta.tags)):
         if not _tags(texts) & accepted:
             listed = ", ".join(shown(t) for t in texts) or "none"
             return (

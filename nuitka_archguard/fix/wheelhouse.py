@@ -22,9 +22,10 @@ from ..ownership import Distribution, OwnerKind
 from ..policy import display_path
 from ..scan import ScanError, scan
 from ..target import Target
+from ..wheel import member_refusal, parse_name
 from .fuse import FuseConflict, FuseError, fuse_trees
 from .plan import Action, ActionKind, offending, request_platforms, resolve_actions
-from .wheels import DownloadError, PipOptions, PythonSpec, UnsafePathError, wheel_info
+from .wheels import DownloadError, PipOptions, PythonSpec, UnsafePathError
 
 __all__ = ["WheelhouseError", "fix_wheelhouse", "zip_tree"]
 
@@ -193,10 +194,9 @@ def _unpack(wheel: Path, folder: Path) -> Path:
         raise WheelhouseError(reader.notes[0] if reader.notes else f"{wheel.name}: unreadable")
     with zipfile.ZipFile(wheel) as archive:
         for info in archive.infolist():
-            name = info.filename
-            parts = name.replace("\\", "/").split("/")
-            if name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
-                raise UnsafePathError(f"{wheel.name}: member outside the wheel: {name!r}")
+            refusal = member_refusal(info.filename)
+            if refusal:
+                raise UnsafePathError(f"{wheel.name}: {refusal}")
         archive.extractall(folder)
     return folder
 
@@ -236,7 +236,7 @@ def zip_tree(tree: Path, out: Path) -> Path:
                 parts[index].append(part)
     name_version = dist_info.name[: -len(".dist-info")]
     filename = f"{name_version}-{'-'.join('.'.join(p) for p in parts)}.whl"
-    if wheel_info(filename) is None:
+    if parse_name(filename) is None:
         raise WheelhouseError(f"cannot name the fused wheel: {filename!r}")
     files = sorted(
         (p for p in tree.rglob("*") if p.is_file()),

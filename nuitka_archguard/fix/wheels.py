@@ -26,15 +26,14 @@ from pathlib import Path
 from typing import Any, BinaryIO, Optional
 
 from packaging.utils import (
-    InvalidWheelFilename,
     canonicalize_name,
-    parse_wheel_filename,
 )
 from packaging.version import Version
 
 from ..metadata import MetadataError, MetadataReader, read_regular
 from ..state import STATE_DIR
 from ..text import shown
+from ..wheel import member_refusal, parse_name
 
 __all__ = [
     "NETWORK_MARKERS",
@@ -47,7 +46,6 @@ __all__ = [
     "install_wheel",
     "pip_command",
     "record_paths",
-    "wheel_info",
 ]
 
 PIP_TIMEOUT = "30"
@@ -303,14 +301,14 @@ def _collect(dest: Path, pending: list[str], found: dict[str, Path]) -> None:
     """Map the wheels in ``dest`` to the requirements (the newest one for ``NAME<VER``)."""
     best: dict[str, tuple[Version, Path]] = {}
     for name in sorted(os.listdir(dest)):
-        info = wheel_info(name)
+        info = parse_name(name)
         if info is None:
             continue
         for requirement in pending:
-            if _requirement_name(requirement) == info[0] and _pins(requirement, info[1]):
-                version = Version(info[1])
-                if info[0] not in best or best[info[0]][0] < version:
-                    best[info[0]] = (version, dest / name)
+            if _requirement_name(requirement) == info.name and _pins(requirement, info.version):
+                version = Version(info.version)
+                if info.name not in best or best[info.name][0] < version:
+                    best[info.name] = (version, dest / name)
     found.update({name: path for name, (_, path) in best.items()})
 
 
@@ -326,17 +324,6 @@ def tail(output: str) -> str:
     """The last lines of pip's output, on one line (for a message)."""
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     return " | ".join(lines[-3:])[:600]
-
-
-def wheel_info(filename: str) -> Optional[tuple[str, str, tuple[str, ...]]]:
-    """(canonical name, version, tags) from a wheel file name; ``None`` for other names."""
-    if not filename.endswith(".whl"):
-        return None
-    try:
-        name, version, _build, tags = parse_wheel_filename(filename)
-    except InvalidWheelFilename:
-        return None
-    return str(name), str(version), tuple(sorted(str(t) for t in tags))
 
 
 # -- installing -------------------------------------------------------------------------------
@@ -364,14 +351,12 @@ class Scheme:
 
 
 def _safe_member(path: str) -> str:
-    """A wheel member path that stays inside its scheme folder, or :class:`UnsafePathError`."""
-    text = path.replace("\\", "/")
-    parts = text.split("/")
-    if not text or text.startswith("/") or re.match(r"^[A-Za-z]:", text) or ".." in parts:
-        raise UnsafePathError(f"the wheel names a path outside the environment: {path!r}")
-    if any(ord(c) < 32 for c in text):
-        raise UnsafePathError(f"the wheel names a path with control characters: {path!r}")
-    return text
+    """A wheel member path that stays inside its scheme folder (:func:`..wheel.member_refusal`,
+    the one rule), with forward slashes; else :class:`UnsafePathError`."""
+    refusal = member_refusal(path)
+    if refusal:
+        raise UnsafePathError(refusal)
+    return path.replace("\\", "/")
 
 
 def install_wheel(
@@ -464,7 +449,7 @@ def _kept_shebang(script: Path) -> str:
 def _was_requested(wheel: Path, scheme: Scheme) -> bool:
     """Whether the installed distribution this wheel replaces has a ``REQUESTED`` file
     (pip writes one for what was named on its command line)."""
-    parsed = wheel_info(wheel.name)
+    parsed = parse_name(wheel.name)
     if parsed is None:
         return False
     for site in dict.fromkeys((scheme.purelib, scheme.platlib)):
@@ -477,7 +462,7 @@ def _was_requested(wheel: Path, scheme: Scheme) -> bool:
             if (
                 name.endswith(".dist-info")
                 and stem.count("-") == 1
-                and canonicalize_name(stem.split("-", 1)[0]) == parsed[0]
+                and canonicalize_name(stem.split("-", 1)[0]) == parsed.name
                 and os.path.isfile(os.path.join(site, name, "REQUESTED"))
             ):
                 return True
@@ -651,8 +636,8 @@ def read_wheel_tags(wheel: Path) -> tuple[str, ...]:
         raise DownloadError(_refusal(reader, wheel))
     if tags:
         return tags
-    info = wheel_info(wheel.name)
-    return info[2] if info else ()
+    info = parse_name(wheel.name)
+    return info.tags if info else ()
 
 
 def _refusal(reader: MetadataReader, wheel: Path) -> str:
