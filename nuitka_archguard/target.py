@@ -251,7 +251,8 @@ def parse_target(text: str, min_os: Optional[str] = None) -> Target:
                 f"target {text!r} names no platform: say macos-{low}, linux-{low} or "
                 f"windows-{low}; {_ACCEPTED}"
             )
-        raise TargetError(f"unknown target {text!r};{_did_you_mean(low)} {_ACCEPTED}")
+        # One line: the close spellings when there are some, else the whole accepted list.
+        raise TargetError(f"unknown target {text!r};{_did_you_mean(low) or ' ' + _ACCEPTED}")
     if min_os is not None:
         if target.platform != Platform.MACOS:
             raise TargetError(f"--min-os applies to macOS targets only, not to {target.name!r}")
