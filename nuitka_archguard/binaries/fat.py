@@ -65,7 +65,7 @@ from macholib.mach_o import (
 )
 
 from . import macho
-from .macho import CPU_SUBTYPE_MASK, CpuType, arch_name
+from .macho import ARCHIVE_MAGIC, CPU_SUBTYPE_MASK, CpuType, arch_name
 from .model import BinaryReadError
 from .source import FIRST_READ, OPEN_FLAGS, ByteSource, os_error_text
 
@@ -78,8 +78,6 @@ __all__ = [
     "write_fat",
 ]
 
-ARCHIVE_MAGIC = b"!<arch>\n"
-"""The first bytes of an ``ar`` static archive."""
 THIN_ARCHIVE_MAGIC = b"!<thin>\n"
 MAX_SECTION_ALIGNMENT = 15
 """``MachOUniversalBinary::MaxSectionAlignment``: the largest alignment (2^15) a fat table

@@ -233,6 +233,9 @@ _U32_BE = struct.Struct(">I")
 _FAT_ARCH = struct.Struct(">IIIII")  # cputype, cpusubtype, offset, size, align
 _FAT_ARCH_64 = struct.Struct(">IIQQII")  # cputype, cpusubtype, offset, size, align, reserved
 _FAT_HEADER_SIZE = 8
+ARCHIVE_MAGIC = b"!<arch>\n"
+"""The first bytes of an ``ar`` static archive: a fat file's slice may be one (a fused
+``.a``, as ``lipo -create`` makes of two thin archives)."""
 
 
 def is_macho(head: bytes) -> bool:
@@ -324,6 +327,9 @@ def _read_fat(source: ByteSource, head: bytes, fat64: bool) -> tuple[Slice, ...]
         if size < 4:
             raise BinaryReadError(f"{where}truncated: {size}-byte slice has no Mach-O magic")
         buffer = source.read_at(offset, min(size, FIRST_READ))
+        if buffer.startswith(ARCHIVE_MAGIC):  # a static archive's objects: never loaded
+            slices[index] = Slice(arch, "static-archive")
+            continue
         (magic,) = _U32_BE.unpack_from(buffer)
         layout = _LAYOUTS.get(magic)
         if layout is None:

@@ -121,7 +121,8 @@ class Slice(_Value):
 
     arch: str
     file_type: str
-    """``executable``, ``dylib``, ``bundle``, ``object`` (Mach-O); ``executable``,
+    """``executable``, ``dylib``, ``bundle``, ``object``, ``static-archive`` (an ``ar``
+    slice of a fat file) (Mach-O); ``executable``,
     ``shared-library``, ``object``, ``core`` (ELF); ``dll``, ``executable`` (PE)."""
     platform: Optional[str]
     """``macos``, ``ios``, ``maccatalyst``, ``ios-simulator``…, ``linux``, ``windows``;
