@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from . import options
 from .cli import FIX_HELP
 from .common import ExitCode
-from .console import guarded
+from .console import error, guarded
 from .policy import Severity, display_path
 from .report import describe_distribution, summary_line
 from .scan import ScanError, ScanReport, scan
@@ -123,19 +123,42 @@ def _run(args: argparse.Namespace) -> int:
             raise _Failure(str(error)) from None
         _emit(args.format, house_lines, {"schema_version": SCHEMA_VERSION, **document})
         return house_code
-    results: list[dict[str, Any]] = []
-    code: int = EXIT_OK
-    paths: list[Optional[str]] = list(args.paths) or [None]
     lines = _Lines(live=args.format == "text")
     job = _Job(target, args, accept, list(chosen.allow), lines)
+    return _each(args, lines, lambda path: _fix_one(path, job))
+
+
+def _each(
+    args: argparse.Namespace, lines: list[str], one: Callable[[Optional[str]], _Outcome]
+) -> int:
+    """``one`` for every PATH, each reporting its own outcome: a PATH that fails after
+    another was changed never hides that change (its plan, backup and undo command are
+    printed, and its JSON result kept); the failure is its own line on stderr, exit 2."""
+    paths: list[Optional[str]] = list(args.paths) or [None]
+    results: list[dict[str, Any]] = []
+    failures: list[str] = []
+    code: int = EXIT_OK
     for path in paths:
-        outcome = _fix_one(path, job)
+        try:
+            outcome = one(path)
+        except _Failure as failure:
+            if len(paths) == 1:
+                raise
+            where = display_path(path if path is not None else sys.prefix)
+            outcome = _Outcome(
+                ExitCode.USAGE,
+                {"environment": where, "error": str(failure), "exit_code": ExitCode.USAGE},
+            )
+            lines.append(f"{where}: failed: see the error below")
+            failures.append(str(failure))
         results.append(outcome.document)
         code = max(code, outcome.code)
     _emit(
         args.format, lines,
         {"schema_version": SCHEMA_VERSION, "results": results, "exit_code": code},
     )  # fmt: skip
+    for message in failures:
+        error(message)
     return code
 
 
@@ -380,41 +403,39 @@ def _os_text(error: OSError) -> str:
 
 
 def _undo_all(args: argparse.Namespace) -> int:
+    lines: list[str] = []
+    return _each(args, lines, lambda path: _undo_one(path, args, lines))
+
+
+def _undo_one(path: Optional[str], args: argparse.Namespace, lines: list[str]) -> _Outcome:
     from .fix import journal
 
-    lines: list[str] = []
-    results: list[dict[str, Any]] = []
-    for path in list(args.paths) or [None]:
-        env = _environment(path)
-        shown = display_path(str(env.root))
-        try:
-            if args.dry_run:
-                done = journal.last_fix(env.root)
-            else:
-                with journal.locked(env.root):
-                    recovered = journal.recover(env.root)
-                    if recovered:
-                        lines.append(f"{shown}: {recovered}")
-                    done = journal.undo(env.root, keep_changed=args.keep_changed)
-        except (journal.JournalError, OSError) as error:
-            raise _Failure(f"{shown}: cannot undo: {error}") from None
-        if done is None:
-            lines.append(f"{shown}: no fix to undo")
-            results.append({"environment": shown, "undone": None})
-            continue
-        verb = "would undo" if args.dry_run else "undone"
-        lines.append(f"{shown}: {verb} fix {done.ident}")
-        lines.extend(_restored(s, args.dry_run) for s in done.summary)
-        if args.dry_run and not args.keep_changed:
-            lines.extend(
-                f"  changed since the fix (the undo refuses without --keep-changed): "
-                f"{display_path(rel)}"
-                for rel in journal.changed_since(done)
-            )  # fmt: skip
-        results.append({"environment": shown, "undone": done.ident, "summary": done.summary})
-    _emit(args.format, lines, {"schema_version": SCHEMA_VERSION, "results": results,
-                               "exit_code": EXIT_OK})  # fmt: skip
-    return EXIT_OK
+    env = _environment(path)
+    shown = display_path(str(env.root))
+    try:
+        if args.dry_run:
+            done = journal.last_fix(env.root)
+        else:
+            with journal.locked(env.root):
+                recovered = journal.recover(env.root)
+                if recovered:
+                    lines.append(f"{shown}: {recovered}")
+                done = journal.undo(env.root, keep_changed=args.keep_changed)
+    except (journal.JournalError, OSError) as failure:
+        raise _Failure(f"{shown}: cannot undo: {failure}") from None
+    if done is None:
+        lines.append(f"{shown}: no fix to undo")
+        return _Outcome(EXIT_OK, {"environment": shown, "undone": None})
+    verb = "would undo" if args.dry_run else "undone"
+    lines.append(f"{shown}: {verb} fix {done.ident}")
+    lines.extend(_restored(s, args.dry_run) for s in done.summary)
+    if args.dry_run and not args.keep_changed:
+        lines.extend(
+            f"  changed since the fix (the undo refuses without --keep-changed): "
+            f"{display_path(rel)}"
+            for rel in journal.changed_since(done)
+        )  # fmt: skip
+    return _Outcome(EXIT_OK, {"environment": shown, "undone": done.ident, "summary": done.summary})
 
 
 def _restored(summary: str, dry_run: bool) -> str:

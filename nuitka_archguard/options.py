@@ -177,7 +177,7 @@ def python_version_error(text: Optional[str]) -> Optional[str]:
     if text is None:
         return None
     parts = text.split(".")
-    if len(parts) == 2 and all(p.isdigit() and len(p) <= 3 for p in parts):
+    if len(parts) == 2 and all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
         return None
     return f"--python-version {text!r}: expected X.Y, e.g. 3.11"
 

@@ -352,3 +352,248 @@ def test_a_rollback_never_chmods_a_folder_it_does_not_own_when_its_mode_is_right
         assert tree_hash(env) == before
     finally:
         shutil.rmtree(base)
+
+
+# -- 3. the journal and the backup are checked before they are believed -----------------------
+
+
+def _backup_files(env: Path) -> list[Path]:
+    return sorted(p for p in (env / ".archguard" / "backup").rglob("*") if p.is_file()
+                  and p.name != "journal.json")  # fmt: skip
+
+
+BACKUP_DAMAGE = {
+    "truncated": lambda path: path.write_bytes(path.read_bytes()[:10]),
+    "tampered, same size": lambda path: path.write_bytes(bytes(len(path.read_bytes()))),
+    "replaced by a symlink": lambda path: (path.unlink(), path.symlink_to("/etc/passwd")),
+    "missing": lambda path: path.unlink(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BACKUP_DAMAGE))
+def test_undo_refuses_a_damaged_backup_and_changes_nothing(
+    case: str, tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path / "env", tmp_path)
+    assert _fix(env, index) == 0
+    victim = next(p for p in _backup_files(env) if p.name.endswith(".so"))
+    BACKUP_DAMAGE[case](victim)
+    fixed = tree_hash(env)
+    capsys.readouterr()
+    assert main(["fix", "--undo", str(env)]) == 2
+    err = capsys.readouterr().err
+    assert "_speedups" in err and "nothing was changed" in err and err.count("\n") == 1, err
+    assert tree_hash(env) == fixed
+
+
+def test_recovery_refuses_a_damaged_backup_of_an_interrupted_fix(
+    tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    env = _env(tmp_path / "env", tmp_path)
+
+    def killed_after_moving_out(self: journal.Transaction) -> None:
+        for rel, kept in self.out:
+            journal.safe.move(self.root, rel, kept, make_parents=True)
+        raise SystemExit("killed")  # no rollback runs for a BaseException of this kind
+
+    monkeypatch.setattr(journal, "rollback", lambda t: None)
+    monkeypatch.setattr(journal.Transaction, "_forward", killed_after_moving_out)
+    with pytest.raises(SystemExit):
+        _fix(env, index)
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert (env / ".archguard" / "journal.json").exists()
+    victim = next((env / ".archguard" / "backup").rglob("*.so"))
+    victim.write_bytes(b"planted")
+    state = tree_hash(env)
+    assert _fix(env, index) == 2
+    err = capsys.readouterr().err
+    assert "tampered or truncated" in err and "_speedups" in err, err
+    assert tree_hash(env) == state
+
+
+def test_undo_reverts_the_last_fix_whatever_the_clock_said(
+    tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    env = _env(tmp_path / "env", tmp_path)
+    ext_wheel(index, "slow", "2.0", "x86_64")
+    ids = iter(["20991231T235959-1", "20000101T000000-2", "20000101T000000-3"])  # stepped back
+    monkeypatch.setattr(journal, "new_id", lambda: next(ids))
+    assert _fix(env, index) == 0
+    install(ext_wheel(tmp_path / "installed", "slow", "2.0", "arm64"), env)
+    after_first = tree_hash(env)
+    assert _fix(env, index) == 0
+    capsys.readouterr()
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert "undone fix 20000101T000000-2" in capsys.readouterr().out
+    visible = {k: v for k, v in tree_hash(env).items() if not k.startswith(".archguard")}
+    assert visible == {k: v for k, v in after_first.items() if not k.startswith(".archguard")}
+
+
+def test_undo_keep_changed_keeps_a_file_that_appeared_where_the_backup_restores_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = tmp_path / "index"
+    # The target's wheel lacks the installed one's fast/old.py: the fix removes it.
+    make_wheel(index, "fast", "1.0", "cp311-cp311-macosx_10_9_x86_64", {
+        "fast/__init__.py": b"", "fast/_speedups.cpython-311-darwin.so":
+            macho.thin("x86_64", "bundle", build_version=("macos", "10.9", "14.0")),
+    })  # fmt: skip
+    env = tmp_path / "env"
+    install(make_wheel(tmp_path / "installed", "fast", "1.0", "cp311-cp311-macosx_11_0_arm64", {
+        "fast/__init__.py": b"", "fast/old.py": b"OLD = 1\n",
+        "fast/_speedups.cpython-311-darwin.so":
+            macho.thin("arm64", "bundle", build_version=("macos", "11.0", "14.0")),
+    }), env)  # fmt: skip
+    before = tree_hash(env)
+    assert _fix(env, index) == 0
+    assert not (env / "fast" / "old.py").exists()
+    (env / "fast" / "old.py").write_text("the user's new file\n")
+    capsys.readouterr()
+    assert main(["fix", "--undo", str(env)]) == 2
+    assert "fast/old.py" in capsys.readouterr().err
+    assert main(["fix", "--undo", "--keep-changed", str(env)]) == 0
+    out = capsys.readouterr().out
+    assert "kept" in out and "old.py" in out, out
+    (kept,) = (env / ".archguard" / "kept").rglob("old.py")
+    assert kept.read_text() == "the user's new file\n"
+    assert {k: v for k, v in tree_hash(env).items() if not k.startswith(".archguard")} == before
+
+
+# -- rollback failures never leave a state neither fix nor --undo can recover -----------------
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        return False
+    return subprocess.run([chattr, flag, str(path)], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("step", ["fix", "undo"])
+def test_an_immutable_folder_stops_the_step_with_nothing_changed(
+    step: str, tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path / "env", tmp_path)
+    if step == "undo":
+        assert _fix(env, index) == 0
+    if not _chattr("+i", env / "fast"):
+        pytest.skip("chattr +i is not available here")
+    try:
+        before = tree_hash(env)
+        capsys.readouterr()
+        code = _fix(env, index) if step == "fix" else main(["fix", "--undo", str(env)])
+        err = capsys.readouterr().err
+        assert code == 2 and "nothing was changed" in err and err.count("\n") == 1, err
+        assert tree_hash(env) == before
+        assert not (env / ".archguard" / "journal.json").exists()
+    finally:
+        _chattr("-i", env / "fast")
+    code = _fix(env, index) if step == "fix" else main(["fix", "--undo", str(env)])
+    assert code == 0
+
+
+@pytest.mark.parametrize("first", [3, 5, 7])
+def test_a_rollback_that_fails_too_is_finished_by_the_next_run(
+    first: int, tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The ``first``-th rename of the fix fails, and so does the first rename of its
+    rollback: the journal stays, and the next run (fix or undo) ends as before the fix."""
+    env = _env(tmp_path / "env", tmp_path)
+    before = tree_hash(env)
+    real = os.rename
+    count = [0]
+
+    def rename(src: str, dst: str, **fds: int) -> None:
+        count[0] += 1
+        if count[0] in (first, first + 1):
+            raise OSError(30, "Read-only file system (injected)", dst)
+        real(src, dst, **fds)
+
+    monkeypatch.setattr(os, "rename", rename)
+    assert _fix(env, index) == 2
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert "rolling back failed too" in err and "run 'nuitka-archguard fix'" in err, err
+    assert str(env) in err.split("rolling back")[1]  # the path named whole, not a bare name
+    assert (env / ".archguard" / "journal.json").exists()
+    assert main(["fix", "--undo", str(env)]) == 0
+    assert tree_hash(env) == before
+
+
+# -- 4. honest reporting -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("step", ["fix", "undo"])
+def test_each_environment_reports_its_own_outcome_when_a_later_one_fails(
+    fmt: str, step: str, tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env1 = _env(tmp_path / "env1", tmp_path)
+    env2 = _env(tmp_path / "env2", tmp_path)
+    if step == "undo":
+        assert _fix(env1, index) == 0
+        assert _fix(env2, index) == 0
+        (env2 / "fast" / "__init__.py").write_text("edited\n")  # env2's undo is refused
+        capsys.readouterr()
+        code = main(["fix", "--undo", str(env1), str(env2), "--format", fmt])
+    else:
+        (env2 / ".archguard").write_text("the user's file")  # env2 cannot be fixed
+        code = main(["fix", str(env1), str(env2), "--target", X86, "--no-index",
+                     "--find-links", str(index), "--format", fmt])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and str(env2) in err and str(env1) not in err, err
+    if fmt == "json":
+        first, second = json.loads(out)["results"]
+        assert first["environment"] == str(env1) and "error" not in first
+        assert first["applied"] if step == "fix" else first["undone"], first
+        assert second["environment"] == str(env2) and second["error"] and second["exit_code"] == 2
+    else:
+        said = "applied: 1 changed" if step == "fix" else f"{env1}: undone fix"
+        assert said in out and f"{env2}: failed" in out, out
+        assert "nothing was changed" not in out
+
+
+# Unicode digits (fullwidth, superscript, Arabic-Indic) pass str.isdigit but not pip.
+ODD_VERSIONS = ["\uff13.\uff11\uff11", "\u00b2.11", "3.\u0661\u0661", "3", "3.11.1", "3.1111", ""]
+
+
+@pytest.mark.parametrize("version", ODD_VERSIONS)
+def test_a_python_version_is_ascii_digits_and_bounded(
+    version: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path / "env", tmp_path)
+    before = tree_hash(env)
+    code = main(["fix", str(env), "--target", X86, "--python-version", version, "--no-index"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("nuitka-archguard: error: --python-version"), err
+    assert tree_hash(env) == before
+
+
+# -- 5. what the fat writer fuses reads back ---------------------------------------------------
+
+
+def test_a_fused_static_archive_reads_back_as_fat_with_both_archs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nuitka_archguard.binaries.fat import fat_bytes
+
+    thin = {
+        arch: macho.archive([("npy_math.o", macho.thin(arch, "object"))])
+        for arch in ("x86_64", "arm64")
+    }
+    lib = tmp_path / "numpy" / "_core" / "lib" / "libnpymath.a"
+    lib.parent.mkdir(parents=True)
+    lib.write_bytes(fat_bytes([thin["x86_64"], thin["arm64"]]))
+    assert main(["inspect", str(lib), "--json"]) == 0
+    (info,) = json.loads(capsys.readouterr().out)
+    assert info["error"] is None and info["format"] == "mach-o", info
+    assert sorted(s["arch"] for s in info["slices"]) == ["arm64", "x86_64"]
+    assert {s["file_type"] for s in info["slices"]} == {"static-archive"}
+    assert main(["scan", str(tmp_path), "--target", "macos-universal2", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["findings"] == [], report["findings"]

@@ -81,7 +81,7 @@ _REWRITTEN = frozenset({"RECORD", "WHEEL", PROVENANCE})
 _INSTALL_ONLY = frozenset({"INSTALLER", "REQUESTED", "direct_url.json"})
 """Files pip adds on install: a wheel never has them, so they are not compared."""
 _DATA_SCHEMES_IN_SITE = ("purelib", "platlib")
-_MACOS_TAG = re.compile(r"macosx_([0-9]+)_([0-9]+)_([a-z0-9_]+)")
+_MACOS_TAG = re.compile(r"macosx_([0-9]{1,4})_([0-9]{1,4})_([a-z0-9_]+)")
 _MACOS_ARCHS = frozenset({"x86_64", "arm64", "universal2", "intel", "universal"})
 _COMPARE_CHUNK = 1024 * 1024
 

@@ -110,6 +110,12 @@ class Transaction:
     written: Optional[dict[str, list[Any]]] = None
     """For a fix: what it put in the environment (``[size, sha256]``, ``["link", target]``
     for a symlink), so that ``undo`` sees later changes; ``None`` when not recorded."""
+    backed: Optional[dict[str, list[Any]]] = None
+    """What each file moved out is (same form as ``written``), keyed by where it is kept,
+    recorded before the first move: a backup is believed only when it still matches."""
+    sequence: int = 0
+    """A fix's place among the fixes of its environment (1, 2, ...): ``--undo`` reverts the
+    highest, whatever the folder names or the clock say."""
 
     @property
     def state_dir(self) -> Path:
@@ -146,6 +152,8 @@ class Transaction:
             "summary": self.summary,
             "undoing": self.undoing,
             "written": self.written,
+            "backed": self.backed,
+            "sequence": self.sequence,
             "dir_modes": self.dir_modes,
         }
 
@@ -178,6 +186,17 @@ class Transaction:
                 raise JournalError(f"the journal undoes a fix it cannot name: {undoing!r}")
             transaction.undoing = undoing
         transaction.written = _checked_written(data.get("written"), transaction)
+        transaction.backed = _checked_prints(
+            data.get("backed"), {kept for _, kept in transaction.out}, "moved out"
+        )
+        sequence = data.get("sequence", 0)
+        if (
+            not isinstance(sequence, int)
+            or isinstance(sequence, bool)
+            or not (0 <= sequence < 2**53)
+        ):
+            raise JournalError(f"the journal's sequence number is damaged: {sequence!r}")
+        transaction.sequence = sequence
         modes = data.get("dir_modes", {})
         if not isinstance(modes, dict) or not all(
             isinstance(m, int) and 0 <= m <= 0o7777 for m in modes.values()
@@ -246,6 +265,9 @@ class Transaction:
             safe.makedirs(self.root, STATE_DIR)
             if undoing is None:
                 safe.makedirs(self.root, self.rel(self.backup))
+            self.backed = {kept: _fingerprint(self.path(rel)) for rel, kept in self.out}
+            if undoing is None:
+                self.sequence = _next_sequence(self.root)
             _write_json(self.root, self.rel(self.journal), self.to_json("applying"))
             self._forward()
             if undoing is None:
@@ -309,15 +331,50 @@ def _fingerprint(path: Path) -> list[Any]:
 def _checked_written(value: Any, transaction: Transaction) -> Optional[dict[str, list[Any]]]:
     """``written`` of a journal read as hostile: only the files the fix moved in, each a
     fingerprint :func:`_fingerprint` makes."""
+    return _checked_prints(value, {rel for _, rel in transaction.into}, "wrote")
+
+
+def _checked_prints(value: Any, allowed: set[str], did: str) -> Optional[dict[str, list[Any]]]:
     if value is None:
         return None
-    placed = {rel for _, rel in transaction.into}
-    if not isinstance(value, dict) or not set(value) <= placed:
-        raise JournalError("the journal records files the fix did not write")
+    if not isinstance(value, dict) or not set(value) <= allowed:
+        raise JournalError(f"the journal records files the fix never {did}")
     for print_ in value.values():
         if not (isinstance(print_, list) and len(print_) == 2):
             raise JournalError("the journal records a file in a form fix does not write")
     return {str(rel): list(print_) for rel, print_ in value.items()}
+
+
+def check_backup(transaction: Transaction, *, complete: bool) -> None:
+    """Every kept file of ``transaction`` is what it recorded before moving it (size and
+    SHA-256, or a link's target); ``complete``: each must be there (an undo restores them
+    all). Raises :class:`JournalError` naming the first that is not, before anything moves."""
+    if transaction.backed is None:
+        return  # recorded before backups were fingerprinted: nothing to compare with
+    for rel, kept in transaction.out:
+        recorded = transaction.backed.get(kept)
+        info = safe.lstat(transaction.root, kept)
+        if info is None:
+            if complete:
+                raise JournalError(
+                    f"the backup of {rel!r} is missing ({shown(kept)}); nothing was changed"
+                )
+            continue
+        try:
+            current = _fingerprint(transaction.path(kept))
+        except OSError as error:
+            current = ["unreadable", _text(error)]
+        if recorded is None or current != recorded:
+            raise JournalError(
+                f"the backup of {rel!r} ({shown(kept)}) is not what the fix kept (size or "
+                "SHA-256 differ: tampered or truncated); refusing to restore it, nothing "
+                "was changed"
+            )
+
+
+def _next_sequence(root: Path) -> int:
+    """One more than the highest sequence number among the fixes recorded in ``root``."""
+    return 1 + max((t.sequence for t in _records(root)), default=0)
 
 
 def changed_since(done: Transaction) -> list[str]:
@@ -404,6 +461,8 @@ def rollback(transaction: Transaction) -> None:
     for rel in t._all_paths():
         if not _in_state(rel):
             _check_real(t.root, rel)
+
+    check_backup(t, complete=False)
 
     def there(rel: str) -> bool:
         return safe.lstat(t.root, rel) is not None
@@ -525,6 +584,11 @@ def locked(root: Path) -> Iterator[None]:
     """One fix (or undo) at a time per environment: an exclusive lock on
     ``.archguard/lock``, removed (with ``.archguard`` if left empty) at the end."""
     state = root / STATE_DIR
+    if not safe.SUPPORTED:
+        raise JournalError(
+            "fix writes only where it can work relative to folder descriptors (dir_fd, "
+            "POSIX); this platform has none: nothing was changed"
+        )
     if os.path.islink(state):
         raise JournalError(f"{state} is a symbolic link; refusing to write through it")
     if os.path.lexists(state) and not os.path.isdir(state):
@@ -580,22 +644,30 @@ def _acquire(root: Path, lock: Path) -> int:
     raise JournalError(f"cannot lock {lock}")
 
 
-def last_fix(root: Path) -> Optional[Transaction]:
-    """The most recent finished fix (what ``--undo`` reverts)."""
+def _records(root: Path) -> list[Transaction]:
+    """The finished fixes recorded in ``root`` (each record checked)."""
     backups = root / STATE_DIR / "backup"
     try:
-        names = sorted(os.listdir(backups), reverse=True)
+        names = sorted(os.listdir(backups))
     except OSError:
-        return None
+        return []
+    found = []
     for name in names:
         record = backups / name / JOURNAL_NAME
-        if record.is_file():
+        if safe.lstat(root, f"{STATE_DIR}/backup/{name}/{JOURNAL_NAME}") is not None:
             transaction = _load(root, record)
             if transaction.ident != name:
                 raise JournalError(f"the fix record {record} names another fix")
             if transaction.kind == "fix":
-                return transaction
-    return None
+                found.append(transaction)
+    return found
+
+
+def last_fix(root: Path) -> Optional[Transaction]:
+    """The most recent finished fix (what ``--undo`` reverts): the highest sequence number
+    (records from before sequence numbers count as 0, then by name)."""
+    records = _records(root)
+    return max(records, key=lambda t: (t.sequence, t.ident)) if records else None
 
 
 def undo(root: Path, *, keep_changed: bool = False) -> Optional[Transaction]:
@@ -608,13 +680,20 @@ def undo(root: Path, *, keep_changed: bool = False) -> Optional[Transaction]:
     done = last_fix(root)
     if done is None:
         return None
+    check_backup(done, complete=True)
     changed = changed_since(done)
+    written = {rel for _, rel in done.into}
+    # A file that appeared since where the backup restores one: undoing would overwrite it.
+    appeared = [
+        rel for rel, _ in done.out if rel not in written and safe.lstat(root, rel) is not None
+    ]
+    changed += appeared
     if changed and not keep_changed:
         raise ChangedSinceFix(done.ident, changed)
     reverse = Transaction(root, new_id(), kind="undo")
     trash, kept = reverse.staging, reverse.state_dir / "kept" / reverse.ident
-    for _staged, rel in done.into:
-        if os.path.lexists(done.path(rel)):
+    for rel in [*(rel for _, rel in done.into), *appeared]:
+        if safe.lstat(root, rel) is not None:
             folder = kept if rel in changed else trash
             reverse.out.append((rel, os.path.relpath(folder / rel, root)))
     for rel, backup in done.out:

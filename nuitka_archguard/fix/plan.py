@@ -34,7 +34,7 @@ from .wheels import PipOptions, PythonSpec, download, read_wheel_tags
 __all__ = ["Action", "ActionKind", "Plan", "make_plan", "request_platforms"]
 
 _MACOS_DEFAULT = {"x86_64": Version("10.9"), "arm64": MACOS_ARM64_FIRST}
-_MACOS_TAG = re.compile(r"^macosx_([0-9]+)_([0-9]+)_(.+)\Z")
+_MACOS_TAG = re.compile(r"^macosx_([0-9]{1,4})_([0-9]{1,4})_(.+)\Z")
 
 
 class ActionKind(str, enum.Enum):

@@ -39,6 +39,11 @@ _DIR_FLAGS = (
 )
 
 
+SUPPORTED = {os.open, os.rename, os.mkdir, os.rmdir, os.unlink, os.stat} <= os.supports_dir_fd
+"""Whether this platform changes files relative to folder descriptors (POSIX does; Windows
+does not, and there ``fix`` refuses to write)."""
+
+
 class LinkRefused(OSError):
     """A folder on the way is a symbolic link (or not a folder): nothing was changed there."""
 
@@ -91,7 +96,17 @@ def move(root: Path, src: str, dst: str, *, make_parents: bool = False) -> None:
     src_dir, src_name = _split(src)
     dst_dir, dst_name = _split(dst)
     with opened(root, src_dir) as src_fd, opened(root, dst_dir, create=make_parents) as dst_fd:
-        os.rename(src_name, dst_name, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+        try:
+            os.rename(src_name, dst_name, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+        except OSError as error:  # named by the whole path, not the name inside a dir fd
+            raise _named(error, root / src, root / dst) from None
+
+
+def _named(error: OSError, path: Path, other: Optional[Path] = None) -> OSError:
+    """``error`` with the whole paths it concerns (the call named them relative to a fd)."""
+    if other is None:
+        return type(error)(error.errno, error.strerror, str(path))
+    return type(error)(error.errno, error.strerror, str(path), None, str(other))
 
 
 def makedirs(root: Path, rel: str) -> None:
@@ -117,13 +132,19 @@ def mkdir(root: Path, rel: str, *, exist_ok: bool = True) -> None:
 def rmdir(root: Path, rel: str) -> None:
     parent, name = _split(rel)
     with opened(root, parent) as fd:
-        os.rmdir(name, dir_fd=fd)
+        try:
+            os.rmdir(name, dir_fd=fd)
+        except OSError as error:
+            raise _named(error, root / rel) from None
 
 
 def unlink(root: Path, rel: str) -> None:
     parent, name = _split(rel)
     with opened(root, parent) as fd:
-        os.unlink(name, dir_fd=fd)
+        try:
+            os.unlink(name, dir_fd=fd)
+        except OSError as error:
+            raise _named(error, root / rel) from None
 
 
 def lstat(root: Path, rel: str) -> Optional[os.stat_result]:
@@ -153,7 +174,10 @@ def chmod(root: Path, rel: str, mode: int) -> bool:
         # The folder holding ``name`` is pinned by ``fd``; ``name`` itself was just seen to
         # be no symlink (Linux has no lchmod; swapping it now needs write access to the
         # environment while the fix runs, which is trusted).
-        os.chmod(name, mode, dir_fd=fd)
+        try:
+            os.chmod(name, mode, dir_fd=fd)
+        except OSError as error:
+            raise _named(error, root / rel) from None
         return True
 
 
