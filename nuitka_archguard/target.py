@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from packaging.markers import default_environment
 from packaging.tags import Tag, parse_tag, platform_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
@@ -37,6 +38,7 @@ __all__ = [
     "format_version",
     "host_target",
     "macos_target",
+    "marker_environments",
     "parse_min_os",
     "parse_target",
 ]
@@ -503,3 +505,38 @@ def _canonical_name(target: Target) -> str:
     if target.platform == Platform.LINUX and target.libc == Libc.MUSL:
         return f"linux-musl-{joined}"
     return f"{target.platform}-{joined}"
+
+
+# -- PEP 508 markers for the target ----------------------------------------------------------------
+
+_MARKER_PLATFORMS = {
+    "macos": ("darwin", "Darwin", "posix"),
+    "linux": ("linux", "Linux", "posix"),
+    "windows": ("win32", "Windows", "nt"),
+    "android": ("android", "Android", "posix"),
+    "ios": ("ios", "iOS", "posix"),
+    "ios-simulator": ("ios", "iOS", "posix"),
+}
+_MARKER_MACHINES = {
+    ("windows", "amd64"): "AMD64",
+    ("windows", "x86"): "x86",
+    ("windows", "arm64"): "ARM64",
+    ("windows", "arm"): "ARM",
+}
+"""``platform.machine()`` where it differs from the target's arch name (Windows says AMD64)."""
+
+
+def marker_environments(target: Target) -> list[dict[str, str]]:
+    """PEP 508 marker environments for the target, one per architecture it needs: the
+    compiling Python's version and implementation (Nuitka compiles for it), the target's
+    ``sys_platform``, ``platform_system``, ``os_name`` and ``platform_machine``."""
+    base = {str(k): str(v) for k, v in default_environment().items()}
+    platform = _MARKER_PLATFORMS.get(target.platform)
+    environments = []
+    for arch in sorted(target.archs):
+        env = dict(base)
+        if platform is not None:
+            env["sys_platform"], env["platform_system"], env["os_name"] = platform
+        env["platform_machine"] = _MARKER_MACHINES.get((target.platform, arch), arch)
+        environments.append(env)
+    return environments

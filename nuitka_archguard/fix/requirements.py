@@ -10,9 +10,7 @@ that breaks one is not done, and the plan names who requires what.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +22,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..discovery import PathError, open_wheel
-from ..metadata import MetadataError, MetadataReader, read_regular
-from ..target import Target
-from .wheels import NETWORK_MARKERS, DownloadError, PipOptions, PythonSpec, run_pip, tail
+from ..metadata import MetadataReader
+from ..target import Target, marker_environments
+from .wheels import DownloadError, PipOptions, PythonSpec
 
 __all__ = [
     "Installed",
@@ -36,9 +34,6 @@ __all__ = [
     "target_markers",
     "unmet",
 ]
-
-REPORT_LIMIT = 16 * 1024**2
-"""The most of pip's ``--report`` read (a report of hundreds of distributions is ~1 MB)."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +65,6 @@ class Unmet:
 
 def target_markers(target: Target, python: PythonSpec) -> list[dict[str, str]]:
     """PEP 508 environments for the target, one per architecture, for the fix's Python."""
-    from ..nuitka_plugin.preflight import marker_environments
-
     environments = marker_environments(target)
     for env in environments:
         env["python_version"] = python.version
@@ -204,33 +197,14 @@ def resolve_together(
     options: PipOptions,
 ) -> tuple[dict[str, tuple[str, str]], str]:
     """pip's resolver for the target: the versions that satisfy ``requirements`` together,
-    wheels only, for ``platforms`` and ``python`` (``pip install --dry-run --ignore-installed
-    --report``; nothing is installed, no code runs). Returns ``({canonical name: (name,
-    version)}, "")``, or ``({}, why)`` when pip finds no such set. Raises
-    :class:`~.wheels.DownloadError` when pip cannot reach the index.
+    wheels only, for ``platforms`` and ``python`` (nothing is installed, no code runs).
+    Returns ``({canonical name: (name, version)}, "")``, or ``({}, why)`` when pip finds no
+    such set. Raises :class:`~.wheels.DownloadError` when pip cannot reach the index.
 
-    The one place ``fix`` resolves versions (``resolve`` may take it over)."""
-    with tempfile.TemporaryDirectory(prefix="archguard-resolve-") as tmp:
-        report = Path(tmp, "report.json")
-        args = ["install", "--dry-run", "--ignore-installed", "--quiet", "--only-binary=:all:",
-                "--report", str(report), "--target", str(Path(tmp, "target"))]  # fmt: skip
-        for platform in platforms:
-            args += ["--platform", platform]
-        args += python.pip_args() + options.args() + ["--", *requirements]
-        result = run_pip(args)
-        output = (result.stdout or "") + (result.stderr or "")
-        if result.returncode != 0:
-            if any(marker in output for marker in NETWORK_MARKERS):
-                raise DownloadError(f"pip could not reach the index: {tail(output)}")
-            return {}, tail(output) or f"pip exited with {result.returncode}"
-        try:
-            data = json.loads(read_regular(str(report), REPORT_LIMIT).decode("utf-8"))
-        except (MetadataError, ValueError) as error:
-            return {}, f"pip's report cannot be read: {error}"
-    picked: dict[str, tuple[str, str]] = {}
-    for item in data.get("install", []) if isinstance(data, dict) else []:
-        meta = item.get("metadata", {}) if isinstance(item, dict) else {}
-        name, version = str(meta.get("name", "")), str(meta.get("version", ""))
-        if name and version:
-            picked[str(canonicalize_name(name))] = (name, version)
-    return picked, ""
+    The one resolver: ``resolve``'s (:func:`.resolve.resolve_for_platforms`)."""
+    from .resolve import ResolveError, resolve_for_platforms
+
+    try:
+        return resolve_for_platforms(requirements, platforms, python, options)
+    except ResolveError as error:
+        raise DownloadError(str(error)) from None

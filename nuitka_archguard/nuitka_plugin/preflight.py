@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from packaging.markers import Marker, UndefinedComparison, default_environment
+from packaging.markers import Marker, UndefinedComparison
 from packaging.requirements import InvalidRequirement, Requirement
 
 from ..common import plural
@@ -44,7 +44,7 @@ from ..discovery import module_name as _module_name_of
 from ..metadata import read_regular
 from ..ownership import Distribution
 from ..policy import Role, role_for
-from ..target import Target
+from ..target import Target, marker_environments
 from .support import Guard, Level, Message, Settings, Stage
 
 __all__ = [
@@ -65,40 +65,6 @@ _SOURCE = ".py"
 _STDLIB_NAMES: frozenset[str] = frozenset(
     getattr(sys, "stdlib_module_names", ()) or ()
 ) | frozenset(sys.builtin_module_names)
-
-
-# -- marker environments for the target ----------------------------------------------------------
-
-_MARKER_PLATFORMS = {
-    "macos": ("darwin", "Darwin", "posix"),
-    "linux": ("linux", "Linux", "posix"),
-    "windows": ("win32", "Windows", "nt"),
-    "android": ("android", "Android", "posix"),
-    "ios": ("ios", "iOS", "posix"),
-    "ios-simulator": ("ios", "iOS", "posix"),
-}
-_MARKER_MACHINES = {
-    ("windows", "x86_64"): "AMD64",
-    ("windows", "x86"): "x86",
-    ("windows", "arm64"): "ARM64",
-    ("linux", "arm64"): "aarch64",
-}
-
-
-def marker_environments(target: Target) -> list[dict[str, str]]:
-    """PEP 508 marker environments for the target, one per architecture it needs: the
-    compiling Python's version and implementation (Nuitka compiles for it), the target's
-    ``sys_platform``, ``platform_system``, ``os_name`` and ``platform_machine``."""
-    base = {str(k): str(v) for k, v in default_environment().items()}
-    platform = _MARKER_PLATFORMS.get(target.platform)
-    environments = []
-    for arch in sorted(target.archs):
-        env = dict(base)
-        if platform is not None:
-            env["sys_platform"], env["platform_system"], env["os_name"] = platform
-        env["platform_machine"] = _MARKER_MACHINES.get((target.platform, arch), arch)
-        environments.append(env)
-    return environments
 
 
 def _holds(marker: Optional[Marker], environments: Sequence[dict[str, str]], extra: str) -> bool:
