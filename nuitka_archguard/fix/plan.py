@@ -448,7 +448,8 @@ def resolve_actions(
             missing.append(action)
             continue
         _take(action, wheel, dist.version)
-        _check(action, platforms, python, target, allow)
+    waiting = {id(a) for a in missing}
+    _check_all([a for a in actions if id(a) not in waiting], platforms, python, target, allow)
     if not missing:
         return
     newer_os = _newer_macos(missing, platforms, python, options, dest / "newer-os")
@@ -492,7 +493,8 @@ def resolve_actions(
             )
             action.notes.append(offer)
             action.manual = offer
-        _check(action, platforms, python, target, allow)
+    taken = [a for a in missing if a.kind is ActionKind.OLDER_VERSION]
+    _check_all(taken, platforms, python, target, allow)
 
 
 _NEWEST_MACOS = "30_0"
@@ -565,6 +567,43 @@ def _check(
         action.refusal = refusal
         action.applies = False
         action.manual = _build_advice(action)
+
+
+def _check_all(
+    actions: Sequence[Action],
+    platforms: tuple[str, ...],
+    python: PythonSpec,
+    target: Target,
+    allow: Sequence[str],
+) -> None:
+    """:func:`_check` for many actions, their binaries scanned together per target."""
+    from .trust import binaries_refusals, wheel_refusal
+
+    groups: dict[Target, list[Action]] = {}
+    for action in actions:
+        dist = _dist(action)
+        version = action.new_version or dist.version
+        if action.wheel is None or version is None:
+            continue
+        refusal = wheel_refusal(
+            action.wheel, dist.name, version, platforms, python, target, allow,
+            check_binaries=False,
+        )  # fmt: skip
+        if refusal:
+            _refuse_wheel(action, refusal)
+        else:
+            groups.setdefault(fits_target(target, action), []).append(action)
+    for fits, group in groups.items():
+        refusals = binaries_refusals([a.wheel for a in group if a.wheel], fits, allow)
+        for action in group:
+            if action.wheel in refusals:
+                _refuse_wheel(action, refusals[action.wheel])
+
+
+def _refuse_wheel(action: Action, refusal: str) -> None:
+    action.refusal = refusal
+    action.applies = False
+    action.manual = _build_advice(action)
 
 
 def _take(action: Action, wheel: Path, version: Optional[str]) -> None:

@@ -10,6 +10,7 @@ of the distribution and the fix would call it fixed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,14 +21,14 @@ from packaging.version import InvalidVersion, Version
 
 from ..discovery import PathError, read_wheel_meta
 from ..metadata import MetadataReader
-from ..policy import Severity, display_path
+from ..policy import Finding, Severity, display_path
 from ..scan import ScanError, scan
 from ..target import Target
 from ..text import shown
 from ..wheel import parse_name
 from .wheels import PythonSpec
 
-__all__ = ["accepted_tags", "wheel_refusal"]
+__all__ = ["accepted_tags", "binaries_refusals", "wheel_refusal"]
 
 _MACOS = re.compile(r"macosx_([0-9]+)_([0-9]+)_(.+)\Z")
 _MANYLINUX = re.compile(r"manylinux_([0-9]+)_([0-9]+)_(.+)\Z")
@@ -57,6 +58,11 @@ def _expanded(platform: str) -> list[str]:
 
 def accepted_tags(platforms: Iterable[str], python: PythonSpec) -> frozenset[ptags.Tag]:
     """The wheel tags pip accepts for ``--platform P... --python-version X.Y --abi ...``."""
+    return _accepted_tags(tuple(platforms), python)
+
+
+@functools.lru_cache(maxsize=16)
+def _accepted_tags(platforms: tuple[str, ...], python: PythonSpec) -> frozenset[ptags.Tag]:
     expanded = list(dict.fromkeys(p for platform in platforms for p in _expanded(platform)))
     version = tuple(int(part) for part in python.version.split("."))
     found = set(ptags.cpython_tags(version, [python.abi, "abi3", "none"], expanded))
@@ -82,6 +88,8 @@ def wheel_refusal(
     python: PythonSpec,
     fits: Target,
     allow: Sequence[str] = (),
+    *,
+    check_binaries: bool = True,
 ) -> str:
     """Why ``wheel`` must not replace ``name`` ``version`` (``""`` when it may): it must be
     that release by file name and METADATA, its file name's and its ``WHEEL`` tags must fit
@@ -117,19 +125,39 @@ def wheel_refusal(
                 f"{label}: the tags of {where} ({listed}) fit none of {asked} "
                 f"for Python {python.version}"
             )
+    if not check_binaries:
+        return ""
+    return binaries_refusals([wheel], fits, allow).get(wheel, "")
+
+
+def binaries_refusals(
+    wheels: Sequence[Path], fits: Target, allow: Sequence[str] = ()
+) -> dict[Path, str]:
+    """Why each wheel's binaries do not fit ``fits`` (wheels that fit are left out): one
+    scan for all of them (a plan of 50 distributions pays the scan's set-up once)."""
+    if not wheels:
+        return {}
     try:
-        report = scan([str(wheel)], fits, allow=allow)
+        report = scan([str(w) for w in wheels], fits, allow=allow)
     except ScanError as error:
-        return f"{label}: {error}"
-    errors = [f for f in report.findings if f.severity is Severity.ERROR and not f.allowed]
-    if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return (
-            f"{label}: its binaries do not fit {fits.describe()}: "
+        return dict.fromkeys(wheels, f"cannot be scanned: {error}")
+    errors: dict[Path, list[Finding]] = {}
+    for finding in report.findings:
+        if finding.severity is not Severity.ERROR or finding.allowed:
+            continue
+        owner = next((w for w in wheels if finding.path.startswith(str(w) + "/")), None)
+        if owner is None:
+            owner = next((w for w in wheels if finding.path == str(w)), wheels[0])
+        errors.setdefault(owner, []).append(finding)
+    refusals: dict[Path, str] = {}
+    for wheel, found in errors.items():
+        first = found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        refusals[wheel] = (
+            f"{shown(wheel.name)}: its binaries do not fit {fits.describe()}: "
             f"{display_path(first.path)}: {first.message}{more}"
         )
-    return ""
+    return refusals
 
 
 def _same_version(got: str, wanted: str) -> bool:
