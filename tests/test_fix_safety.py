@@ -597,3 +597,41 @@ def test_a_fused_static_archive_reads_back_as_fat_with_both_archs(
     assert main(["scan", str(tmp_path), "--target", "macos-universal2", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["findings"] == [], report["findings"]
+
+
+# --output: where corrected wheels go is checked before anything is written. Each case makes
+# the output from (the input folder, tmp_path) and gives the PATH fix is called with.
+OUTPUTS = {
+    "the input folder": lambda house, tmp: (house, house),
+    "a symlink to the input folder": lambda house, tmp: (_linked(tmp / "out", house), house),
+    "a regular file": lambda house, tmp: (_file(tmp / "out.txt"), house),
+    "a folder inside the input folder": lambda house, tmp: (house / "fixed", house),
+    "a new folder inside the input folder": lambda house, tmp: (house / "a" / "b", house),
+    "the folder of an input wheel, through a link": lambda house, tmp: (
+        _linked(tmp / "out", house), next(house.glob("*.whl"))),
+}  # fmt: skip
+
+
+def _linked(link: Path, to: Path) -> Path:
+    link.symlink_to(to)
+    return link
+
+
+def _file(path: Path) -> Path:
+    path.write_text("the user's notes\n")
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(OUTPUTS))
+def test_an_output_that_is_or_holds_an_input_is_refused_clearly(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    house = tmp_path / "house"
+    ext_wheel(house, "fast", "1.0", "arm64")
+    output, given = OUTPUTS[case](house, tmp_path)
+    before, outside = tree_hash(house), tree_hash(tmp_path)
+    code = main(["fix", str(given), "--output", str(output), "--target", X86, "--no-index"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--output" in err, err
+    assert "internal error" not in err
+    assert tree_hash(house) == before and tree_hash(tmp_path) == outside

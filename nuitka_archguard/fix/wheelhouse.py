@@ -49,6 +49,31 @@ def _inputs(paths: Sequence[str]) -> list[Path]:
     return wheels
 
 
+def _checked_output(output: Path, paths: Sequence[str], wheels: Sequence[Path]) -> Path:
+    """``--output`` resolved once (``realpath``): a folder, or one to make, that is no input
+    folder (nor a link to one), holds no input wheel and lies inside no input folder.
+    Anything else is one clear refusal, before anything is written."""
+    shown_output = display_path(str(output))
+    if os.path.lexists(output) and not os.path.isdir(output):
+        raise WheelhouseError(
+            f"--output {shown_output} is a file, not a folder: give a folder for the "
+            "corrected wheels"
+        )
+    out = os.path.realpath(output)
+    if out in {os.path.realpath(w.parent) for w in wheels}:
+        raise WheelhouseError(
+            f"--output {shown_output} holds input wheels: wheels are never modified in "
+            "place; choose another folder"
+        )
+    for folder in dict.fromkeys(os.path.realpath(p) for p in paths if os.path.isdir(p)):
+        if os.path.commonpath([out, folder]) == folder:
+            raise WheelhouseError(
+                f"--output {shown_output} is inside the input folder {display_path(folder)}: "
+                "choose a folder outside the inputs"
+            )
+    return Path(out)
+
+
 def fix_wheelhouse(
     paths: Sequence[str],
     output: Path,
@@ -62,12 +87,7 @@ def fix_wheelhouse(
 ) -> tuple[list[str], int, dict[str, Any]]:
     """(text lines, exit code, JSON document) for a whole wheelhouse."""
     wheels = _inputs(paths)
-    out = Path(os.path.abspath(output))
-    if any(os.path.abspath(w.parent) == str(out) for w in wheels):
-        raise WheelhouseError(
-            f"--output {display_path(str(output))} holds input wheels: wheels are never "
-            "modified in place; choose another folder"
-        )
+    out = _checked_output(output, paths, wheels)
     noun = "wheel" if len(wheels) == 1 else "wheels"
     lines = [f"fix {len(wheels)} {noun} for {target.describe()} into {display_path(str(out))}"]
     results: list[dict[str, Any]] = []
