@@ -142,6 +142,11 @@ def test_markers_are_evaluated_for_the_target(tmp_path: Path) -> None:
     envs = marker_environments(parse_target("macos-universal2"))
     assert [e["platform_machine"] for e in envs] == ["arm64", "x86_64"]
     assert {e["sys_platform"] for e in envs} == {"darwin"}
+    (windows,) = marker_environments(parse_target("windows-amd64"))
+    assert (windows["sys_platform"], windows["platform_machine"]) == ("win32", "AMD64")
+    assert windows["os_name"] == "nt" and windows["platform_system"] == "Windows"
+    (arm,) = marker_environments(parse_target("linux-aarch64"))
+    assert (arm["sys_platform"], arm["platform_machine"]) == ("linux", "aarch64")
 
 
 # -- no false stops -------------------------------------------------------------------------------
