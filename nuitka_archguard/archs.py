@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from packaging.version import Version
 
@@ -377,41 +377,147 @@ _WINDOWS_BY_TAG = {tag: arch for arch, tag in WINDOWS_TAGS.items()}
 MANYLINUX2014_ARCHS = frozenset({"x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x"})
 
 
-def parse_platform_tag(tag: str) -> Optional[PlatformTag]:
-    """``macosx_10_9_universal2`` -> macOS, {arm64, x86_64}, 10.9; ``None`` for ``any`` and
-    tags of no known shape. Raises :class:`UnknownArch` for a known shape naming an unknown
-    architecture (``linux_z80``)."""
-    tag = tag.strip().lower()
+def _macos_tag(tag: str) -> Optional[PlatformTag]:
     match = _MACOSX_TAG.fullmatch(tag)
-    if match:
-        name = match.group(3)
-        archs = MACOS_FORMATS.get(name) or frozenset({normalize(Platform.MACOS, name)})
-        return PlatformTag(Platform.MACOS, archs, Version(f"{match.group(1)}.{match.group(2)}"))
+    if not match:
+        return None
+    name = match.group(3)
+    archs = MACOS_FORMATS.get(name) or frozenset({normalize(Platform.MACOS, name)})
+    return PlatformTag(Platform.MACOS, archs, Version(f"{match.group(1)}.{match.group(2)}"))
+
+
+def _linux_tag(tag: str) -> Optional[PlatformTag]:
     for pattern, libc in _LINUX_TAGS:
         match = pattern.fullmatch(tag)
         if match:
             arch = normalize(Platform.LINUX, match.group(1))
             return PlatformTag(Platform.LINUX, frozenset({arch}), None, libc)
+    return None
+
+
+def _windows_tag(tag: str) -> Optional[PlatformTag]:
     if tag in _WINDOWS_BY_TAG:
         return PlatformTag(Platform.WINDOWS, frozenset({_WINDOWS_BY_TAG[tag]}))
     if tag.startswith("win_"):
         return PlatformTag(Platform.WINDOWS, frozenset({normalize(Platform.WINDOWS, tag[4:])}))
+    return None
+
+
+def _android_tag(tag: str) -> Optional[PlatformTag]:
     match = _ANDROID_TAG.fullmatch(tag)
-    if match:
-        arch = normalize(Platform.ANDROID, match.group(2))
-        return PlatformTag(Platform.ANDROID, frozenset({arch}), Version(match.group(1)))
+    if not match:
+        return None
+    arch = normalize(Platform.ANDROID, match.group(2))
+    return PlatformTag(Platform.ANDROID, frozenset({arch}), Version(match.group(1)))
+
+
+def _ios_tag(tag: str) -> Optional[PlatformTag]:
+    """Devices and the simulator: one tag shape, the SDK names the platform."""
     match = _IOS_TAG.fullmatch(tag)
-    if match:
-        platform = _IOS_SDKS[match.group(4)]
-        arch = normalize(platform, match.group(3))
-        version = Version(f"{match.group(1)}.{match.group(2)}")
-        return PlatformTag(platform, frozenset({arch}), version)
+    if not match:
+        return None
+    platform = _IOS_SDKS[match.group(4)]
+    arch = normalize(platform, match.group(3))
+    return PlatformTag(platform, frozenset({arch}), Version(f"{match.group(1)}.{match.group(2)}"))
+
+
+_TAG_PARSERS: dict[Platform, Callable[[str], Optional[PlatformTag]]] = {
+    Platform.MACOS: _macos_tag,
+    Platform.LINUX: _linux_tag,
+    Platform.WINDOWS: _windows_tag,
+    Platform.ANDROID: _android_tag,
+    Platform.IOS: _ios_tag,  # and the simulator
+}
+"""One tag parser per platform, tried in :data:`PLATFORMS` order (``packaging.tags``' one
+function per platform behind one dispatch)."""
+
+
+def parse_platform_tag(tag: str) -> Optional[PlatformTag]:
+    """``macosx_10_9_universal2`` -> macOS, {arm64, x86_64}, 10.9; ``None`` for ``any`` and
+    tags of no known shape. Raises :class:`UnknownArch` for a known shape naming an unknown
+    architecture (``linux_z80``)."""
+    tag = tag.strip().lower()
+    for parse in _TAG_PARSERS.values():
+        parsed = parse(tag)
+        if parsed is not None:
+            return parsed
     return None
 
 
 def _tag_version(version: Optional[Version], default: str) -> str:
     major, minor = (*(version or Version(default)).release, 0)[:2]
     return f"{major}_{minor}"
+
+
+def _oldest(platform: Platform) -> str:
+    return str(PLATFORMS[platform].default_min_os)
+
+
+def _macos_tags(
+    platform: Platform, archs: frozenset[str], min_os: Optional[Version], libc: Optional[Libc]
+) -> tuple[str, ...]:
+    arch = next(iter(archs)) if len(archs) == 1 else ""
+    if archs == UNIVERSAL2:
+        return (f"macosx_{_tag_version(min_os, _oldest(platform))}_universal2",)
+    if arch in ARM64_MAC:
+        floor = min_os if min_os is not None and min_os > MACOS_ARM64_FIRST else None
+        return (f"macosx_{_tag_version(floor, str(MACOS_ARM64_FIRST))}_arm64",)
+    if arch in {"x86_64", "i386", "ppc", "ppc64"}:
+        return (f"macosx_{_tag_version(min_os, _oldest(platform))}_{arch}",)
+    name = macos_format(archs)
+    return (f"macosx_{_tag_version(min_os, _oldest(platform))}_{name}",) if name else ()
+
+
+def _linux_tags(
+    platform: Platform, archs: frozenset[str], min_os: Optional[Version], libc: Optional[Libc]
+) -> tuple[str, ...]:
+    arch = next(iter(archs)) if len(archs) == 1 else ""
+    if not arch or arch == "armel":
+        return ()
+    if libc is Libc.MUSL:
+        return (f"musllinux_1_2_{arch}", f"musllinux_1_1_{arch}")
+    if arch in MANYLINUX2014_ARCHS:
+        return (f"manylinux2014_{arch}", f"manylinux_2_28_{arch}")
+    return (f"linux_{arch}",)
+
+
+def _windows_tags(
+    platform: Platform, archs: frozenset[str], min_os: Optional[Version], libc: Optional[Libc]
+) -> tuple[str, ...]:
+    arch = next(iter(archs)) if len(archs) == 1 else ""
+    return (WINDOWS_TAGS[arch],) if arch in WINDOWS_TAGS else ()
+
+
+def _android_tags(
+    platform: Platform, archs: frozenset[str], min_os: Optional[Version], libc: Optional[Libc]
+) -> tuple[str, ...]:
+    arch = next(iter(archs)) if len(archs) == 1 else ""
+    abi = next((a for a, r in ANDROID_ABIS.items() if r == arch), None)
+    level = str((min_os or Version(_oldest(platform))).release[0])
+    return (f"android_{level}_{abi}",) if abi else ()
+
+
+def _ios_tags(
+    platform: Platform, archs: frozenset[str], min_os: Optional[Version], libc: Optional[Libc]
+) -> tuple[str, ...]:
+    arch = next(iter(archs)) if len(archs) == 1 else ""
+    if not arch:
+        return ()
+    sdk = next(s for s, p in _IOS_SDKS.items() if p is platform)
+    return (f"ios_{_tag_version(min_os, _oldest(platform))}_{arch}_{sdk}",)
+
+
+_TagMaker = Callable[[Platform, frozenset[str], Optional[Version], Optional[Libc]], tuple[str, ...]]
+_TAG_MAKERS: dict[Platform, _TagMaker] = {
+    Platform.MACOS: _macos_tags,
+    Platform.LINUX: _linux_tags,
+    Platform.WINDOWS: _windows_tags,
+    Platform.ANDROID: _android_tags,
+    Platform.IOS: _ios_tags,
+    Platform.IOS_SIMULATOR: _ios_tags,
+}
+"""One tag generator per platform; every platform of the registry has one."""
+assert set(_TAG_MAKERS) == set(PLATFORMS) and set(_TAG_PARSERS) <= set(PLATFORMS)
 
 
 def platform_tags(
@@ -422,38 +528,7 @@ def platform_tags(
 ) -> tuple[str, ...]:
     """Wheel platform tags for ``pip --platform`` that fetch wheels for these archs, the most
     specific first; empty when no wheel tag names them (a macOS i386+ppc target)."""
-    arch = next(iter(archs)) if len(archs) == 1 else ""
-    if platform is Platform.MACOS:
-        oldest = str(PLATFORMS[platform].default_min_os)
-        if archs == UNIVERSAL2:
-            return (f"macosx_{_tag_version(min_os, oldest)}_universal2",)
-        if arch in ARM64_MAC:
-            floor = min_os if min_os is not None and min_os > MACOS_ARM64_FIRST else None
-            return (f"macosx_{_tag_version(floor, str(MACOS_ARM64_FIRST))}_arm64",)
-        if arch in {"x86_64", "i386", "ppc", "ppc64"}:
-            return (f"macosx_{_tag_version(min_os, oldest)}_{arch}",)
-        name = macos_format(archs)
-        return (f"macosx_{_tag_version(min_os, oldest)}_{name}",) if name else ()
-    if platform is Platform.LINUX:
-        if not arch or arch == "armel":
-            return ()
-        if libc is Libc.MUSL:
-            return (f"musllinux_1_2_{arch}", f"musllinux_1_1_{arch}")
-        if arch in MANYLINUX2014_ARCHS:
-            return (f"manylinux2014_{arch}", f"manylinux_2_28_{arch}")
-        return (f"linux_{arch}",)
-    if platform is Platform.WINDOWS:
-        return (WINDOWS_TAGS[arch],) if arch in WINDOWS_TAGS else ()
-    if platform is Platform.ANDROID:
-        abi = next((a for a, r in ANDROID_ABIS.items() if r == arch), None)
-        level = str((min_os or PLATFORMS[platform].default_min_os or Version("24")).release[0])
-        return (f"android_{level}_{abi}",) if abi else ()
-    if platform in _IOS_SDKS.values() and arch:
-        sdk = next(s for s, p in _IOS_SDKS.items() if p is platform)
-        return (
-            f"ios_{_tag_version(min_os, str(PLATFORMS[platform].default_min_os))}_{arch}_{sdk}",
-        )
-    return ()
+    return _TAG_MAKERS[platform](platform, archs, min_os, libc)
 
 
 def wheel_archs(tag: str) -> Optional[tuple[Platform, frozenset[str]]]:
