@@ -103,3 +103,28 @@ def test_dry_run_predicts_a_fuse_conflict_and_stages_nothing(
     assert "fast/config.py" in action["description"]
     assert tree_hash(folder) == before
     assert not (folder / ".archguard").exists()
+
+
+def test_headers_go_where_pip_puts_them_in_a_virtual_environment(tmp_path: Path) -> None:
+    """pip's oracle: install the wheel into a venv with pip, then stage it with the fix's
+    installer for that venv: the header lands at the same place."""
+    from nuitka_archguard.fix.environment import Environment
+    from nuitka_archguard.fix.wheels import install_wheel, mirrored
+
+    wheel = fixwheels.make_wheel(
+        tmp_path / "w", "fast", "1.0", "py3-none-any",
+        {"fast/__init__.py": b"", "fast-1.0.data/headers/fast.h": b"int fast(void);\n"},
+    )  # fmt: skip
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+           "--no-index", str(wheel)]  # fmt: skip
+    subprocess.run(pip, check=True, capture_output=True)
+    (by_pip,) = [p for p in venv.rglob("fast.h")]
+    env = Environment.from_path(str(venv))
+    site = env.sites[0]
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    staged = install_wheel(wheel, env.scheme_for(site, version), tmp_path / "stage")
+    (ours,) = [p for p in staged if p.name == "fast.h"]
+    assert ours == mirrored(by_pip, tmp_path / "stage")

@@ -30,7 +30,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from ..metadata import MetadataError, MetadataReader, read_regular
+from ..metadata import MetadataError, MetadataReader, parse_headers, read_regular
 from ..state import STATE_DIR
 from ..text import shown
 from ..wheel import member_refusal, parse_name
@@ -373,9 +373,12 @@ def install_wheel(
     from installer.utils import Scheme as SchemeName
 
     reader = MetadataReader()  # installer reads RECORD/WHEEL whole: only what was counted here
-    if reader.wheel_dist_info(str(wheel)) is None:
+    files = reader.wheel_dist_info(str(wheel))
+    if files is None:
         raise UnsafePathError(_refusal(reader, wheel))
     _check_members(wheel, destdir)
+    paths = scheme.as_dict()
+    paths["headers"] = _headers_folder(scheme, files)
     written: list[Path] = []
 
     class _Destination(SchemeDictionaryDestination):
@@ -400,7 +403,7 @@ def install_wheel(
             return self.write_to_fs(SchemeName("scripts"), name, io.BytesIO(data), True)
 
     destination = _Destination(
-        scheme.as_dict(),
+        paths,
         interpreter=scheme.interpreter,
         script_kind="posix" if os.name != "nt" else "win-amd64",
         destdir=str(destdir),
@@ -432,6 +435,24 @@ if __name__ == "__main__":
     sys.exit({func_path}())
 """
 """The launcher pip and installer write (after the shebang line)."""
+
+
+_VENV_HEADERS = re.compile(r"python[0-9]+\.[0-9]+\Z")
+
+
+def _headers_folder(scheme: Scheme, files: dict[str, bytes]) -> str:
+    """Where pip puts a wheel's headers: in a virtual environment or prefix
+    ``include/site/pythonX.Y/<distribution name>`` (pip's scheme, "for compatibility"), so a
+    replaced distribution's headers land where the original ones were."""
+    headers = scheme.headers
+    if not (_VENV_HEADERS.match(headers.name) and headers.parent.name == "site"):
+        return str(headers)
+    for member, data in sorted(files.items()):
+        if member.endswith(".dist-info/METADATA"):
+            name = (parse_headers(data.decode("utf-8", "replace")).get("Name") or [""])[0]
+            if name.strip() and not member_refusal(name.strip()) and "/" not in name:
+                return str(headers / name.strip())
+    return str(headers)
 
 
 def _kept_shebang(script: Path) -> str:
