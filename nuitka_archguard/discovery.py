@@ -47,6 +47,7 @@ from .binaries.source import (
     FileSource,
     InflateBudget,
     ZipMemberSource,
+    open_regular,
     os_error_text,
     zip_directory_refusal,
 )
@@ -304,6 +305,8 @@ class Discovery:
         """Open once, read the magic, and run the reader on the same descriptor if binary."""
         self.files_seen += 1
         try:
+            # Not open_regular: the type is checked (fstat) only once the magic says binary,
+            # the walk's hot path reads 4 bytes of every file and stats none of them twice.
             fd = os.open(path, OPEN_FLAGS)
         except OSError as error:
             if looks_loaded(path):
@@ -456,7 +459,7 @@ def open_wheel(path: str) -> zipfile.ZipFile:
     is small enough to parse (:func:`~.binaries.source.zip_directory_refusal`); raises
     :class:`PathError`."""
     try:
-        fd = os.open(path, OPEN_FLAGS)
+        fd = open_regular(path)[0]
         try:
             refusal = zip_directory_refusal(fd)
         finally:

@@ -29,7 +29,6 @@ import csv
 import json
 import os
 import re
-import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from email.parser import HeaderParser
@@ -40,7 +39,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .binaries.model import BinaryReadError
-from .binaries.source import OPEN_FLAGS, MemberStream, os_error_text, zip_directory_refusal
+from .binaries.source import (
+    MemberStream,
+    NotRegularFile,
+    open_regular,
+    os_error_text,
+    zip_directory_refusal,
+)
 from .text import shown
 
 __all__ = [
@@ -121,23 +126,14 @@ def _open_regular(path: str) -> int:
     """A descriptor on ``path`` if it is a regular file; never blocks (``O_NONBLOCK``), and
     the type is checked on the open descriptor, so nothing can be swapped in between."""
     try:
-        fd = os.open(path, OPEN_FLAGS)
+        return open_regular(path)[0]
     except FileNotFoundError:
         raise MetadataError("missing", missing=True) from None
+    except NotRegularFile as error:
+        kind = "a directory" if error.is_dir else "not a regular file (FIFO, socket or device)"
+        raise MetadataError(f"{kind}, not read") from None
     except OSError as error:
         raise MetadataError(os_error_text(error)) from None
-    try:
-        mode = os.fstat(fd).st_mode
-    except OSError as error:
-        os.close(fd)
-        raise MetadataError(os_error_text(error)) from None
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = (
-            "a directory" if stat.S_ISDIR(mode) else "not a regular file (FIFO, socket or device)"
-        )
-        raise MetadataError(f"{kind}, not read")
-    return fd
 
 
 def _chunks(

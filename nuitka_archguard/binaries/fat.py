@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import stat
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,7 +66,7 @@ from macholib.mach_o import (
 from . import macho
 from .macho import ARCHIVE_MAGIC, CPU_SUBTYPE_MASK, CpuType, arch_name
 from .model import BinaryReadError
-from .source import FIRST_READ, OPEN_FLAGS, ByteSource, os_error_text
+from .source import FIRST_READ, ByteSource, open_regular, os_error_text
 
 __all__ = [
     "ARCHIVE_MAGIC",
@@ -292,19 +291,9 @@ def _pread_of(fd: int, name: str) -> _Read:
 
 def _open_input(name: str) -> tuple[int, os.stat_result]:
     try:
-        fd = os.open(name, OPEN_FLAGS)
+        return open_regular(name)
     except OSError as error:
         raise FatWriteError(f"{name}: {os_error_text(error)}") from None
-    try:
-        info = os.fstat(fd)
-    except OSError as error:
-        os.close(fd)
-        raise FatWriteError(f"{name}: {os_error_text(error)}") from None
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise FatWriteError(f"{name}: {kind}")
-    return fd, info
 
 
 def _slices_of(source: _Input, archives_in_fat: bool = False) -> list[_Slice]:

@@ -125,21 +125,11 @@ class FileSource(ByteSource):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         try:
-            # O_NONBLOCK: a FIFO (or one swapped in after a stat) never blocks the open.
-            fd = os.open(path, OPEN_FLAGS)
+            fd, info = open_regular(path)
         except OSError as error:
             raise BinaryReadError(os_error_text(error)) from None
         self._fd: Optional[int] = fd
         self._owns_fd = True
-        try:
-            info = os.fstat(fd)
-        except OSError as error:
-            self.close()
-            raise BinaryReadError(os_error_text(error)) from None
-        if not stat.S_ISREG(info.st_mode):
-            self.close()
-            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise BinaryReadError(kind)
         super().__init__(info.st_size)
 
     @classmethod
@@ -176,6 +166,37 @@ class FileSource(ByteSource):
 
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 """How files are opened for their headers: O_NONBLOCK, so that a FIFO never blocks."""
+
+
+class NotRegularFile(OSError):
+    """:func:`open_regular` found a folder, a FIFO, a socket or a device."""
+
+    def __init__(self, is_dir: bool, path: str) -> None:
+        super().__init__(0, "a directory" if is_dir else "not a regular file", path)
+        self.is_dir = is_dir
+
+
+def open_regular(
+    path: str | os.PathLike[str], *, nofollow: bool = False
+) -> tuple[int, os.stat_result]:
+    """An open descriptor on ``path`` and its ``fstat``, if it is a regular file: opened
+    with ``O_NONBLOCK`` (a FIFO never blocks the open) and its type checked on the open
+    descriptor (nothing can be swapped in between). ``nofollow``: a symlink is refused.
+    Raises :class:`OSError` (:class:`NotRegularFile` for anything but a regular file). The
+    one opener of the package: readers, metadata, the fat writer, discovery and the journal.
+    """
+    flags = OPEN_FLAGS | (getattr(os, "O_NOFOLLOW", 0) if nofollow else 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(stat.S_ISDIR(info.st_mode), os.fsdecode(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
 _HAS_PREAD = hasattr(os, "pread")
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from ..binaries.source import open_regular
 from ..metadata import MetadataError, read_regular
 from ..state import JOURNAL_NAME, STATE_DIR
 from ..text import shown
@@ -321,7 +322,7 @@ def _fingerprint(path: Path) -> list[Any]:
     if not stat.S_ISREG(info.st_mode):
         return ["other", stat.S_IFMT(info.st_mode)]
     digest = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    fd, _ = open_regular(path, nofollow=True)
     with open(fd, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
