@@ -47,13 +47,6 @@ def _odd_wheel(
     return path
 
 
-def _fresh_pip_environment() -> None:
-    """The pip child's environment is computed once per process: again after a change."""
-    cached = getattr(wheels, "pip_environment", None)
-    if cached is not None:
-        cached.cache_clear()
-
-
 def _env(tmp_path: Path) -> Path:
     env = tmp_path / "env"
     install(ext_wheel(tmp_path / "installed", "fast", "1.0", "arm64"), env)
@@ -158,11 +151,7 @@ def test_a_users_pip_platform_setting_never_brings_the_wrong_wheel(
         config.write_text("[global]\nplatform = macosx_11_0_arm64\n[download]\n"
                           "platform = macosx_11_0_arm64\n")  # fmt: skip
         monkeypatch.setenv("PIP_CONFIG_FILE", str(config))
-    _fresh_pip_environment()
-    try:
-        code, document = _fix(env, index, "--target", X86, capsys=capsys)
-    finally:
-        _fresh_pip_environment()
+    code, document = _fix(env, index, "--target", X86, capsys=capsys)
     assert code == 0, document
     assert _action(document)["wheel"] == "fast-1.0-cp311-cp311-macosx_10_9_x86_64.whl"
     assert main(["scan", str(env), "--target", X86]) == 0
@@ -179,11 +168,7 @@ def test_the_pip_child_keeps_the_users_index_options_and_drops_the_fixs_own(
     monkeypatch.setenv("PIP_CONFIG_FILE", str(config))
     monkeypatch.setenv("PIP_TARGET", "/tmp/elsewhere")
     monkeypatch.setenv("PIP_PROXY", "http://proxy.example:3128")
-    _fresh_pip_environment()
-    try:
-        child = dict(wheels.pip_environment())
-    finally:
-        _fresh_pip_environment()
+    child = dict(wheels.pip_environment())
     assert "PIP_TARGET" not in child
     assert child["PIP_PROXY"] == "http://proxy.example:3128"
     text = Path(child["PIP_CONFIG_FILE"]).read_text()

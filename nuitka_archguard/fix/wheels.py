@@ -137,13 +137,18 @@ def _env_key(key: str) -> str:
     return "PIP_" + key.upper().replace("-", "_")
 
 
-@functools.lru_cache(maxsize=1)
 def pip_environment() -> tuple[tuple[str, str], ...]:
     """The environment of every pip child: the user's own, minus the ``PIP_*`` variables of
     :data:`FIX_DECIDES`, and with ``PIP_CONFIG_FILE`` naming one config file that holds the
     user's merged pip configuration with those keys neutralised in every section (pip then
-    skips the user's file and lets this one override the global and site files)."""
-    env = dict(os.environ)
+    skips the user's file and lets this one override the global and site files). Computed
+    once per distinct environment of this process."""
+    return _pip_environment(tuple(sorted(os.environ.items())))
+
+
+@functools.lru_cache(maxsize=4)
+def _pip_environment(ours: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    env = dict(ours)
     for key in FIX_DECIDES:
         env.pop(_env_key(key), None)
         env.pop(_env_key(key.replace("-", "_")), None)
