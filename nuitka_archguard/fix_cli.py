@@ -1,8 +1,10 @@
 """``nuitka-archguard fix [PATH...]``: scan, plan, apply, scan again, print the verdict.
 
 Exit codes: 0 everything now fits (or nothing to do); 1 some findings could not be fixed,
-each listed with why and the manual way; 2 usage, unreadable input, or a download, staging
-or apply step that failed, with the environment as it was. Never a traceback.
+each listed with why and the manual way (a changed distribution that still fails the scan
+is rolled back and listed so); 2 usage, unreadable input, an environment whose own
+interpreter runs on another OS than the target, or a download, staging or apply step that
+failed, with the environment as it was. Never a traceback.
 """
 
 from __future__ import annotations
