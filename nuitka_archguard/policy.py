@@ -415,10 +415,39 @@ _WORD = "|".join(sorted((re.escape(w) for w in archs.PATH_WORDS), key=len, rever
 _WORD_RUN_RE = re.compile(
     rf"(?<![a-z0-9])(?:{_WORD})(?:[-_.](?:{_WORD}))*(?![a-z0-9])", re.IGNORECASE
 )
-_BINARY_SUFFIX_RE = re.compile(
-    r"(?:\.(?:exe|dll|pyd|dylib|bin)|\.so(?:\.[0-9][0-9a-z.]*)?)\Z", re.IGNORECASE
-)
-_NAME_VERSION_RE = re.compile(r"[-_.]?[0-9]+(?:\.[0-9]+)*\Z")
+_BINARY_SUFFIXES = (".exe", ".dll", ".pyd", ".dylib", ".bin", ".so")
+_SO_VERSION_TAIL_RE = re.compile(r"\.[0-9][0-9a-z.]*")
+
+
+def _without_suffix(name: str) -> str:
+    """``libfoo.so.1.2`` -> ``libfoo``; ``x.dll`` -> ``x``. String methods and one anchored
+    match of the tail: linear in the name, whatever a hostile zip member is called."""
+    if name.endswith(_BINARY_SUFFIXES):
+        return name.rsplit(".", 1)[0]
+    at = name.rfind(".so.")
+    if at > 0 and _SO_VERSION_TAIL_RE.fullmatch(name, at + 3):
+        return name[:at]
+    return name
+
+
+def _without_version(name: str) -> str:
+    """``tkdnd2.9.4`` -> ``tkdnd``, ``foo-1.2`` -> ``foo``: a trailing ``[-_.]?N(.N)*`` taken
+    off by one backward scan (a regex anchored at the end is quadratic on a hostile name)."""
+    digits = "0123456789"
+    end = at = len(name)
+    while at > 0:
+        char = name[at - 1]
+        if char in digits or (
+            char == "." and at < end and name[at] in digits and at >= 2 and name[at - 2] in digits
+        ):
+            at -= 1
+        else:
+            break
+    if at == end:
+        return name
+    if at > 0 and name[at - 1] in "-_.":
+        at -= 1
+    return name[:at]
 
 
 def variant_key(path: str) -> Optional[tuple[str, tuple[str, ...]]]:
@@ -432,12 +461,12 @@ def variant_key(path: str) -> Optional[tuple[str, tuple[str, ...]]]:
     file name, a ``lib`` prefix, the binary suffix and a trailing version do not count.
     """
     folder, slash, name = path.replace("\\", "/").lower().rpartition("/")
-    name = _BINARY_SUFFIX_RE.sub("", name)
+    name = _without_suffix(name)
     # A run of words never spans a "/": the folder's part is worked out once per folder.
     template, folder_words = _folder_words(folder)
     name, name_words = _collapsed_words(name[3:] if name.startswith("lib") else name)
     words = folder_words + name_words
-    return (template + slash + _NAME_VERSION_RE.sub("", name), words) if words else None
+    return (template + slash + _without_version(name), words) if words else None
 
 
 def _collapsed_words(text: str) -> tuple[str, tuple[str, ...]]:

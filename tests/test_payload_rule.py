@@ -224,3 +224,31 @@ def test_thousands_of_copies_in_one_folder_cost_linear_time() -> None:
     report = checker.report()
     assert time.perf_counter() - started < 10
     assert len(report.errors) == 8000 and report.variants_for_target == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["1." * 32000 + "x", "a" + ".so.1" * 16000 + ".so.x", "x86-" * 16000 + "a", "1." * 32000],
+)
+def test_a_hostile_name_costs_linear_time(name: str) -> None:
+    """A zip member may be named with 64 KiB: an end-anchored regex searched over it was
+    quadratic (8,000 "1." took 2.5 s)."""
+    import time
+
+    started = time.perf_counter()
+    variant_key(f"pkg/linux/{name}")
+    role_for(name + ".so")
+    assert time.perf_counter() - started < 1
+
+
+def test_the_version_scan_matches_the_regex_it_replaces() -> None:
+    import random
+    import re
+
+    from nuitka_archguard.policy import _without_version
+
+    regex = re.compile(r"[-_.]?[0-9]+(?:\.[0-9]+)*\Z")
+    chance = random.Random(21)
+    for _ in range(20000):
+        name = "".join(chance.choice("ab1.-_9") for _ in range(chance.randint(0, 9)))
+        assert _without_version(name) == regex.sub("", name, count=1), name
