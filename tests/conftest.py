@@ -48,3 +48,36 @@ def _every_json_is_valid() -> Iterator[None]:
     BinaryInfo.to_json = _checked(BinaryInfo.to_json, validate_binary)  # type: ignore[method-assign]
     yield
     ScanReport.to_json, BinaryInfo.to_json = originals  # type: ignore[method-assign]
+
+
+# -- the slow part of the hermetic tier -----------------------------------------------------------
+
+SLOW_FILES = ("test_fix", "test_resolve")
+"""Test files of ``fix`` and ``resolve``: hermetic (wheels from local folders), but nearly every
+case runs pip, about a second of CPU a child."""
+SLOW_CASES = {
+    ("test_hostile_compression.py", "test_compression_bombs_cost_their_budget_whatever_the_method"),
+    ("test_hostile_resources.py", "test_hostile_case_runs_in_300_mib_and_30_s"),
+    ("test_properties.py", "test_mutations_of_valid_headers"),
+    ("test_properties.py", "test_metadata_files_never_raise"),
+}
+"""Other hermetic cases that cost seconds each: decompression bombs inflated up to their
+budget, property runs of hundreds of examples."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the cases above ``slow``: ``-m "not nuitka and not realwheels and not slow"`` is
+    the quick hermetic tier. A listed case that no longer exists in a collected file is an
+    error, so the list cannot rot into marking nothing."""
+    found: set[tuple[str, str]] = set()
+    files: set[str] = set()
+    for item in items:
+        name = item.path.name
+        files.add(name)
+        function = getattr(item, "originalname", item.name)
+        if name.startswith(SLOW_FILES) or (name, function) in SLOW_CASES:
+            item.add_marker(pytest.mark.slow)
+            found.add((name, function))
+    missing = sorted(case for case in SLOW_CASES if case[0] in files and case not in found)
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py SLOW_CASES names missing tests: {missing}")
