@@ -103,7 +103,8 @@ def host_refusal(root: Path, target: Target) -> str:
 def fix_program() -> str:
     """How to run nuitka-archguard so that a printed command works as pasted, also when
     the virtual environment it lives in is not activated: ``nuitka-archguard`` when that is
-    the one on ``PATH``, else the script's full path, else ``python -m nuitka_archguard``."""
+    the one on ``PATH``, else the script's full path (also beside the interpreter, which is
+    where it is when Nuitka runs without ``site``), else ``python -m nuitka_archguard``."""
     name = "nuitka-archguard" + (".exe" if os.name == "nt" else "")
     script = Path(sysconfig.get_path("scripts") or "", name)
     found = shutil.which("nuitka-archguard")
@@ -111,4 +112,9 @@ def fix_program() -> str:
         return "nuitka-archguard"
     if script.is_file():
         return shell_quote(str(script))
+    # Nuitka runs the plugin with -S: no site module, so sysconfig names the base Python's
+    # scripts folder; a virtual environment's script sits beside its interpreter.
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return shell_quote(str(beside))
     return f"{shell_quote(sys.executable)} -m nuitka_archguard"
