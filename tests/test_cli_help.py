@@ -50,6 +50,11 @@ def test_shared_options_are_declared_once() -> None:
     for name in ("--target", "--min-os", "--allow"):
         assert scan[name].help == fix[name].help, name
         assert scan[name].metavar == fix[name].metavar, name
+    resolve = _options(_subparser("resolve"))
+    for name in ("--index-url", "--extra-index-url", "--find-links", "--no-index"):
+        assert resolve[name].help == fix[name].help, name
+    for parser in (scan, fix, resolve):  # the same list of spellings; defaults may differ
+        assert accepted_targets() in str(parser["--target"].help)
 
 
 def test_target_help_lists_every_accepted_spelling() -> None:
