@@ -469,7 +469,7 @@ class Preflight:
         same_package = importer.split(".")[0] == reached.name.split(".")[0]
         needers = () if same_package or by_distribution or importer == "__main__" else (importer,)
         path = reached.path
-        if path is not None and self.macos_import_check and guard._is_foreign(path):
+        if path is not None and self.macos_import_check and guard.is_foreign(path):
             path = None
         if path is not None:
             guard.check(path, Role.EXTENSION_MODULE, module_name=reached.name, needed_by=needers)

@@ -361,7 +361,7 @@ class Guard:
         path = ""
         try:
             for path in self._finder.candidates(module_name, extra_dirs):
-                if self._is_foreign(path):
+                if self.is_foreign(path):
                     return self.checker.add_foreign_extension(
                         module_name, path, needed_by=self._needers(path, needed_by)
                     )
@@ -378,7 +378,9 @@ class Guard:
             return None
         return tuple(dict.fromkeys([*names, *self.checker.needed_by(self.checker.owner_of(path))]))
 
-    def _is_foreign(self, path: str) -> bool:
+    def is_foreign(self, path: str) -> bool:
+        """Whether an extension-module file lacks the target's arch or is for another OS:
+        what Nuitka leaves out (the silent drop); the preflight asks it too."""
         try:
             info = inspect_file(path)
         except (BinaryReadError, OSError):
