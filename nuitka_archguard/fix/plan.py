@@ -120,7 +120,7 @@ class Action:
                 f"{self.new_version} ({wheel})"
             )
             who = ", ".join(self.needed_by)
-            return head + (f"; required by {who}: check their version constraints" if who else "")
+            return head + (f"; needed by {who}" if who else "")
         return f"cannot fix: {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
