@@ -44,7 +44,7 @@ OLDEST = "3.9"  # requires-python >= 3.9
 
 def _copy_project(dest: Path) -> Path:
     """What the quick start needs of the project: its metadata, package and the script."""
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
         shutil.copy2(ROOT / name, dest / name)
     shutil.copytree(
         ROOT / "nuitka_archguard",
