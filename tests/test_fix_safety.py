@@ -635,3 +635,22 @@ def test_an_output_that_is_or_holds_an_input_is_refused_clearly(
     assert code == 2 and err.count("\n") == 1 and "--output" in err, err
     assert "internal error" not in err
     assert tree_hash(house) == before and tree_hash(tmp_path) == outside
+
+
+def test_fusing_into_output_counts_unpacked_bytes_against_the_staging_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nuitka_archguard.fix import wheels
+
+    house, index, out = tmp_path / "house", tmp_path / "index", tmp_path / "out"
+    arm = ext_wheel(house, "fast", "1.0", "arm64")
+    ext_wheel(index, "fast", "1.0", "x86_64")
+    # The budget, lowered to below what these wheels declare (a small wheel of a huge
+    # member is the same case at scale: the declared sizes are what is counted).
+    monkeypatch.setattr(wheels, "UNPACK_LIMIT", 200)
+    code = main(["fix", str(arm), "--output", str(out), "--target", "macos-universal2",
+                 "--no-index", "--find-links", str(index)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert "would unpack to" in captured.out + captured.err, captured
+    assert code != 0
+    assert not any(out.glob("*.whl"))

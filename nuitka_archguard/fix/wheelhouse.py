@@ -25,7 +25,7 @@ from ..target import Target
 from ..wheel import member_refusal, parse_name
 from .fuse import FuseConflict, FuseError, fuse_trees
 from .plan import Action, ActionKind, offending, request_platforms, resolve_actions
-from .wheels import DownloadError, PipOptions, PythonSpec, UnsafePathError
+from .wheels import DownloadError, PipOptions, PythonSpec, UnsafePathError, check_members
 
 __all__ = ["WheelhouseError", "fix_wheelhouse", "zip_tree"]
 
@@ -217,6 +217,10 @@ def _unpack(wheel: Path, folder: Path) -> Path:
             refusal = member_refusal(info.filename)
             if refusal:
                 raise UnsafePathError(f"{wheel.name}: {refusal}")
+        # The same budget as staging into an environment: the declared sizes bound what
+        # extracting writes (zipfile stops each member there), checked before a byte is.
+        folder.mkdir(parents=True, exist_ok=True)
+        check_members(wheel, folder)
         archive.extractall(folder)
     return folder
 

@@ -381,7 +381,7 @@ def install_wheel(
     files = reader.wheel_dist_info(str(wheel))
     if files is None:
         raise UnsafePathError(_refusal(reader, wheel))
-    _check_members(wheel, destdir)
+    check_members(wheel, destdir)
     paths = scheme.as_dict()
     paths["headers"] = _headers_folder(scheme, files)
     written: list[Path] = []
@@ -502,7 +502,7 @@ UNPACK_LIMIT = 4 * 1024**3
 _FREE_MARGIN = 64 * 1024**2
 
 
-def _check_members(wheel: Path, destdir: Path) -> None:
+def check_members(wheel: Path, destdir: Path) -> None:
     """Every member's path and the total size, checked before ``installer`` writes a byte:
     what is safe must not depend on which ``installer`` release refuses what."""
     limit = UNPACK_LIMIT
@@ -518,7 +518,7 @@ def _check_members(wheel: Path, destdir: Path) -> None:
     if total > limit:
         raise UnsafePathError(
             f"{wheel.name} would unpack to {total:,} bytes, more than the {limit:,} a "
-            "replacement wheel may take; nothing was installed"
+            "wheel may unpack to (staging or fusing); nothing was installed"
         )
     if total + _FREE_MARGIN > free:
         raise UnsafePathError(
