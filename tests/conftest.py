@@ -52,7 +52,7 @@ def _every_json_is_valid() -> Iterator[None]:
 
 # -- the slow part of the hermetic tier -----------------------------------------------------------
 
-SLOW_FILES = ("test_fix", "test_resolve")
+SLOW_FILES = ("test_fix", "test_resolve", "test_scan_resolve_hint")
 """Test files of ``fix`` and ``resolve``: hermetic (wheels from local folders), but nearly every
 case runs pip, about a second of CPU a child."""
 SLOW_CASES = {
