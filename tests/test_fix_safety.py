@@ -654,3 +654,35 @@ def test_fusing_into_output_counts_unpacked_bytes_against_the_staging_budget(
     assert "would unpack to" in captured.out + captured.err, captured
     assert code != 0
     assert not any(out.glob("*.whl"))
+
+
+# pip failures classified by what happened: (extra fix options, environment, words said).
+PIP_FAILURES = {
+    "missing --find-links folder": (
+        ["--no-index", "--find-links", "{tmp}/no-such-folder"], {}, "no such folder"),
+    "index URL without a scheme": (["--index-url", "pypi.invalid/simple"], {}, "no scheme"),
+    "untrusted plain-http index": (
+        ["--index-url", "http://example.invalid/simple"], {}, "--trusted-host"),
+    "a constraint from the user's pip config": (
+        ["--no-index", "--find-links", "{index}"], {"PIP_CONSTRAINT": "{tmp}/c.txt"},
+        "constraint from your pip configuration"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(PIP_FAILURES))
+def test_a_pip_failure_is_said_for_what_it_is(
+    case: str, tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    extra, environment, said = PIP_FAILURES[case]
+    env = _env(tmp_path / "env", tmp_path)
+    (tmp_path / "c.txt").write_text("fast<1.0\n")
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value.format(tmp=tmp_path, index=index))
+    before = tree_hash(env)
+    args = [a.format(tmp=tmp_path, index=index) for a in extra]
+    code = main(["fix", str(env), "--target", X86, *args])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and err.count("\n") == 1, err
+    assert "from source" not in err
+    assert tree_hash(env) == before

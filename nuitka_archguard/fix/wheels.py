@@ -32,7 +32,7 @@ from packaging.version import Version
 
 from ..metadata import MetadataError, MetadataReader, parse_headers, read_regular
 from ..state import STATE_DIR
-from ..text import shown
+from ..text import shell_quote, shown
 from ..wheel import member_refusal, parse_name
 
 __all__ = [
@@ -284,6 +284,9 @@ def download(
         if result.returncode == 0:
             _collect(dest, pending, found)
             return found
+        known = pip_failure(output, options)
+        if known is not None:
+            raise DownloadError(known)
         if any(marker in output for marker in NETWORK_MARKERS):
             raise DownloadError(f"pip could not reach the index: {tail(output)}")
         match = _NO_MATCH.search(output)
@@ -323,6 +326,54 @@ def _requirement_name(requirement: str) -> str:
 
 def _pins(requirement: str, version: str) -> bool:
     return "==" not in requirement or requirement.split("==", 1)[1].strip() == version
+
+
+_IGNORED_LOCATION = re.compile(
+    r"Location '([^'\n]+)' is ignored: it is either a non-existing path or lacks a specific scheme"
+)
+_UNTRUSTED = re.compile(r"The repository located at (\S+) is not a trusted or secure host")
+_CONSTRAINT = re.compile(r"The user requested \(constraint\) ([^\n]+)")
+
+
+def pip_failure(output: str, options: PipOptions) -> Optional[str]:
+    """What a failed pip run means when it is not "no such wheel": one clear line for a
+    ``--find-links`` folder that does not exist, an index URL without a scheme, a plain-http
+    index pip ignores as untrusted, or a constraint from the user's pip configuration that
+    excludes every candidate; ``None`` otherwise. The one classifier of pip's output (pip
+    says these only as warnings, then "No matching distribution", which would read as
+    "no wheel: build from source")."""
+    indexes = [*([options.index_url] if options.index_url else []), *options.extra_index_urls]
+    for url in indexes:
+        if "://" not in url and not os.path.isdir(url):
+            return f"{shown(url)}: not a URL pip can use (no scheme): write it as https://HOST/PATH"
+    mine = {*options.find_links, *indexes}
+    for location in _IGNORED_LOCATION.findall(output):
+        if location in mine or location.rstrip("/") in {m.rstrip("/") for m in mine}:
+            if location in options.find_links:
+                return (
+                    f"--find-links {shown(location)}: no such folder (pip ignored it); give an "
+                    "existing folder of wheels or a URL"
+                )
+            return (
+                f"{shown(location)}: not a URL pip can use (no scheme): write it as "
+                "https://HOST/PATH"
+            )
+    untrusted = _UNTRUSTED.search(output)
+    if untrusted:
+        host = untrusted.group(1)
+        return (
+            f"pip ignored the index at {shown(host)}: plain http from a host it does not trust; "
+            f"use https, or trust it explicitly (PIP_TRUSTED_HOST={shell_quote(host)}, pip's "
+            f"--trusted-host {shell_quote(host)})"
+        )
+    constraint = _CONSTRAINT.search(output)
+    if constraint:
+        return (
+            f"a constraint from your pip configuration excludes every candidate "
+            f"({shown(constraint.group(1).strip())}; set by PIP_CONSTRAINT or a 'constraint' "
+            "line in pip.conf): relax it or run fix without it"
+        )
+    return None
 
 
 def tail(output: str) -> str:
