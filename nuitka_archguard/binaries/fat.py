@@ -49,10 +49,6 @@ from macholib.mach_o import (
     FAT_MAGIC_64,
     LC_SEGMENT,
     LC_SEGMENT_64,
-    MH_CIGAM,
-    MH_CIGAM_64,
-    MH_MAGIC,
-    MH_MAGIC_64,
     MH_OBJECT,
     fat_arch,
     fat_arch64,
@@ -99,9 +95,8 @@ Apple's ARM), whatever its segments say."""
 UINT32_MAX = 0xFFFFFFFF
 COPY_CHUNK = 1024 * 1024
 
-_FAT_HEADER = struct.Struct(">II")  # magic, nfat_arch
-_FAT_ARCH = struct.Struct(">IIIII")  # cputype, cpusubtype, offset, size, align
-_FAT_ARCH_64 = struct.Struct(">IIQQII")  # ... offset, size (64-bit), align, reserved
+_FAT_HEADER, _FAT_ARCH, _FAT_ARCH_64 = macho.FAT_HEADER, macho.FAT_ARCH, macho.FAT_ARCH_64
+"""The fat structures are the reader's (one definition for reading and writing)."""
 assert _FAT_HEADER.size == fat_header._size_
 assert _FAT_ARCH.size == fat_arch._size_ and _FAT_ARCH_64.size == fat_arch64._size_
 _LOAD_COMMAND_SIZE = 8  # cmd, cmdsize
@@ -122,14 +117,8 @@ _SYMBOL_TABLES = frozenset(
 """Names of an archive's symbol table member, which ``ar`` writes first and LLVM skips."""
 _GNU_STRING_TABLE = b"//"
 _BITCODE_MAGICS = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
-_LAYOUT: dict[bytes, tuple[str, int]] = {
-    MH_MAGIC.to_bytes(4, "big"): (">", 32),
-    MH_MAGIC_64.to_bytes(4, "big"): (">", 64),
-    MH_CIGAM.to_bytes(4, "big"): ("<", 32),
-    MH_CIGAM_64.to_bytes(4, "big"): ("<", 64),
-}
-"""Byte order and word size of a thin Mach-O file by its first four bytes."""
-_FAT_MAGICS = (FAT_MAGIC.to_bytes(4, "big"), FAT_MAGIC_64.to_bytes(4, "big"))
+_LAYOUT = macho.THIN_LAYOUTS
+_FAT_MAGICS = macho.FAT_MAGIC_BYTES
 
 
 class FatWriteError(Exception):
@@ -326,11 +315,15 @@ def _validated(source: _Input, window: _Window, where: str) -> None:
         raise FatWriteError(f"{source.name}: {where}{error}") from None
 
 
-def _thin_slice(source: _Input, offset: int, size: int, align: Optional[int]) -> _Slice:
+def _thin_slice(
+    source: _Input, offset: int, size: int, align: Optional[int], *, checked: bool = False
+) -> _Slice:
     """A thin Mach-O image of ``size`` bytes at ``offset``: its alignment is ``align`` when a
-    fat table gave one, else computed as LLVM's ``calculateAlignment`` does."""
+    fat table gave one, else computed as LLVM's ``calculateAlignment`` does. ``checked``:
+    the reader already validated it (as a slice of a fat input read whole)."""
     window = source.window(offset, size)
-    _validated(source, window, "" if offset == 0 else f"slice at offset {offset}: ")
+    if not checked:
+        _validated(source, window, "" if offset == 0 else f"slice at offset {offset}: ")
     order, bits = _LAYOUT[window.head()[:4]]
     cputype, cpusubtype, filetype, ncmds, sizeofcmds = struct.unpack_from(
         order + "IIIII", window.head(), 4
@@ -622,7 +615,7 @@ def _fat_slices(source: _Input, fat64: bool, archives_ok: bool = False) -> list[
             raise FatWriteError(
                 f"{source.name}: {where}: offset {offset} is not aligned to 2^{align}"
             )
-        slices.append(_thin_slice(source, offset, size, align))
+        slices.append(_thin_slice(source, offset, size, align, checked=not archives))
     return slices
 
 

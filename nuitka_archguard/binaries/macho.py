@@ -233,6 +233,17 @@ _U32_BE = struct.Struct(">I")
 _FAT_ARCH = struct.Struct(">IIIII")  # cputype, cpusubtype, offset, size, align
 _FAT_ARCH_64 = struct.Struct(">IIQQII")  # cputype, cpusubtype, offset, size, align, reserved
 _FAT_HEADER_SIZE = 8
+FAT_HEADER = struct.Struct(">II")  # magic, nfat_arch
+FAT_ARCH, FAT_ARCH_64 = _FAT_ARCH, _FAT_ARCH_64
+"""The fat header and table entries (always big-endian), shared with the fat writer."""
+FAT_MAGIC_BYTES = (_FAT_MAGIC_BYTES, _FAT64_MAGIC_BYTES)
+THIN_LAYOUTS: dict[bytes, tuple[str, int]] = {
+    MH_MAGIC.to_bytes(4, "big"): (">", 32),
+    MH_MAGIC_64.to_bytes(4, "big"): (">", 64),
+    MH_CIGAM.to_bytes(4, "big"): ("<", 32),
+    MH_CIGAM_64.to_bytes(4, "big"): ("<", 64),
+}
+"""Byte order and word size of a thin Mach-O file by its first four bytes."""
 ARCHIVE_MAGIC = b"!<arch>\n"
 """The first bytes of an ``ar`` static archive: a fat file's slice may be one (a fused
 ``.a``, as ``lipo -create`` makes of two thin archives)."""
