@@ -9,6 +9,7 @@ little more than LLVM (a 64-bit header with a 32-bit cputype), never less.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -96,3 +97,24 @@ def test_the_writer_names_why_it_refuses_a_segment_beyond_the_file() -> None:
     got = ours([data, ARM64])
     assert isinstance(got, str) and "extends past the end of the file" in got, got
     assert LIPO is None or isinstance(lipo([data, ARM64], Path("/tmp")), str)
+
+
+def test_inspect_calls_a_file_llvm_refuses_unreadable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nuitka_archguard.cli import main
+
+    patched = bytearray(synth.segment_command(0, ()))
+    patched[48:56] = (1 << 20).to_bytes(8, "little")  # filesize far past the file
+    patched[32:40] = (1 << 21).to_bytes(8, "little")  # vmsize
+    for name, data in {
+        "thin.so": synth.thin("x86_64", "bundle", extra_commands=[bytes(patched)]),
+        "fat.so": synth.fat([synth.thin("x86_64", "bundle", extra_commands=[bytes(patched)]),
+                             ARM64]),
+    }.items():  # fmt: skip
+        (tmp_path / name).write_bytes(data)
+        assert main(["inspect", str(tmp_path / name), "--json"]) == 2
+        (info,) = json.loads(capsys.readouterr().out)
+        assert "extends past the end of the file" in info["error"], info
+    (tmp_path / "good.so").write_bytes(ARM64)
+    assert main(["inspect", str(tmp_path / "good.so")]) == 0

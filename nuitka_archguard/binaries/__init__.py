@@ -67,7 +67,10 @@ def inspect_file(path: str | os.PathLike[str]) -> BinaryInfo:
     """
     try:
         with FileSource(path) as source:
-            return read_binary(source, os.fspath(path))
+            info = read_binary(source, os.fspath(path))
+            if info.format is BinaryFormat.MACHO:
+                macho.strict_check(source)  # what LLVM's tools refuse is no valid binary
+            return info
     except BinaryReadError as error:
         if error.path is not None:
             raise

@@ -523,3 +523,219 @@ def _version(value: int) -> str:
     if patch:
         return f"{major}.{minor}.{patch}"
     return f"{major}.{minor}"
+
+
+# -- LLVM's stricter checks (the fat writer, inspect) -----------------------------------------
+
+_FILETYPES_LLVM_KNOWS = range(1, 12)
+"""``MH_OBJECT`` .. ``MH_KEXT_BUNDLE``: what LLVM 14's ``identify_magic`` takes as Mach-O."""
+_NEEDS_ID_DYLIB = (6, 9)  # MH_DYLIB, MH_DYLIB_STUB
+_LC_SEGMENT, _LC_SYMTAB, _LC_SEGMENT_64, _LC_UUID = 0x1, 0x2, 0x19, 0x1B
+_LC_ID_DYLIB = 0xD
+_LC_STR_COMMANDS = {
+    # dylib_command (24 bytes before the string): load, id, lazy, weak, reexport, upward
+    0xC: 24, 0xD: 24, 0x20: 24, 0x80000018: 24, 0x8000001F: 24, 0x80000023: 24,
+    # 12 bytes: dylinkers, dyld environment, rpath, sub-framework/umbrella/client/library
+    0xE: 12, 0xF: 12, 0x27: 12, 0x8000001C: 12, 0x12: 12, 0x13: 12, 0x14: 12, 0x15: 12,
+}  # fmt: skip
+"""Commands whose first field after their fixed part is an ``lc_str``, with the size of that
+fixed part: the string's offset must lie past it and inside the command."""
+_LC_DYSYMTAB = 0xB
+_EXACT_SIZES = {
+    0x24: 16, 0x25: 16, 0x2F: 16, 0x30: 16,  # LC_VERSION_MIN_*
+    0x80000028: 24, _LC_UUID: 24, 0x2A: 16,  # LC_MAIN, LC_UUID, LC_SOURCE_VERSION
+    0x21: 20, 0x2C: 24, 0x31: 40,  # LC_ENCRYPTION_INFO(_64), LC_NOTE
+    0x16: 16, 0x17: 12, 0x11: 40, 0x1A: 72,  # two-level hints, prebind cksum, routines(_64)
+}  # fmt: skip
+"""Commands LLVM requires to have exactly their structure's size."""
+_LINKEDIT_DATA = {0x1D, 0x1E, 0x26, 0x29, 0x2B, 0x2E, 0x80000033, 0x80000034}
+"""``linkedit_data_command``s (code signature, function starts, chained fixups...): 16 bytes,
+their data inside the file."""
+_DYLD_INFO = {0x22, 0x80000022}
+_LC_BUILD_VERSION = 0x32
+
+
+def llvm_refusal(
+    commands: bytes, order: str, bits: int, filetype: int, ncmds: int, file_size: int
+) -> Optional[str]:
+    headers_end = (32 if bits == 64 else 28) + len(commands)
+    elements: list[tuple[int, int]] = [(0, headers_end)]
+    """Why ``llvm-lipo -create`` (LLVM 14's ``MachOObjectFile``) refuses a thin image the
+    project's reader accepts, or ``None``: the writer must not fuse what Apple's and LLVM's
+    tools would reject (the reader stays lean; only fusing pays for these checks)."""
+    if filetype not in _FILETYPES_LLVM_KNOWS:
+        return f"filetype {filetype} is no Mach-O file type LLVM knows"
+    u32 = struct.Struct(order + "I").unpack_from
+    word = "Q" if bits == 64 else "I"
+    position, has_id, has_uuid = 0, False, False
+    for index in range(ncmds):
+        cmd, cmdsize = struct.unpack_from(order + "II", commands, position)
+        name = f"load command {index} ({cmd:#x})"
+        if cmdsize % (8 if bits == 64 else 4):
+            return f"{name} cmdsize {cmdsize} is not a multiple of {8 if bits == 64 else 4}"
+        body = commands[position : position + cmdsize]
+        if cmd in _LC_STR_COMMANDS:
+            fixed_part = _LC_STR_COMMANDS[cmd]
+            if cmdsize < fixed_part or not fixed_part <= u32(body, 8)[0] < cmdsize:
+                return f"{name} string offset lies outside the command"
+            has_id = has_id or cmd == _LC_ID_DYLIB
+        elif cmd in _EXACT_SIZES:
+            if cmdsize != _EXACT_SIZES[cmd]:
+                return f"{name} has incorrect cmdsize {cmdsize}"
+            if cmd == _LC_UUID:
+                if has_uuid:
+                    return "more than one LC_UUID command"
+                has_uuid = True
+        elif cmd == _LC_BUILD_VERSION:
+            if cmdsize < 24 or cmdsize != 24 + 8 * u32(body, 20)[0]:
+                return f"{name} LC_BUILD_VERSION has incorrect cmdsize {cmdsize}"
+        elif cmd in _LINKEDIT_DATA:
+            if cmdsize != 16:
+                return f"{name} has incorrect cmdsize {cmdsize}"
+            dataoff, datasize = struct.unpack_from(order + "II", body, 8)
+            if dataoff + datasize > file_size:
+                return f"{name} data ({dataoff}+{datasize}) extends past the end of the file"
+            if _overlaps(elements, dataoff, datasize):
+                return f"{name} data ({dataoff}+{datasize}) overlaps another part of the file"
+        elif cmd in _DYLD_INFO:
+            if cmdsize != 48:
+                return f"{name} has incorrect cmdsize {cmdsize}"
+            fields = struct.unpack_from(order + "10I", body, 8)
+            for off, size in zip(fields[::2], fields[1::2]):
+                if off + size > file_size:
+                    return f"{name} info ({off}+{size}) extends past the end of the file"
+                if _overlaps(elements, off, size):
+                    return f"{name} info ({off}+{size}) overlaps another part of the file"
+        elif cmd == _LC_SYMTAB:
+            if cmdsize != 24:
+                return f"{name} LC_SYMTAB has incorrect cmdsize {cmdsize}"
+            symoff, nsyms, stroff, strsize = struct.unpack_from(order + "IIII", body, 8)
+            symsize = nsyms * (16 if bits == 64 else 12)
+            if symoff + symsize > file_size:
+                return f"{name} symbol table extends past the end of the file"
+            if _overlaps(elements, symoff, symsize):
+                return f"{name} symbol table overlaps another part of the file"
+            if stroff + strsize > file_size:
+                return f"{name} string table extends past the end of the file"
+            if _overlaps(elements, stroff, strsize):
+                return f"{name} string table overlaps another part of the file"
+        elif cmd == _LC_DYSYMTAB:
+            if cmdsize != 80:
+                return f"{name} LC_DYSYMTAB has incorrect cmdsize {cmdsize}"
+            fields = struct.unpack_from(order + "18I", body, 8)
+            module_size = 56 if bits == 64 else 52
+            tables = (  # (offset, count, entry size): toc, modules, ext refs, indirect, relocs
+                (fields[6], fields[7], 8), (fields[8], fields[9], module_size),
+                (fields[10], fields[11], 4), (fields[12], fields[13], 4),
+                (fields[14], fields[15], 8), (fields[16], fields[17], 8),
+            )  # fmt: skip
+            for off, count, entry in tables:
+                if off + count * entry > file_size:
+                    return f"{name} LC_DYSYMTAB table at {off} extends past the end of the file"
+                if _overlaps(elements, off, count * entry):
+                    return f"{name} LC_DYSYMTAB table at {off} overlaps another part of the file"
+        elif cmd in (_LC_SEGMENT, _LC_SEGMENT_64):
+            wide = cmd == _LC_SEGMENT_64
+            fixed, section = (72, 80) if wide else (56, 68)
+            if cmdsize < fixed:
+                return f"{name} segment command is too small ({cmdsize} bytes)"
+            vmaddr, vmsize, fileoff, filesize = struct.unpack_from(order + word * 4, body, 24)
+            nsects = u32(body, fixed - 8)[0]
+            if cmdsize != fixed + nsects * section:
+                return f"{name} segment has incorrect cmdsize for {nsects} sections"
+            if fileoff + filesize > file_size:
+                return f"{name} segment ({fileoff}+{filesize}) extends past the end of the file"
+            if vmsize and filesize > vmsize:
+                return f"{name} segment filesize {filesize} is greater than its vmsize {vmsize}"
+            problem = _section_refusal(
+                body, order, wide, nsects, filetype, (vmaddr, vmsize, filesize), file_size,
+                headers_end,
+            )  # fmt: skip
+            if problem:
+                return f"{name} {problem}"
+        position += cmdsize
+    if filetype in _NEEDS_ID_DYLIB and not has_id:
+        return "no LC_ID_DYLIB load command in a dynamic library"
+    return None
+
+
+def _overlaps(elements: list[tuple[int, int]], offset: int, size: int) -> bool:
+    """LLVM's ``checkOverlappingElement``: a part of the file (symbol table, string table,
+    dyld info, linkedit data...) must not overlap one seen before; it is then one more."""
+    if size == 0:
+        return False
+    for start, length in elements:
+        end = start + length
+        if (
+            start <= offset < end
+            or start < offset + size < end
+            or (offset <= start and offset + size >= end)
+        ):
+            return True
+    elements.append((offset, size))
+    return False
+
+
+_ZEROFILL_FLAGS = (0x1, 0x12)  # S_ZEROFILL, S_THREAD_LOCAL_ZEROFILL: no bytes in the file
+_NO_SECTION_DATA = (9, 10)  # MH_DYLIB_STUB, MH_DSYM: sections describe, hold nothing
+
+
+def _section_refusal(
+    body: bytes,
+    order: str,
+    wide: bool,
+    nsects: int,
+    filetype: int,
+    segment: tuple[int, int, int],
+    file_size: int,
+    headers_end: int,
+) -> Optional[str]:
+    """LLVM's checks of each section of a segment command (``parseSegmentLoadCommand``);
+    ``segment``: its vmaddr, vmsize and filesize."""
+    vmaddr, vmsize, segment_filesize = segment
+    fixed, size_of = (72, 80) if wide else (56, 68)
+    layout = struct.Struct(order + ("QQIIIII" if wide else "IIIIIII"))
+    for index in range(nsects):
+        addr, size, offset, _, reloff, nreloc, flags = layout.unpack_from(
+            body, fixed + index * size_of + 32
+        )
+        where = f"section {index}"
+        if addr < vmaddr or addr + size > vmaddr + vmsize:
+            return f"{where} ({addr}+{size}) lies outside its segment's addresses"
+        if filetype not in _NO_SECTION_DATA and flags not in _ZEROFILL_FLAGS:
+            if offset > file_size or offset + size > file_size:
+                return f"{where} data ({offset}+{size}) extends past the end of the file"
+            if offset < headers_end and size:
+                return f"{where} offset {offset} is not past the headers of the file"
+            if size > segment_filesize:
+                return f"{where} size {size} is greater than its segment's"
+        if reloff > file_size or reloff + nreloc * 8 > file_size:
+            return f"{where} relocations extend past the end of the file"
+    return None
+
+
+def strict_check(source: ByteSource) -> None:
+    """Raise :class:`BinaryReadError` when LLVM's Mach-O reader would refuse a file that
+    :func:`read_slices` reads (each thin image, alone or in a fat file, checked by
+    :func:`llvm_refusal`). Not on the scanner's hot path: ``inspect`` and the fat writer."""
+    head = source.head()
+    magic = head[:4]
+    if magic in FAT_MAGIC_BYTES:
+        entry = FAT_ARCH_64 if magic == FAT_MAGIC_BYTES[1] else FAT_ARCH
+        count = _U32_BE.unpack_from(head, 4)[0]
+        table = source.read_at(FAT_HEADER.size, count * entry.size)
+        images = [entry.unpack_from(table, i * entry.size)[2:4] for i in range(count)]
+    else:
+        images = [(0, source.size)]
+    for offset, size in images:
+        first = source.read_at(offset, min(size, FIRST_READ))
+        if first.startswith(ARCHIVE_MAGIC) or first[:4] not in THIN_LAYOUTS:
+            continue
+        order, bits = THIN_LAYOUTS[first[:4]]
+        _, _, filetype, ncmds, sizeofcmds = struct.unpack_from(order + "IIIII", first, 4)
+        header_size = 32 if bits == 64 else 28
+        commands = source.read_at(offset + header_size, sizeofcmds)
+        problem = llvm_refusal(commands, order, bits, filetype, ncmds, size)
+        if problem:
+            where = f"fat slice at offset {offset}: " if offset else ""
+            raise BinaryReadError(f"{where}truncated or malformed: {problem}")
