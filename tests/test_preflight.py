@@ -108,37 +108,65 @@ def test_local_module_of_the_program_folder_is_followed(tmp_path: Path) -> None:
     assert "badpkg 1.0" in _stop_text(result)
 
 
+def _cffi(site: Path) -> None:
+    """cffi as an aarch64-only wheel: its top-level ``_cffi_backend`` has no host file."""
+    _dist(site, "cffi", {"_cffi_backend.cpython-311-aarch64-linux-gnu.so": elf.elf("aarch64")},
+          tag=f"{PY_TAG}-manylinux_2_17_aarch64")  # fmt: skip
+
+
+def _cffi_user(site: Path, name: str, requires: str, *, names_backend: bool = True) -> None:
+    """A package whose host extension module is built with cffi (its file names
+    ``_cffi_backend``, as cryptography's Rust core does) and that requires cffi."""
+    ext = elf.elf("x86_64") + (b"\0_cffi_backend\0" if names_backend else b"")
+    _dist(site, name, {f"{name}/__init__.py": b"from . import _rust\n",
+                       f"{name}/_rust.abi3.so": ext},
+          tag="cp311-abi3-manylinux_2_17_x86_64", requires=[requires])  # fmt: skip
+
+
 def test_only_foreign_file_is_the_silent_drop_named_for_the_requiring_distribution(
     tmp_path: Path,
 ) -> None:
-    """The seed's shape: the program imports a pure package that requires another whose
-    top-level extension module exists only for aarch64 (``_cffi_backend``)."""
+    """The seed's shape: the program imports a package whose extension module loads
+    ``_cffi_backend`` from C, and cffi's exists only for aarch64."""
     site = tmp_path / "site"
+    _cffi(site)
+    _cffi_user(site, "app", "cffi>=0.5")
+    text = _stop_text(_run(tmp_path, "import app\n", site))
+    assert "foreign-extension-only" in text and "cffi 1.0" in text
+    assert "needed by app" in text
+
+
+def test_a_required_distribution_nothing_imports_does_not_stop(tmp_path: Path) -> None:
+    """Nuitka includes a required distribution's modules only when something imports them:
+    a pure requirer, or an extension module that never names ``_cffi_backend``, leaves the
+    wrong-arch requirement out of the build, so the preflight must not stop (its promise)."""
+    site = tmp_path / "site"
+    _cffi(site)
     _dist(site, "backend", {"_backend.cpython-311-aarch64-linux-gnu.so": elf.elf("aarch64")},
           tag=f"{PY_TAG}-manylinux_2_17_aarch64")  # fmt: skip
-    _dist(site, "app", {"app/__init__.py": b"X = 1\n"}, requires=["backend>=0.5"])
-    text = _stop_text(_run(tmp_path, "import app\n", site))
-    assert "foreign-extension-only" in text and "backend 1.0" in text
-    assert "needed by app" in text
+    _dist(site, "pureapp", {"pureapp/__init__.py": b"X = 1\n"}, requires=["backend", "cffi"])
+    _cffi_user(site, "quiet", "cffi", names_backend=False)
+    assert not _run(tmp_path, "import pureapp\n", site).stopped
+    assert not _run(tmp_path, "import quiet\n", site).stopped
 
 
 def test_extra_requirement_counts_only_when_requested(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    _dist(site, "backend", {"_backend.cpython-311-aarch64-linux-gnu.so": elf.elf("aarch64")},
-          tag=f"{PY_TAG}-manylinux_2_17_aarch64")  # fmt: skip
-    _dist(site, "lib", {"lib/__init__.py": b""}, requires=['backend; extra == "fast"'])
+    _cffi(site)
+    _cffi_user(site, "lib", 'cffi; extra == "fast"')
     _dist(site, "plain", {"plain/__init__.py": b"import lib\n"}, requires=["lib"])
     _dist(site, "fast", {"fast/__init__.py": b"import lib\n"}, requires=["lib[fast]"])
     assert not _run(tmp_path, "import plain\n", site).stopped
-    assert "backend 1.0" in _stop_text(_run(tmp_path, "import fast\n", site))
+    assert "cffi 1.0" in _stop_text(_run(tmp_path, "import fast\n", site))
 
 
 def test_markers_are_evaluated_for_the_target(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    _dist(site, "backend", {"_backend.cpython-311-aarch64-linux-gnu.so": elf.elf("aarch64")},
-          tag=f"{PY_TAG}-manylinux_2_17_aarch64")  # fmt: skip
-    _dist(site, "app", {"app/__init__.py": b""}, requires=['backend; sys_platform == "win32"'])
-    assert not _run(tmp_path, "import app\n", site).stopped
+    _cffi(site)
+    _cffi_user(site, "winapp", 'cffi; sys_platform == "win32"')
+    _cffi_user(site, "linuxapp", 'cffi; sys_platform == "linux"')
+    assert not _run(tmp_path, "import winapp\n", site).stopped
+    assert "cffi 1.0" in _stop_text(_run(tmp_path, "import linuxapp\n", site))
     envs = marker_environments(parse_target("macos-universal2"))
     assert [e["platform_machine"] for e in envs] == ["arm64", "x86_64"]
     assert {e["sys_platform"] for e in envs} == {"darwin"}

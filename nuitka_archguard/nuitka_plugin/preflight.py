@@ -14,8 +14,10 @@ which only a foreign file exists is the silent drop (``foreign-extension-only``)
 
 The promise: the preflight never reports an error the full check of the same build would
 not report. So it judges only extension modules the program imports (seen through
-``ast``) and the top-level extension modules of required distributions (``_cffi_backend``
-for cryptography: Nuitka adds it through its implicit imports); it never judges data
+``ast``) and what Nuitka's ``implicit-imports`` plugin adds to them: ``_cffi_backend`` for
+an imported extension module whose distribution requires cffi and whose file names
+``_cffi_backend`` (cryptography's Rust core; Nuitka's own test, mirrored). A required
+distribution nothing imports is never judged (Nuitka would not include it); it never judges data
 files, payloads or DLLs (left to the full check, with every warning), it skips what the
 program imports only under ``if TYPE_CHECKING:`` or a ``sys.platform``/``os.name`` test that
 is false for the target, and what ``--nofollow-import-to`` excludes. A dynamic import it
@@ -38,7 +40,9 @@ from typing import Optional
 
 from packaging.markers import Marker, UndefinedComparison
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
+from ..binaries.source import open_regular
 from ..common import plural
 from ..discovery import module_name as _module_name_of
 from ..metadata import read_regular
@@ -436,7 +440,10 @@ class Preflight:
             walker.add(module, "__main__")
         walk = walker.run()
         self._collect_owners(walk)
+        imported = self._imported_extensions(walk)
         for dist, requirer in self._closure(dict(self.distributions)):
+            if not _implicitly_imported(dist, imported.get(canonicalize_name(requirer), ())):
+                continue
             self._requirers.add(requirer)
             for module in self._top_level_extensions(dist):
                 walker.add(module, requirer)
@@ -489,6 +496,17 @@ class Preflight:
             if dist is not None and dist.kind == "pip":
                 self.distributions.setdefault(dist.canonical_name, dist)
 
+    def _imported_extensions(self, walk: _Walk) -> dict[str, list[str]]:
+        """The files of the extension modules the walk reached, by the distribution that
+        installed them."""
+        found: dict[str, list[str]] = {}
+        for reached in walk.extensions.values():
+            for path in reached.candidates:
+                dist = self.guard.checker.owner_of(path)
+                if dist is not None:
+                    found.setdefault(dist.canonical_name, []).append(path)
+        return found
+
     def _closure(self, start: dict[str, Distribution]) -> Iterator[tuple[Distribution, str]]:
         """Distributions required by those reached (``Requires-Dist`` whose markers hold for
         the target; under an extra only when a requirement names it), each with the name
@@ -530,6 +548,44 @@ class Preflight:
             if "/" in rel or role_for(rel) is not Role.EXTENSION_MODULE:
                 continue
             yield _module_name_of(rel)
+
+
+# Nuitka's implicit-imports plugin adds ``_cffi_backend`` to an extension module whose
+# distribution requires cffi and whose file holds the name; nothing else of a required
+# distribution's top level is added without an import the walk would see.
+_IMPLICIT_BACKENDS = {"cffi": b"_cffi_backend"}
+_SCAN_LIMIT = 256 * 1024 * 1024
+
+
+def _implicitly_imported(dist: Distribution, requirer_files: Iterable[str]) -> bool:
+    """Whether Nuitka would add ``dist``'s top-level extension modules to a build through
+    its implicit imports: ``dist`` is cffi and an imported extension module of the
+    distribution that requires it names ``_cffi_backend`` (Nuitka's own test)."""
+    needle = _IMPLICIT_BACKENDS.get(dist.canonical_name)
+    return needle is not None and any(_file_holds(path, needle) for path in requirer_files)
+
+
+def _file_holds(path: str, needle: bytes) -> bool:
+    """Whether the regular file ``path`` holds ``needle`` within its first 256 MiB (read in
+    chunks; an unreadable file holds nothing: the full check judges it)."""
+    try:
+        fd, _ = open_regular(path)
+    except OSError:
+        return False
+    tail, done = b"", 0
+    try:
+        while done < _SCAN_LIMIT:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return False
+            if needle in tail + chunk:
+                return True
+            tail, done = chunk[-len(needle) :], done + len(chunk)
+        return False
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def preflight_summary(result: PreflightResult) -> str:
