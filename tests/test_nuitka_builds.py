@@ -11,6 +11,7 @@ Works with Nuitka 4.x (``--mode=standalone``) and 2.x (``--standalone``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -74,6 +75,14 @@ def _needs_linux_x86_64_and_nuitka() -> None:
         pytest.skip("Nuitka is not installed")
     if not sys.platform.startswith("linux") or platform.machine() != "x86_64":
         pytest.skip("the build cases are written for a Linux x86_64 machine")
+
+
+def assert_no_host_cffi() -> None:
+    """The cffi cases' premise: the Python that compiles has no cffi of its own, so the
+    aarch64 ``_cffi_backend`` on PYTHONPATH is the only one (a host cffi in the test venv's
+    site-packages, e.g. pulled in by twine through keyring, makes Nuitka take that one)."""
+    spec = importlib.util.find_spec("_cffi_backend")
+    assert spec is None, f"the test venv has its own _cffi_backend ({spec.origin}): uninstall cffi"
 
 
 def _tree(specs: Sequence[str], platform_tag: str) -> Path:
@@ -221,6 +230,7 @@ def test_case1_case2_without_plugin_build_succeeds_and_program_fails(tmp_path: P
 
 @_case("2")
 def test_case2_cffi_backend_only_for_aarch64_is_foreign_extension_only(tmp_path: Path) -> None:
+    assert_no_host_cffi()
     program = 'import _cffi_backend\nprint("cffi backend", _cffi_backend.__version__)\n'
     build = _build(tmp_path / "case2", program, [_tree([CFFI], ARM)])
     _assert_stopped_early(build)
@@ -236,6 +246,7 @@ def test_case2_cffi_backend_only_for_aarch64_is_foreign_extension_only(tmp_path:
 
 @_case("2b")
 def test_case2b_seed_cryptography_needs_foreign_cffi_backend(tmp_path: Path) -> None:
+    assert_no_host_cffi()
     tree = _tree([CRYPTOGRAPHY], X86_28)
     cffi = _tree([CFFI], ARM)
     program = (

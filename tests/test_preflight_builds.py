@@ -23,6 +23,7 @@ from tests.test_nuitka_builds import (
     _build,
     _case,
     _tree,
+    assert_no_host_cffi,
 )
 from tests.test_nuitka_builds import (
     _needs_linux_x86_64_and_nuitka as _needs_linux_x86_64_and_nuitka,  # autouse fixture
@@ -78,6 +79,7 @@ def test_bcrypt_aarch64_stops_in_the_preflight_and_the_full_check_agrees(tmp_pat
 def test_seed_on_linux_stops_in_the_preflight_naming_cffi_and_cryptography(
     tmp_path: Path,
 ) -> None:
+    assert_no_host_cffi()
     program = (
         "from cryptography.hazmat.bindings._rust import openssl\n"
         "from cryptography.fernet import Fernet\n"
