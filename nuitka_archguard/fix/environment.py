@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -112,20 +113,13 @@ class Environment:
 
     def python_from_tags(self) -> Optional[str]:
         counts: dict[str, int] = {}
-        for site in self.sites:
-            try:
-                names = sorted(os.listdir(site))
-            except OSError:
-                continue
-            for name in names:
-                if not name.endswith(".dist-info"):
-                    continue
-                text = _small_text(site / name / "WHEEL")
-                for line in text.splitlines():
-                    if line.lower().startswith("tag:"):
-                        version = archs.python_version_of(line.split(":", 1)[1])
-                        if version is not None:
-                            counts[version] = counts.get(version, 0) + 1
+        for dist_info in dist_info_folders(self.sites):
+            text = _small_text(dist_info / "WHEEL")
+            for line in text.splitlines():
+                if line.lower().startswith("tag:"):
+                    version = archs.python_version_of(line.split(":", 1)[1])
+                    if version is not None:
+                        counts[version] = counts.get(version, 0) + 1
         return max(counts, key=lambda v: counts[v]) if counts else None
 
     def scheme_for(self, site: Path, python_version: str) -> Scheme:
@@ -151,3 +145,15 @@ def _small_text(path: Path) -> str:
         return read_regular(str(path), FILE_LIMIT).decode("utf-8", "replace")
     except MetadataError:
         return ""
+
+
+def dist_info_folders(sites: Iterable[Path]) -> Iterator[Path]:
+    """The ``.dist-info`` folders of the sites, in name order (an unreadable site has none)."""
+    for site in sites:
+        try:
+            names = sorted(os.listdir(site))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                yield site / name

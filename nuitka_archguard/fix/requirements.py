@@ -10,7 +10,6 @@ that breaks one is not done, and the plan names who requires what.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 from ..discovery import PathError, open_wheel
 from ..metadata import MetadataReader
 from ..target import Target, marker_environments
+from .environment import dist_info_folders
 from .wheels import DownloadError, PipOptions, PythonSpec
 
 __all__ = [
@@ -78,18 +78,11 @@ def installed_distributions(sites: Iterable[Path]) -> dict[str, Installed]:
     """Every ``.dist-info`` of the sites: canonical name -> name, version, Requires-Dist."""
     found: dict[str, Installed] = {}
     reader = MetadataReader()
-    for site in sites:
-        try:
-            names = sorted(os.listdir(site))
-        except OSError:
-            continue
-        for name in names:
-            if not name.endswith(".dist-info"):
-                continue
-            headers = reader.headers(str(site / name / "METADATA"), optional=True)
-            dist = _installed(headers, str(site / name))
-            if dist is not None:
-                found.setdefault(str(canonicalize_name(dist.name)), dist)
+    for dist_info in dist_info_folders(sites):
+        headers = reader.headers(str(dist_info / "METADATA"), optional=True)
+        dist = _installed(headers, str(dist_info))
+        if dist is not None:
+            found.setdefault(str(canonicalize_name(dist.name)), dist)
     return found
 
 

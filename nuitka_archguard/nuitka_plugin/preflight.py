@@ -49,7 +49,7 @@ from ..metadata import read_regular
 from ..ownership import Distribution
 from ..policy import Role, role_for
 from ..target import Target, marker_environments
-from .support import Guard, Level, Message, Settings, Stage
+from .support import Guard, Level, Message, Settings, Stage, folder_listing
 
 __all__ = [
     "Preflight",
@@ -124,17 +124,7 @@ class _Locator:
         self._suffixes = _suffixes()
 
     def _listing(self, folder: str) -> dict[str, list[str]]:
-        listing = self._listings.get(folder)
-        if listing is None:
-            listing = {}
-            try:
-                names = os.listdir(folder)
-            except OSError:
-                names = []
-            for name in names:
-                listing.setdefault(name.split(".", 1)[0], []).append(name)
-            self._listings[folder] = listing
-        return listing
+        return folder_listing(folder, self._listings)
 
     def package_folders(self, name: str) -> Optional[list[str]]:
         """The folders a package's submodules are looked up in; None: not a package."""

@@ -226,6 +226,23 @@ def entry_point_role(kind: str) -> Optional[Role]:
 _SUFFIX = re.compile(r"(?:\.[A-Za-z0-9_\-]+)*\.(?:so|pyd)\Z")
 
 
+def folder_listing(directory: str, cache: dict[str, dict[str, list[str]]]) -> dict[str, list[str]]:
+    """A folder's names by their stem (``_cffi_backend`` -> its files), listed once per
+    ``cache``: module lookups ask the same folders again and again. An unreadable folder
+    lists nothing."""
+    listing = cache.get(directory)
+    if listing is None:
+        listing = {}
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            names = []
+        for name in names:
+            listing.setdefault(name.split(".", 1)[0], []).append(name)
+        cache[directory] = listing
+    return listing
+
+
 class ExtensionFinder:
     """Finds extension-module files for a module name that Nuitka could not find.
 
@@ -262,17 +279,7 @@ class ExtensionFinder:
         return found
 
     def _listing(self, directory: str) -> dict[str, list[str]]:
-        listing = self._listings.get(directory)
-        if listing is None:
-            listing = {}
-            try:
-                names = os.listdir(directory)
-            except OSError:
-                names = []
-            for name in names:
-                listing.setdefault(name.split(".", 1)[0], []).append(name)
-            self._listings[directory] = listing
-        return listing
+        return folder_listing(directory, self._listings)
 
 
 # -- the guard --------------------------------------------------------------------------------
