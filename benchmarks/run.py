@@ -345,7 +345,7 @@ def tree_floor(tree: str) -> int:
 def bench_scan(corpus: Corpus, args: argparse.Namespace, results: Results) -> None:
     _log("== scanning a tree")
     try:
-        from nuitka_archguard.scan import scan
+        from nuitka_archguard.check.scan import scan
 
         with tempfile.TemporaryDirectory() as empty:
             scan([empty])

@@ -48,8 +48,8 @@ _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 def make_target(wheels: bool = True) -> Callable[[bytes], None]:
     """The function to fuzz; imports the package (instrumented when atheris is active)."""
     from nuitka_archguard.binaries import HEADER_BUDGET, BinaryReadError, BytesSource, read_binary
-    from nuitka_archguard.discovery import Discovery, PathError, read_wheel_meta, resolve
-    from nuitka_archguard.metadata import MetadataReader, required_names
+    from nuitka_archguard.check.discovery import Discovery, PathError, read_wheel_meta, resolve
+    from nuitka_archguard.check.metadata import MetadataReader, required_names
     from nuitka_archguard.text import is_printable, shown, strict_json
 
     class CountingSource(BytesSource):

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
-import types
 
 TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
 if TYPE_CHECKING:
     from typing import Any
 
     from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, Slice, inspect_file
-    from .ownership import Distribution
-    from .policy import Code, Finding, Role, Severity
-    from .scan import Checker, ScanError, ScanReport, scan
+    from .check.ownership import Distribution
+    from .check.policy import Code, Finding, Role, Severity
+    from .check.scan import Checker, ScanError, ScanReport, scan
     from .target import Target, TargetError, host_target, parse_target
 
 __version__ = "0.1.0"
@@ -34,9 +32,9 @@ _LAZY = {
         "Slice",
         "inspect_file",
     ),
-    "ownership": ("Distribution",),
-    "policy": ("Code", "Finding", "Role", "Severity"),
-    "scan": ("Checker", "ScanError", "ScanReport", "scan"),
+    "check.ownership": ("Distribution",),
+    "check.policy": ("Code", "Finding", "Role", "Severity"),
+    "check.scan": ("Checker", "ScanError", "ScanReport", "scan"),
     "target": ("Target", "TargetError", "host_target", "parse_target"),
 }
 _HOME = {name: module for module, names in _LAZY.items() for name in names}
@@ -68,19 +66,6 @@ __all__ = [
 def plugin_path() -> str:
     """Absolute path of the Nuitka plugin file, for ``--user-plugin=``."""
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "nuitka_plugin", "archguard.py")
-
-
-class _Package(types.ModuleType):
-    """Keeps ``nuitka_archguard.scan`` the function when the ``scan`` submodule loads: the
-    import system sets a package attribute for every submodule it imports."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "scan" and isinstance(value, types.ModuleType):
-            value = value.scan
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from nuitka_archguard.binaries import BinaryInfo
-from nuitka_archguard.scan import ScanReport
+from nuitka_archguard.check.scan import ScanReport
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "nuitka_archguard/schema/report.schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional
 
-from nuitka_archguard.metadata import MetadataReader
+from nuitka_archguard.check.metadata import MetadataReader
 from tests.synth import macho
 
 PY = "cp311"

@@ -9,8 +9,8 @@ from typing import Optional
 
 import pytest
 
-from nuitka_archguard.advice import fix_for
-from nuitka_archguard.ownership import Distribution, owner_of_in_tree
+from nuitka_archguard.check.advice import fix_for
+from nuitka_archguard.check.ownership import Distribution, owner_of_in_tree
 from nuitka_archguard.target import Target, parse_target
 
 MAC_ARM = parse_target("macos-arm64")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
-from nuitka_archguard.config import Config, load_config
+from nuitka_archguard.check.config import Config, load_config
+from nuitka_archguard.check.scan import allow_rules
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.nuitka_plugin.support import merge_settings
-from nuitka_archguard.scan import allow_rules
 from tests.synth import elf
 
 

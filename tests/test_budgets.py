@@ -24,8 +24,8 @@ from nuitka_archguard.binaries.source import (
     ZipMemberSource,
     header_budget,
 )
-from nuitka_archguard.report import render_text, summary_line
-from nuitka_archguard.scan import scan
+from nuitka_archguard.check.report import render_text, summary_line
+from nuitka_archguard.check.scan import scan
 from tests.hostile.binaries import mx
 from tests.hostile.common import GIB, sparse_file
 

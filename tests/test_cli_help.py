@@ -1,5 +1,5 @@
 """Help that answers: every command and option explains itself, shared options are declared
-once (:mod:`nuitka_archguard.options`) and ``--target``'s help lists what the parser takes."""
+once (:mod:`nuitka_archguard.cli.options`) and ``--target``'s help lists what the parser takes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard import archs, cli
+from nuitka_archguard import archs
 from nuitka_archguard.archs import Platform
+from nuitka_archguard.cli import main as cli
 from nuitka_archguard.target import accepted_targets, parse_target
 
 
@@ -89,7 +90,7 @@ def test_the_command_list_is_the_same_whichever_command_is_built() -> None:
 def test_fix_takes_allow_and_adds_it_to_the_projects(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nuitka_archguard import options
+    from nuitka_archguard.cli import options
 
     (tmp_path / "pyproject.toml").write_text(
         '[tool.archguard]\ntarget = "linux-aarch64"\nallow = ["a:from file"]\n'

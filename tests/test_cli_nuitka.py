@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from nuitka_archguard import cli, plugin_path
+from nuitka_archguard import plugin_path
+from nuitka_archguard.cli import main as cli
 
 PLUGIN = plugin_path()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.config import ConfigError, load_config
+from nuitka_archguard.check.config import ConfigError, load_config
 
 
 def _config(tmp_path: Path, body: str) -> Path:

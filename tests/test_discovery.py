@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nuitka_archguard.binaries import BinaryFormat
-from nuitka_archguard.discovery import (
+from nuitka_archguard.check.discovery import (
     Discovery,
     Found,
     PathError,

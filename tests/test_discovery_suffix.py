@@ -8,7 +8,7 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nuitka_archguard.discovery import _suffix
+from nuitka_archguard.check.discovery import _suffix
 
 NAMES = st.text(alphabet=st.sampled_from("aZ.é_-0 "), max_size=12)
 

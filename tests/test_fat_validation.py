@@ -102,7 +102,7 @@ def test_the_writer_names_why_it_refuses_a_segment_beyond_the_file() -> None:
 def test_inspect_calls_a_file_llvm_refuses_unreadable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from nuitka_archguard.cli import main
+    from nuitka_archguard.cli.main import main
 
     patched = bytearray(synth.segment_command(0, ()))
     patched[48:56] = (1 << 20).to_bytes(8, "little")  # filesize far past the file

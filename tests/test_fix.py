@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from tests import fixwheels
 from tests.fixwheels import ext_wheel, install, pure_wheel, tree_hash
 
@@ -285,7 +285,7 @@ def _fix_in_child(env: Path, index: Path, extra: str = "") -> subprocess.Complet
         import os, resource, signal, sys
         from nuitka_archguard.fix import journal
         {extra}
-        from nuitka_archguard.cli import main
+        from nuitka_archguard.cli.main import main
         sys.exit(main(["fix", {str(env)!r}, "--target", "macos-x86_64", "--no-index",
                        "--find-links", {str(index)!r}]))
         """
@@ -356,7 +356,7 @@ def test_scan_prints_one_command_fixing_everything(
     assert main(["scan", str(env), "--target", X86, "--min-os", "10.13"]) == 1
     first = capsys.readouterr().out.splitlines()[0]
     quoted = str(env) if " " not in str(env) else f"'{env}'"
-    from nuitka_archguard.fixable import fix_program
+    from nuitka_archguard.check.fixable import fix_program
 
     program = fix_program()  # runs as printed, venv activated or not
     assert first == f"fix all: {program} fix --target macos-x86_64 --min-os 10.13 {quoted}"
@@ -399,7 +399,7 @@ def test_plugin_stop_names_one_fix_command_and_a_half_fixed_env_stops(tmp_path: 
     (message,) = session.early(standalone=True)
     assert message.level is Level.STOP
     lines = message.text.splitlines()
-    from nuitka_archguard.fixable import fix_program
+    from nuitka_archguard.check.fixable import fix_program
 
     assert lines[1] == (
         f"Fix every offender at once: {fix_program()} fix --target macos-x86_64 "
@@ -608,7 +608,7 @@ def test_a_manual_fix_prints_as_lines_not_as_one_escaped_line(
 
 # -- hostile metadata: every read of it goes through metadata.py (bounded, regular files) ----
 
-from nuitka_archguard.metadata import FILE_LIMIT, LIST_LIMIT  # noqa: E402
+from nuitka_archguard.check.metadata import FILE_LIMIT, LIST_LIMIT  # noqa: E402
 
 FIX_ADDRESS_SPACE = 300 << 20
 _ZEROS = bytes(1 << 20)
@@ -655,7 +655,7 @@ def _fix_limited(env: Path, index: Path, *extra: str) -> subprocess.CompletedPro
         f"""
         import resource, sys
         resource.setrlimit(resource.RLIMIT_AS, ({FIX_ADDRESS_SPACE}, {FIX_ADDRESS_SPACE}))
-        from nuitka_archguard.cli import main
+        from nuitka_archguard.cli.main import main
         sys.exit(main(["fix", *sys.argv[1:]]))
         """
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.fix import journal
 from tests.fixwheels import ext_wheel, install, make_wheel, tree_hash
 from tests.synth import macho

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from tests import fixwheels
 from tests.fixwheels import tree_hash
 from tests.synth import macho

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from tests.macos_emulated import assert_built_with, build
 from tests.test_macos_emulated import (
     ARM,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.fix.environment import Environment
 from nuitka_archguard.fix.plan import host_refusal
 from nuitka_archguard.target import parse_target

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.fixable import fix_program
+from nuitka_archguard.check.fixable import fix_program
 
 
 def test_the_script_beside_the_interpreter_is_named(

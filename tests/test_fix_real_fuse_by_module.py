@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from tests.fixwheels import install
 
 pytestmark = pytest.mark.realwheels

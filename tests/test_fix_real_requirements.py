@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.fix.requirements import installed_distributions, target_markers, unmet
 from nuitka_archguard.fix.wheels import PythonSpec
 from nuitka_archguard.target import parse_target

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.fix import journal
 from tests.fixwheels import ext_wheel, install, make_wheel, tree_hash
 from tests.synth import macho
@@ -124,7 +124,7 @@ def test_the_diagnosis_does_not_import_the_fixer(tmp_path: Path) -> None:
     (env / ".archguard" / "journal.json").write_text("{}")
     program = (
         "import sys\n"
-        "from nuitka_archguard.scan import scan, ScanError\n"
+        "from nuitka_archguard.check.scan import scan, ScanError\n"
         "from nuitka_archguard.nuitka_plugin import support\n"
         "try:\n"
         f"    scan([{str(env)!r}], 'macos-x86_64')\n"

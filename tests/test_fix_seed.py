@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from tests import realwheels
 from tests.fixwheels import tree_hash
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from tests import fixwheels
 from tests.fixwheels import install, tree_hash
 from tests.synth import macho

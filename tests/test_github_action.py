@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from nuitka_archguard.summary import markdown
+from nuitka_archguard.cli.summary import markdown
 from tests.synth import elf
 
 ROOT = Path(__file__).resolve().parents[1]

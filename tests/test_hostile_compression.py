@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.discovery import (
+from nuitka_archguard.check.discovery import (
     Discovery,
     PathError,
     open_wheel,
     read_wheel_meta,
     resolve,
 )
-from nuitka_archguard.metadata import (
+from nuitka_archguard.check.metadata import (
     FILE_LIMIT,
     MetadataReader,
 )
-from nuitka_archguard.policy import Code
-from nuitka_archguard.scan import ScanError, scan
+from nuitka_archguard.check.policy import Code
+from nuitka_archguard.check.scan import ScanError, scan
 from tests.hostile.binaries import ELF_SO
 from tests.hostile.common import run_with_timeout
 from tests.hostile.zips import (
@@ -175,7 +175,7 @@ def test_a_million_real_entries_are_refused_fast(tmp_path: Path) -> None:
         scan([str(wheel)], "linux-x86_64")
     assert time.perf_counter() - started < 2
     # fix reads a wheel's metadata through the same check (a wheel offered by an index).
-    from nuitka_archguard.metadata import MetadataReader
+    from nuitka_archguard.check.metadata import MetadataReader
 
     reader = MetadataReader()
     started = time.perf_counter()

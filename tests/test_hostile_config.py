@@ -11,11 +11,11 @@ from typing import Callable
 
 import pytest
 
-from nuitka_archguard.config import ConfigError, load_config
-from nuitka_archguard.metadata import (
+from nuitka_archguard.check.config import ConfigError, load_config
+from nuitka_archguard.check.metadata import (
     FILE_LIMIT,
 )
-from nuitka_archguard.scan import MAX_ALLOW_RULES, ScanError, scan
+from nuitka_archguard.check.scan import MAX_ALLOW_RULES, ScanError, scan
 from tests.hostile.binaries import ELF_SO
 from tests.hostile.common import run_cli, run_with_timeout
 from tests.hostile.files import _huge

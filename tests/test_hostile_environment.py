@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.advice import fix_for
+from nuitka_archguard.check.advice import fix_for
 from nuitka_archguard.target import parse_target
 
 # -- bad environments: stdout closed or full, cwd deleted, ascii ---------------------------------

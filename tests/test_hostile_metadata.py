@@ -10,18 +10,18 @@ from typing import Callable, Optional
 
 import pytest
 
-from nuitka_archguard.discovery import (
+from nuitka_archguard.check.discovery import (
     read_wheel_meta,
 )
-from nuitka_archguard.metadata import (
+from nuitka_archguard.check.metadata import (
     FILE_LIMIT,
     LIST_ENTRIES,
     LIST_LIMIT,
     MetadataBudget,
     MetadataReader,
 )
-from nuitka_archguard.ownership import OwnershipIndex
-from nuitka_archguard.scan import Checker, scan
+from nuitka_archguard.check.ownership import OwnershipIndex
+from nuitka_archguard.check.scan import Checker, scan
 from tests.hostile.binaries import ELF_SO
 from tests.hostile.common import run_with_timeout
 from tests.hostile.files import make_venv

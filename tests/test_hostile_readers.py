@@ -19,8 +19,8 @@ from nuitka_archguard.binaries import (
     inspect_file,
     read_binary,
 )
-from nuitka_archguard.policy import Code
-from nuitka_archguard.scan import scan
+from nuitka_archguard.check.policy import Code
+from nuitka_archguard.check.scan import scan
 from tests.hostile.binaries import (
     E_PHOFF,
     ELF_I686,

@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 
-from nuitka_archguard.metadata import (
+from nuitka_archguard.check.metadata import (
     JSON_LIST_LIMIT,
 )
 from tests.hostile.binaries import ELF_SO
@@ -33,7 +33,7 @@ RESOURCE_SECONDS = 30
 _CHILD = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-from nuitka_archguard.scan import ScanError, scan
+from nuitka_archguard.check.scan import ScanError, scan
 try:
     report = scan(sys.argv[1:], "linux-x86_64")
 except ScanError as error:

@@ -17,8 +17,8 @@ from typing import Callable
 
 import pytest
 
-from nuitka_archguard.policy import Code
-from nuitka_archguard.scan import ScanError, ScanReport, scan
+from nuitka_archguard.check.policy import Code
+from nuitka_archguard.check.scan import ScanError, ScanReport, scan
 from tests.hostile.binaries import ELF_SO, READER_CASES, mx
 from tests.hostile.common import GIB, Fails, Outcome, run_cli, run_with_timeout
 from tests.hostile.files import (

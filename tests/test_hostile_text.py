@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.scan import scan
+from nuitka_archguard.check.scan import scan
 from nuitka_archguard.text import shown
 from tests.hostile.common import run_with_timeout
 from tests.synth import macho as synth_macho

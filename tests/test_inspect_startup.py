@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from tests.synth import elf
 
 HEAVY = ("argparse", "typing", "shutil", "bz2", "lzma", "shlex", "gettext")
@@ -22,7 +22,7 @@ if sys.version_info < (3, 10):  # Python 3.9's own importlib.util -> importlib.a
 def _modules_after_inspect(*args: str) -> set[str]:
     script = (
         "import contextlib, io, json, sys\n"
-        "from nuitka_archguard.cli import main\n"
+        "from nuitka_archguard.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
         f"    code = main({list(args)!r})\n"
         "assert code == 0, out.getvalue()\n"

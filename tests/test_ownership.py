@@ -14,8 +14,8 @@ from typing import Optional
 
 import pytest
 
-import nuitka_archguard.ownership as ownership
-from nuitka_archguard.ownership import (
+import nuitka_archguard.check.ownership as ownership
+from nuitka_archguard.check.ownership import (
     Distribution,
     OwnershipIndex,
     homebrew_owner,

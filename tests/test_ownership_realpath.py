@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nuitka_archguard.ownership import OwnershipIndex
+from nuitka_archguard.check.ownership import OwnershipIndex
 from tests.envbuild import ARM, install
 
 

@@ -2,7 +2,7 @@
 library per platform must not stop a good build, and a real problem must still be found.
 
 Every layout is synthesized byte by byte (tests/synth); each test names the branch of
-:func:`nuitka_archguard.policy.judge_unloaded` it holds to. The real wheels behind the rule
+:func:`nuitka_archguard.check.policy.judge_unloaded` it holds to. The real wheels behind the rule
 (selenium, tkinterdnd2, pywebview, clr_loader, debugpy) are in test_real_payloads.py.
 """
 
@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 from nuitka_archguard import archs, scan
-from nuitka_archguard.cli import main
+from nuitka_archguard.check.policy import Code, Severity, role_for, variant_key
+from nuitka_archguard.check.report import render_text, summary_line
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.nuitka_plugin.support import (
     EntryPointFacts,
     Guard,
     Session,
     merge_settings,
 )
-from nuitka_archguard.policy import Code, Severity, role_for, variant_key
-from nuitka_archguard.report import render_text, summary_line
 from nuitka_archguard.target import parse_target
 from tests import fixwheels
 from tests.envbuild import install, wheel
@@ -212,7 +212,7 @@ def test_thousands_of_copies_in_one_folder_cost_linear_time() -> None:
     import time
 
     from nuitka_archguard.binaries import BytesSource, read_binary
-    from nuitka_archguard.scan import Checker
+    from nuitka_archguard.check.scan import Checker
 
     words = sorted(archs.PATH_WORDS - {"x86_64", "amd64", "x64", "linux"})
     checker = Checker("linux-x86_64", search_paths=[])
@@ -245,7 +245,7 @@ def test_the_version_scan_matches_the_regex_it_replaces() -> None:
     import random
     import re
 
-    from nuitka_archguard.policy import _without_version
+    from nuitka_archguard.check.policy import _without_version
 
     regex = re.compile(r"[-_.]?[0-9]+(?:\.[0-9]+)*\Z")
     chance = random.Random(21)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from nuitka_archguard.archs import wheel_archs
-from nuitka_archguard.policy import Code
-from nuitka_archguard.scan import scan
+from nuitka_archguard.check.policy import Code
+from nuitka_archguard.check.scan import scan
 from nuitka_archguard.target import Target, parse_target
 from tests import realwheels
 

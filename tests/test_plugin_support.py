@@ -18,7 +18,8 @@ from typing import Optional
 
 import pytest
 
-from nuitka_archguard.config import Config
+from nuitka_archguard.check.config import Config
+from nuitka_archguard.check.policy import Code, Role, Severity
 from nuitka_archguard.nuitka_plugin.support import (
     EntryPointFacts,
     Guard,
@@ -38,7 +39,6 @@ from nuitka_archguard.nuitka_plugin.support import (
     project_config,
     python_min_macos,
 )
-from nuitka_archguard.policy import Code, Role, Severity
 from nuitka_archguard.target import TargetError, macos_target, parse_target
 from tests.envbuild import install, seed_like
 from tests.synth import elf, macho

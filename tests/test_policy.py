@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from nuitka_archguard.binaries import BinaryFormat, BinaryInfo, BytesSource, read_binary
-from nuitka_archguard.ownership import Distribution
-from nuitka_archguard.policy import (
+from nuitka_archguard.check.ownership import Distribution
+from nuitka_archguard.check.policy import (
     Code,
     Finding,
     Role,

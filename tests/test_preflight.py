@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
+from nuitka_archguard.check.scan import scan
 from nuitka_archguard.nuitka_plugin.preflight import (
     PreflightResult,
     marker_environments,
@@ -18,7 +19,6 @@ from nuitka_archguard.nuitka_plugin.preflight import (
     preflight_summary,
 )
 from nuitka_archguard.nuitka_plugin.support import Level, Mode, Settings
-from nuitka_archguard.scan import scan
 from nuitka_archguard.target import parse_target
 from tests import fixwheels
 from tests.synth import elf, macho

@@ -175,7 +175,7 @@ import tempfile  # noqa: E402
 import zipfile  # noqa: E402
 
 from nuitka_archguard.binaries.source import MemberStream, ZipMemberSource  # noqa: E402
-from nuitka_archguard.metadata import (  # noqa: E402
+from nuitka_archguard.check.metadata import (  # noqa: E402
     MetadataReader,
     parse_headers,
     required_names,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from nuitka_archguard.policy import Code
-from nuitka_archguard.scan import scan
+from nuitka_archguard.check.policy import Code
+from nuitka_archguard.check.scan import scan
 from tests import realwheels
 
 pytestmark = pytest.mark.realwheels

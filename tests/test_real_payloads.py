@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.report import summary_line
-from nuitka_archguard.scan import scan
+from nuitka_archguard.check.report import summary_line
+from nuitka_archguard.check.scan import scan
 from tests import realwheels
 
 pytestmark = pytest.mark.realwheels

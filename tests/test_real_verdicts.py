@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from nuitka_archguard.binaries import BytesSource, read_binary
-from nuitka_archguard.cli import main
-from nuitka_archguard.scan import scan
+from nuitka_archguard.check.scan import scan
+from nuitka_archguard.cli.main import main
 from tests import realwheels
 
 pytestmark = pytest.mark.realwheels

@@ -7,10 +7,15 @@ from pathlib import Path
 import pytest
 
 from nuitka_archguard.binaries import BinaryFormat
-from nuitka_archguard.ownership import Distribution
-from nuitka_archguard.policy import Code, Finding, Severity
-from nuitka_archguard.report import FILES_SHOWN, describe_distribution, render_github, render_text
-from nuitka_archguard.scan import ScanReport, scan
+from nuitka_archguard.check.ownership import Distribution
+from nuitka_archguard.check.policy import Code, Finding, Severity
+from nuitka_archguard.check.report import (
+    FILES_SHOWN,
+    describe_distribution,
+    render_github,
+    render_text,
+)
+from nuitka_archguard.check.scan import ScanReport, scan
 from nuitka_archguard.target import parse_target
 from tests.envbuild import seed_like
 

@@ -18,7 +18,8 @@ import jsonschema
 import pytest
 from referencing import Registry, Resource
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.check.scan import scan
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.fix.resolve import (
     Resolution,
     finder_files,
@@ -27,7 +28,6 @@ from nuitka_archguard.fix.resolve import (
     resolve_for_platforms,
 )
 from nuitka_archguard.fix.wheels import PipOptions, PythonSpec
-from nuitka_archguard.scan import scan
 from nuitka_archguard.target import parse_target
 from tests import fixwheels
 from tests.synth import macho

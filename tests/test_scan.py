@@ -8,8 +8,8 @@ from typing import Optional
 
 import pytest
 
-from nuitka_archguard.policy import Code, Role, Severity
-from nuitka_archguard.scan import AllowRule, Checker, ScanError, ScanReport, scan
+from nuitka_archguard.check.policy import Code, Role, Severity
+from nuitka_archguard.check.scan import AllowRule, Checker, ScanError, ScanReport, scan
 from nuitka_archguard.target import parse_target
 from tests.envbuild import ARM, UNIVERSAL, X86, install, seed_like, wheel
 from tests.synth import elf, macho

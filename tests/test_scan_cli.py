@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
-from nuitka_archguard.config import Config, ConfigError, load_config, resolve_target
+from nuitka_archguard.check.config import Config, ConfigError, load_config, resolve_target
+from nuitka_archguard.cli.main import main
 from tests.envbuild import ARM, X86, seed_like
 
 

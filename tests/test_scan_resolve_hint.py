@@ -10,8 +10,8 @@ import io
 import shlex
 from pathlib import Path
 
-from nuitka_archguard.cli import main
-from nuitka_archguard.scan import scan
+from nuitka_archguard.check.scan import scan
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.target import parse_target
 from tests import fixwheels
 

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 
 from nuitka_archguard.binaries import BinaryInfo
-from nuitka_archguard.cli import main
-from nuitka_archguard.scan import ScanReport, scan
+from nuitka_archguard.check.scan import ScanReport, scan
+from nuitka_archguard.cli.main import main
 from tests.conftest import SCHEMA, validate_binary, validate_report
 from tests.envbuild import ARM, wheel
 from tests.synth import elf, pe

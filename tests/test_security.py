@@ -16,9 +16,9 @@ from typing import Optional
 
 import pytest
 
-from nuitka_archguard.advice import fix_for
-from nuitka_archguard.ownership import Distribution
-from nuitka_archguard.policy import Code
+from nuitka_archguard.check.advice import fix_for
+from nuitka_archguard.check.ownership import Distribution
+from nuitka_archguard.check.policy import Code
 from nuitka_archguard.target import parse_target
 from nuitka_archguard.text import powershell_quote, shell_quote
 
@@ -346,7 +346,7 @@ def _trailing_newline_env(root: Path, where: str, value: str) -> Path:
 def test_a_trailing_newline_never_passes_validation(
     case: str, tmp_path: Path, sandbox: tuple[Path, dict[str, str]]
 ) -> None:
-    from nuitka_archguard.metadata import checked_name
+    from nuitka_archguard.check.metadata import checked_name
 
     where, value = TRAILING_NEWLINE_CASES[case]
     assert checked_name("pkg\n") is None and checked_name("pkg") == "pkg"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from tests import realwheels
 
 pytestmark = pytest.mark.realwheels

@@ -21,11 +21,11 @@ NOT_FOR_INSPECT = (
     "packaging.requirements",
     "packaging.specifiers",
     "packaging.tags",
-    "nuitka_archguard.scan",
-    "nuitka_archguard.ownership",
-    "nuitka_archguard.metadata",
-    "nuitka_archguard.policy",
-    "nuitka_archguard.advice",
+    "nuitka_archguard.check.scan",
+    "nuitka_archguard.check.ownership",
+    "nuitka_archguard.check.metadata",
+    "nuitka_archguard.check.policy",
+    "nuitka_archguard.check.advice",
     "nuitka_archguard.target",
     "zipfile",
     "subprocess",
@@ -54,7 +54,7 @@ def test_inspect_imports_no_scanner_email_or_packaging_requirements(tmp_path: Pa
     binary.write_bytes(elf.elf("aarch64"))
     modules = _modules_after(
         "import contextlib, io\n"
-        "from nuitka_archguard.cli import main\n"
+        "from nuitka_archguard.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
         f"    code = main(['inspect', {str(binary)!r}])\n"
         "assert code == 0 and 'aarch64' in out.getvalue(), out.getvalue()\n"
@@ -68,12 +68,12 @@ def test_importing_the_package_is_cheap_and_its_api_arrives_on_first_use() -> No
     assert [name for name in NOT_FOR_INSPECT if _loaded(modules, name)] == []
     modules = _modules_after(
         "import nuitka_archguard as a\n"
-        "import nuitka_archguard.scan\n"
+        "import nuitka_archguard.check.scan\n"
         "assert callable(a.scan) and not isinstance(a.scan, type(a)), a.scan\n"
         "from nuitka_archguard import Checker, Target, inspect_file, scan\n"
-        "assert scan.__module__ == 'nuitka_archguard.scan'\n"
+        "assert scan.__module__ == 'nuitka_archguard.check.scan'\n"
     )
-    assert "nuitka_archguard.scan" in modules
+    assert "nuitka_archguard.check.scan" in modules
 
 
 @pytest.mark.parametrize("name", ["scan", "Checker", "Distribution", "parse_target", "Slice"])
@@ -93,7 +93,7 @@ def test_an_unknown_attribute_is_an_attribute_error() -> None:
 
 
 def test_fix_is_listed_the_same_whether_or_not_its_module_is_loaded() -> None:
-    from nuitka_archguard import cli
+    from nuitka_archguard.cli import main as cli
 
     light, full = cli._build_parser(None), cli._build_parser("fix")
     assert light.format_help() == full.format_help()
@@ -132,7 +132,7 @@ def test_inspect_does_not_import_dataclasses(tmp_path: Path) -> None:
     binary.write_bytes(elf.elf("x86_64"))
     modules = _modules_after(
         "import contextlib, io\n"
-        "from nuitka_archguard.cli import main\n"
+        "from nuitka_archguard.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    main(['inspect', {str(binary)!r}])\n"
     )

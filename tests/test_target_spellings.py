@@ -11,9 +11,9 @@ from typing import Optional
 import pytest
 
 from nuitka_archguard import archs, scan
-from nuitka_archguard.advice import fix_for
 from nuitka_archguard.archs import Platform
-from nuitka_archguard.ownership import Distribution
+from nuitka_archguard.check.advice import fix_for
+from nuitka_archguard.check.ownership import Distribution
 from nuitka_archguard.target import OTHER_SPELLINGS, Target, TargetError, parse_target
 from tests.envbuild import wheel
 from tests.synth import macho

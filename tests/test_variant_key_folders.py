@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nuitka_archguard import archs
-from nuitka_archguard.policy import _WORD_RUN_RE, variant_key
+from nuitka_archguard.check.policy import _WORD_RUN_RE, variant_key
 
 # The definition, as regular expressions (policy takes them off by string methods, linear on
 # hostile names; tests/test_payload_rule.py checks the two agree on random names).

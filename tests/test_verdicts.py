@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from nuitka_archguard.binaries import BinaryInfo, BytesSource, read_binary
-from nuitka_archguard.cli import main
-from nuitka_archguard.policy import Code, Severity, check_binary
-from nuitka_archguard.report import render_text, summary_line
-from nuitka_archguard.scan import scan
+from nuitka_archguard.check.policy import Code, Severity, check_binary
+from nuitka_archguard.check.report import render_text, summary_line
+from nuitka_archguard.check.scan import scan
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.target import parse_target
 from tests.envbuild import ARM, install, wheel
 from tests.synth import elf, macho, pe

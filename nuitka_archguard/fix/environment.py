@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Optional
 
 from .. import archs
-from ..discovery import PathError, RootKind, resolve
-from ..metadata import FILE_LIMIT, MetadataError, read_regular
+from ..check.discovery import PathError, RootKind, resolve
+from ..check.metadata import FILE_LIMIT, MetadataError, read_regular
 from ..state import STATE_DIR
 from .wheels import Scheme
 

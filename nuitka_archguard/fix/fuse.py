@@ -52,7 +52,7 @@ from packaging.version import Version
 from .. import __version__
 from ..binaries import macho
 from ..binaries.fat import FatWriteError, input_archs, is_fat_input, write_fat
-from ..metadata import (
+from ..check.metadata import (
     MetadataError,
     MetadataReader,
     checked_name,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..binaries.source import open_regular
-from ..metadata import MetadataError, read_regular
+from ..check.metadata import MetadataError, read_regular
 from ..state import JOURNAL_NAME, STATE_DIR
 from ..text import shown
 from . import safe

@@ -19,11 +19,11 @@ from typing import Any, Optional
 
 from packaging.version import Version
 
-from .. import fixable
 from ..archs import MACOS_ARM64_FIRST, parse_platform_tag, wheel_archs
-from ..ownership import Distribution, OwnerKind
-from ..policy import Finding, Severity, display_path
-from ..scan import ScanReport
+from ..check import fixable
+from ..check.ownership import Distribution, OwnerKind
+from ..check.policy import Finding, Severity, display_path
+from ..check.scan import ScanReport
 from ..target import Target, format_version
 from ..text import shell_quote
 from ..wheel import parse_name
@@ -642,7 +642,7 @@ def predict_fuses(plan: Plan, accept: Sequence[str], work: Path, allow: Sequence
     conflict of differing files, or a result that would still fail the scan."""
     import shutil
 
-    from ..scan import ScanError, scan
+    from ..check.scan import ScanError, scan
     from .fuse import FuseConflict, FuseError, fuse_trees
     from .wheels import UnsafePathError, install_wheel, mirrored, record_paths
 

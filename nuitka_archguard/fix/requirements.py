@@ -20,8 +20,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..discovery import PathError, open_wheel
-from ..metadata import MetadataReader
+from ..check.discovery import PathError, open_wheel
+from ..check.metadata import MetadataReader
 from ..target import Target, marker_environments
 from .environment import dist_info_folders
 from .wheels import DownloadError, PipOptions, PythonSpec

@@ -19,10 +19,10 @@ from packaging import tags as ptags
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..discovery import PathError, read_wheel_meta
-from ..metadata import MetadataReader
-from ..policy import Finding, Severity, display_path
-from ..scan import ScanError, scan
+from ..check.discovery import PathError, read_wheel_meta
+from ..check.metadata import MetadataReader
+from ..check.policy import Finding, Severity, display_path
+from ..check.scan import ScanError, scan
 from ..target import Target
 from ..text import shown
 from ..wheel import parse_name

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import archs
-from ..discovery import PathError, read_wheel_meta
-from ..metadata import MetadataReader
-from ..ownership import Distribution, OwnerKind
-from ..policy import display_path
-from ..scan import ScanError, scan
+from ..check.discovery import PathError, read_wheel_meta
+from ..check.metadata import MetadataReader
+from ..check.ownership import Distribution, OwnerKind
+from ..check.policy import display_path
+from ..check.scan import ScanError, scan
 from ..target import Target
 from ..wheel import member_refusal, parse_name
 from .fuse import FuseConflict, FuseError, fuse_trees

@@ -30,7 +30,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from ..metadata import MetadataError, MetadataReader, parse_headers, read_regular
+from ..check.metadata import MetadataError, MetadataReader, parse_headers, read_regular
 from ..state import STATE_DIR
 from ..text import shell_quote, shown
 from ..wheel import member_refusal, parse_name

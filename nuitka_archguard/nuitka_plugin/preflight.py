@@ -43,11 +43,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..binaries.source import open_regular
+from ..check.discovery import module_name as _module_name_of
+from ..check.metadata import read_regular
+from ..check.ownership import Distribution
+from ..check.policy import Role, role_for
 from ..common import plural
-from ..discovery import module_name as _module_name_of
-from ..metadata import read_regular
-from ..ownership import Distribution
-from ..policy import Role, role_for
 from ..target import Target, marker_environments
 from .support import Guard, Level, Message, Settings, Stage, folder_listing
 

@@ -27,11 +27,11 @@ from typing import Callable, Optional
 
 from .. import archs
 from ..binaries import BinaryReadError, inspect_file
+from ..check.config import Config, ConfigError, load_config, table_name
+from ..check.policy import Code, Finding, Role, Severity, check_binary, internal_error
+from ..check.report import render_text
+from ..check.scan import AllowRule, Checker, ScanReport, allow_rules
 from ..common import PLUGIN_NAME, plural
-from ..config import Config, ConfigError, load_config, table_name
-from ..policy import Code, Finding, Role, Severity, check_binary, internal_error
-from ..report import render_text
-from ..scan import AllowRule, Checker, ScanReport, allow_rules
 from ..target import Target, TargetError, host_target, macos_target
 from ..text import shown
 
@@ -427,7 +427,7 @@ class Guard:
                 f"stopped {stage.value}: {plural(len(errors), 'binary')} would "
                 f"fail on {self.target.describe()}."
             )
-            from ..advice import fix_command_for
+            from ..check.advice import fix_command_for
 
             command = fix_command_for(self.target, errors)
             if command:

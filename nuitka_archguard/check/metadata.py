@@ -38,15 +38,15 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .binaries.model import BinaryReadError
-from .binaries.source import (
+from ..binaries.model import BinaryReadError
+from ..binaries.source import (
     MemberStream,
     NotRegularFile,
     open_regular,
     os_error_text,
     zip_directory_refusal,
 )
-from .text import shown
+from ..text import shown
 
 __all__ = [
     "FILE_LIMIT",

@@ -18,19 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from ..check.policy import Severity, display_path
+from ..check.report import describe_distribution, summary_line
+from ..check.scan import ScanError, ScanReport, scan
+from ..common import ExitCode
+from ..target import Target
+from ..text import OutputError, json_text, shell_quote, shown, write
 from . import options
-from .cli import FIX_HELP
-from .common import ExitCode
 from .console import error, guarded
-from .policy import Severity, display_path
-from .report import describe_distribution, summary_line
-from .scan import ScanError, ScanReport, scan
-from .target import Target
-from .text import OutputError, json_text, shell_quote, shown, write
+from .main import FIX_HELP
 
 if TYPE_CHECKING:
-    from .fix.environment import Environment
-    from .fix.plan import Plan
+    from ..fix.environment import Environment
+    from ..fix.plan import Plan
 
 __all__ = ["add_fix_parser", "run_fix"]
 
@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         raise _Failure(str(error)) from None
     target, accept = chosen.target, list(chosen.accept_different)
     if args.output is not None:
-        from .fix.wheelhouse import WheelhouseError, fix_wheelhouse
+        from ..fix.wheelhouse import WheelhouseError, fix_wheelhouse
 
         try:
             house_lines, house_code, document = fix_wheelhouse(
@@ -196,7 +196,7 @@ class _Job:
 
 
 def _environment(path: Optional[str]) -> Environment:
-    from .fix.environment import Environment, EnvironmentError_
+    from ..fix.environment import Environment, EnvironmentError_
 
     try:
         return Environment.from_path(path)
@@ -205,7 +205,7 @@ def _environment(path: Optional[str]) -> Environment:
 
 
 def _fix_one(path: Optional[str], job: _Job) -> _Outcome:
-    from .fix import journal
+    from ..fix import journal
 
     env = _environment(path)
     if job.args.dry_run:
@@ -220,11 +220,11 @@ def _fix_one(path: Optional[str], job: _Job) -> _Outcome:
 def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = None) -> _Outcome:
     """One environment: recover, scan, plan, stage, apply, scan again. ``refused``: the
     distributions a first attempt rolled back (name -> why), left as they are this time."""
-    from .fix import journal
-    from .fix.plan import host_refusal, make_plan, offending, predict_fuses
-    from .fix.stage import StageError, stage
-    from .fix.wheels import DownloadError, PythonSpec
-    from .fixable import fix_program
+    from ..check.fixable import fix_program
+    from ..fix import journal
+    from ..fix.plan import host_refusal, make_plan, offending, predict_fuses
+    from ..fix.stage import StageError, stage
+    from ..fix.wheels import DownloadError, PythonSpec
 
     target, args, accept, allow, lines = job.target, job.args, job.accept, job.allow, job.lines
     shown = display_path(str(env.root))
@@ -410,7 +410,7 @@ def _undo_all(args: argparse.Namespace) -> int:
 
 
 def _undo_one(path: Optional[str], args: argparse.Namespace, lines: list[str]) -> _Outcome:
-    from .fix import journal
+    from ..fix import journal
 
     env = _environment(path)
     shown = display_path(str(env.root))

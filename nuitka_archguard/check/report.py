@@ -1,4 +1,4 @@
-"""Render a :class:`~nuitka_archguard.scan.ScanReport` for people (text) and for CI
+"""Render a :class:`~nuitka_archguard.check.scan.ScanReport` for people (text) and for CI
 (GitHub workflow commands). JSON is ``ScanReport.to_json()``.
 
 The text reads like a good compiler error: the distribution first (what to fix is a
@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Optional
 
-from .common import plural
+from ..common import plural
+from ..text import github_data, github_property, shown
 from .policy import Code, Finding, Severity, display_path
-from .text import github_data, github_property, shown
 
 if TYPE_CHECKING:
     from .ownership import Distribution

@@ -18,13 +18,13 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional
 
-from .text import shown
+from ..text import shown
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .fix.wheels import PipOptions
-    from .scan import AllowRule
-    from .target import Target
+    from ..check.config import Config
+    from ..check.scan import AllowRule
+    from ..fix.wheels import PipOptions
+    from ..target import Target
 
 __all__ = [
     "Formatter",
@@ -101,7 +101,7 @@ class OptionsError(Exception):
 
 def target_help(default: str = "this interpreter") -> str:
     """``--target``'s help: every accepted spelling, from the registry the parser uses."""
-    from .target import accepted_targets
+    from ..target import accepted_targets
 
     return f"the platform the build must run on: {accepted_targets()} (default: {default})"
 
@@ -204,7 +204,7 @@ def add_index_options(parser: argparse.ArgumentParser) -> None:
 
 
 def pip_options(args: argparse.Namespace) -> PipOptions:
-    from .fix.wheels import PipOptions
+    from ..fix.wheels import PipOptions
 
     return PipOptions(
         index_url=args.index_url,
@@ -226,14 +226,14 @@ class Settings(NamedTuple):
 
     def allow_rules(self, option: str = "--allow") -> tuple[AllowRule, ...]:
         """:attr:`allow` as rules that say where each was written (the file or ``option``)."""
-        from .scan import allow_rules
+        from ..check.scan import allow_rules
 
         return allow_rules(self.config, self.allow[len(self.config.allow) :], option)
 
 
 def project_config() -> Config:
     """``[tool.archguard]`` of the current directory; :class:`OptionsError` if unusable."""
-    from .config import ConfigError, load_config
+    from ..check.config import ConfigError, load_config
 
     try:
         return load_config()
@@ -247,8 +247,8 @@ def settings(args: argparse.Namespace, config: Optional[Config] = None) -> Setti
     ``--target``/``--min-os``/``--strict-min-os`` override the file; ``--allow`` and
     ``--accept-different`` add to it. Raises :class:`OptionsError` with one line.
     """
-    from .config import resolve_target
-    from .target import TargetError
+    from ..check.config import resolve_target
+    from ..target import TargetError
 
     config = config if config is not None else project_config()
     try:

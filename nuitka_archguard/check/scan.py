@@ -22,11 +22,13 @@ from typing import Any, Optional, Union
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from . import archs
+from .. import archs
+from ..binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
+from ..binaries.model import is_too_large
+from ..common import ExitCode
+from ..target import Target, TargetError, host_target, parse_min_os, parse_target
+from ..text import strict_json
 from .advice import fix_for
-from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
-from .binaries.model import is_too_large
-from .common import ExitCode
 from .config import Config
 from .discovery import (
     Discovery,
@@ -61,8 +63,6 @@ from .policy import (
     skipped_by_name,
     variant_key,
 )
-from .target import Target, TargetError, host_target, parse_min_os, parse_target
-from .text import strict_json
 
 __all__ = ["AllowRule", "Checker", "ScanError", "ScanReport", "scan"]
 
@@ -774,7 +774,7 @@ _TREE_ROOTS = frozenset({RootKind.DIST, RootKind.APP, RootKind.DIRECTORY})
 def _refuse_half_fixed(roots: Sequence[Root]) -> None:
     """A fix interrupted midway leaves an environment that is neither the old nor the new
     one: scanning it would judge a mix. Say so, and how to recover (the scan never writes)."""
-    from .state import half_fixed_near
+    from ..state import half_fixed_near
 
     error = half_fixed_near(
         path

@@ -22,12 +22,12 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Optional, Union
 
-from . import archs
+from .. import archs
+from ..target import Platform, Target, TargetError, format_version, host_target
+from ..text import powershell_quote, shell_quote, shown
 from .metadata import checked_name, checked_version
 from .ownership import Distribution, OwnerKind
 from .policy import Code, Finding
-from .target import Platform, Target, TargetError, format_version, host_target
-from .text import powershell_quote, shell_quote, shown
 
 NUITKA_ARGS = "<your Nuitka options>"
 

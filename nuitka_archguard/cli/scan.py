@@ -10,13 +10,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ..common import ExitCode
+from ..text import OutputError, json_text, write
 from . import console, options
-from .cli import SCAN_HELP
-from .common import ExitCode
-from .text import OutputError, json_text, write
+from .main import SCAN_HELP
 
 if TYPE_CHECKING:  # imported when a scan runs: `nuitka-archguard inspect` starts faster
-    from .scan import ScanReport
+    from ..check.scan import ScanReport
 
 __all__ = ["add_scan_parser", "run_scan"]
 
@@ -65,7 +65,7 @@ def run_scan(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .scan import ScanError, scan
+    from ..check.scan import ScanError, scan
 
     try:
         chosen = options.settings(args)
@@ -90,8 +90,8 @@ def fix_line(report: ScanReport, paths: list[str]) -> str:
     readable metadata; not a wheel file, which ``fix`` leaves alone); empty otherwise."""
     from pathlib import Path
 
-    from .advice import fix_command
-    from .fixable import host_refusal, reinstall_refusal
+    from ..check.advice import fix_command
+    from ..check.fixable import host_refusal, reinstall_refusal
 
     if not any(not reinstall_refusal(f.distribution) for f in report.errors):
         return ""
@@ -104,7 +104,7 @@ def fix_line(report: ScanReport, paths: list[str]) -> str:
 
 
 def _emit(report: ScanReport, fmt: str, fix: str = "") -> None:
-    from .report import render_github, render_text
+    from ..check.report import render_github, render_text
 
     if fmt == "json":
         text = json_text(report.to_json())

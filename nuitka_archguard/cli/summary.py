@@ -2,7 +2,7 @@
 as a Markdown job summary: one table per distribution. The GitHub Action appends it to
 ``$GITHUB_STEP_SUMMARY``::
 
-    python -m nuitka_archguard.summary REPORT.json [--title TITLE] >> "$GITHUB_STEP_SUMMARY"
+    python -m nuitka_archguard.cli.summary REPORT.json [--title TITLE] >> "$GITHUB_STEP_SUMMARY"
 
 It reads the JSON document, not a live report, so that a report written during a Nuitka
 build is summarised the same way as a scan. Every name in it is outside text: escaped for
@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from .common import ExitCode
-from .text import shown, write
+from ..common import ExitCode
+from ..text import shown, write
 
 __all__ = ["main", "markdown"]
 
@@ -89,7 +89,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if len(args) == 3 and args[1] == "--title":
         title = args[2]
     elif len(args) != 1:
-        write(sys.stderr, "usage: python -m nuitka_archguard.summary REPORT.json [--title T]\n")
+        write(sys.stderr, "usage: python -m nuitka_archguard.cli.summary REPORT.json [--title T]\n")
         return int(ExitCode.USAGE)
     try:
         with open(args[0], "rb") as stream:

@@ -15,10 +15,10 @@ import sysconfig
 from pathlib import Path
 from typing import Optional
 
+from ..target import Target
+from ..text import shell_quote
 from .ownership import Distribution, OwnerKind
 from .policy import display_path
-from .target import Target
-from .text import shell_quote
 
 __all__ = ["fix_program", "host_refusal", "interpreter_os", "own_interpreter", "reinstall_refusal"]
 

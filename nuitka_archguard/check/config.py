@@ -23,11 +23,11 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
+from ..text import shown
 from .metadata import FILE_LIMIT, MetadataError, read_regular
-from .text import shown
 
 if TYPE_CHECKING:
-    from .target import Target
+    from ..target import Target
 
 __all__ = ["Config", "ConfigError", "load_config", "resolve_target", "table_name"]
 
@@ -134,7 +134,7 @@ def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -
 
     The file's ``min-os`` applies to macOS targets only, and not when the command line
     names a target that carries its own minimum (``macosx_10_13_x86_64``)."""
-    from .target import TargetError, host_target, parse_target  # packaging: only when used
+    from ..target import TargetError, host_target, parse_target  # packaging: only when used
 
     from_cli = text is not None
     text = text if text is not None else config.target
@@ -161,7 +161,7 @@ def table_name(config: Config) -> str:
 
 
 def _with_min_os(target: Target, min_os: str) -> Target:
-    from .target import TargetError, parse_target
+    from ..target import TargetError, parse_target
 
     if target.platform != "macos":
         raise TargetError(f"--min-os applies to macOS targets only, not to {target.name!r}")

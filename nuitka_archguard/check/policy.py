@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from packaging.version import InvalidVersion, Version
 
-from . import archs
-from .archs import Platform
-from .binaries import BinaryFormat, BinaryInfo, Slice
-from .common import plural
-from .text import shown
+from .. import archs
+from ..archs import Platform
+from ..binaries import BinaryFormat, BinaryInfo, Slice
+from ..common import plural
+from ..text import shown
 
 if TYPE_CHECKING:
+    from ..target import Target
     from .ownership import Distribution
-    from .target import Target
 
 __all__ = [
     "Code",

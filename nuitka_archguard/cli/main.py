@@ -11,10 +11,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from . import __version__, console, plugin_path
-from .binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
-from .common import PLUGIN_NAME, ExitCode
-from .text import OutputClosed, OutputError, json_text, shown, write
+from .. import __version__, plugin_path
+from ..binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
+from ..common import PLUGIN_NAME, ExitCode
+from ..text import OutputClosed, OutputError, json_text, shown, write
+from . import console
 
 TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
 if TYPE_CHECKING:
@@ -102,21 +103,21 @@ def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     inspect.set_defaults(run=_run_inspect, parser=inspect)
 
     if command == "scan":  # its --target help is read from the platform tables: load them then
-        from .scan_cli import add_scan_parser
+        from .scan import add_scan_parser
 
         add_scan_parser(commands)
     else:
         commands.add_parser("scan", help=SCAN_HELP, add_help=False)
 
     if command == "fix":
-        from .fix_cli import add_fix_parser
+        from .fix import add_fix_parser
 
         add_fix_parser(commands)
     else:
         commands.add_parser("fix", help=FIX_HELP, add_help=False)
 
     if command == "resolve":
-        from .resolve_cli import add_resolve_parser
+        from .resolve import add_resolve_parser
 
         add_resolve_parser(commands)
     else:

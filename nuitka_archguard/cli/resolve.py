@@ -13,7 +13,9 @@ import os
 import sys
 from typing import Any
 
-from .common import ExitCode
+from ..common import ExitCode
+from ..target import TargetError, parse_target
+from ..text import OutputError, json_text, shown, write
 from .console import guarded
 from .options import (
     add_format,
@@ -23,8 +25,6 @@ from .options import (
     python_version_error,
     target_help,
 )
-from .target import TargetError, parse_target
-from .text import OutputError, json_text, shown, write
 
 __all__ = ["add_resolve_parser", "run_resolve"]
 
@@ -75,8 +75,8 @@ def run_resolve(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .fix.resolve import ResolveError, render_resolution, resolve
-    from .fix.wheels import PythonSpec
+    from ..fix.resolve import ResolveError, render_resolution, resolve
+    from ..fix.wheels import PythonSpec
 
     if not args.requirements and not args.requirement:
         raise _Failure("resolve needs requirements: REQ... or -r FILE")

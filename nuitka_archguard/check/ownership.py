@@ -41,7 +41,7 @@ from packaging.utils import (
     canonicalize_name,
 )
 
-from .binaries.source import os_error_text
+from ..binaries.source import os_error_text
 from .metadata import MetadataReader, checked_name, checked_version, required_names
 
 PathLike = Union[str, "os.PathLike[str]"]

@@ -40,9 +40,9 @@ from typing import Optional
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from .binaries import MAGIC_LENGTH, BinaryFormat, BinaryInfo, BinaryReadError, read_binary
-from .binaries import detect_format as _detect_format
-from .binaries.source import (
+from ..binaries import MAGIC_LENGTH, BinaryFormat, BinaryInfo, BinaryReadError, read_binary
+from ..binaries import detect_format as _detect_format
+from ..binaries.source import (
     OPEN_FLAGS,
     FileSource,
     InflateBudget,
@@ -51,10 +51,10 @@ from .binaries.source import (
     os_error_text,
     zip_directory_refusal,
 )
+from ..state import STATE_DIR
+from ..wheel import parse_name
 from .metadata import MetadataReader, checked_name, checked_version, required_names
 from .policy import display_path, looks_loaded
-from .state import STATE_DIR
-from .wheel import parse_name
 
 __all__ = [
     "SKIP_DIRS",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import sys
 
-from .common import ExitCode
-from .text import OutputError, shown, write
+from ..common import ExitCode
+from ..text import OutputError, shown, write
 
 TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
 if TYPE_CHECKING:
