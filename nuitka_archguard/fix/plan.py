@@ -28,7 +28,7 @@ from ..target import Target, format_version
 from ..text import shell_quote
 from ..wheel import parse_name
 from .environment import Environment
-from .requirements import Unmet
+from .requirements import Installed, Unmet
 from .wheels import PipOptions, PythonSpec, download, read_wheel_tags
 
 __all__ = ["Action", "ActionKind", "Plan", "make_plan", "request_platforms"]
@@ -269,12 +269,18 @@ def make_plan(
         action.kind = ActionKind.FUSE if fuse else ActionKind.REPLACE
         wanted.setdefault(request_platforms(target, dist, fuse), []).append(action)
 
+    from .requirements import installed_distributions, target_markers
+
+    installed = installed_distributions(environment.sites) if wanted else {}
+    markers = target_markers(target, python)
     for index, (platforms, actions) in enumerate(sorted(wanted.items())):
-        resolve_actions(
+        companions = resolve_actions(
             actions, platforms, python, options, staging / f"p{index}",
             allow_version_change=allow_version_change, target=target, allow=allow,
-            progress=progress,
+            progress=progress, installed=installed, markers=markers,
         )  # fmt: skip
+        planned = {_dist(a).canonical_name for a in plan.actions if a.distribution}
+        plan.actions.extend(a for a in companions if _dist(a).canonical_name not in planned)
     conflicts = keep_requirements(plan)
     if conflicts and allow_version_change:
         resolve_conflicts(plan, conflicts, options, staging / "resolved")
@@ -376,12 +382,7 @@ def resolve_conflicts(
         wheel = wheels.get(key)
         action = by_name.get(key)
         if action is None:
-            have = installed[key]
-            dist = Distribution(
-                have.name, have.version, OwnerKind.PIP.value, location=have.location
-            )
-            action = Action(ActionKind.OLDER_VERSION, dist, [])
-            action.notes.append("changed with the others so that every requirement holds")
+            action = _companion(installed[key])
             plan.actions.append(action)
             by_name[key] = action
         if wheel is None:
@@ -394,6 +395,15 @@ def resolve_conflicts(
         action.refusal, action.applies = "", True
         _check(action, platforms, plan.python, plan.target, ())
     keep_requirements(plan)
+
+
+def _companion(have: Installed) -> Action:
+    """An installed distribution without findings that must change with the others so that
+    every requirement holds."""
+    dist = Distribution(have.name, have.version, OwnerKind.PIP.value, location=have.location)
+    action = Action(ActionKind.OLDER_VERSION, dist, [])
+    action.notes.append("changed with the others so that every requirement holds")
+    return action
 
 
 def _canon(name: str) -> str:
@@ -424,16 +434,23 @@ def resolve_actions(
     target: Target,
     allow: Sequence[str] = (),
     progress: Optional[Callable[[str], None]] = None,
-) -> None:
+    installed: Optional[dict[str, Installed]] = None,
+    markers: Sequence[dict[str, str]] = (),
+) -> list[Action]:
     """Ask pip, in as few calls as it takes, which wheel each action gets (same version,
     else an earlier one) and set the actions' kinds accordingly. Each wheel pip brings is
-    checked (:func:`.trust.wheel_refusal`) before the action may take it."""
+    checked (:func:`.trust.wheel_refusal`) before the action may take it.
+
+    The earlier versions of an environment's distributions (``installed``) are resolved
+    together by pip's resolver for the target, constrained by what the environment's other
+    distributions require: returns the installed distributions that must change with them
+    (new actions)."""
     if not platforms:
         for action in actions:
             action.kind = ActionKind.BUILD_FROM_SOURCE
             action.reason = "pip has no platform tag for this target"
             action.manual = _build_advice(action)
-        return
+        return []
     for action in actions:
         action.platforms = platforms
     same = download(
@@ -451,12 +468,16 @@ def resolve_actions(
     waiting = {id(a) for a in missing}
     _check_all([a for a in actions if id(a) not in waiting], platforms, python, target, allow)
     if not missing:
-        return
+        return []
     newer_os = _newer_macos(missing, platforms, python, options, dest / "newer-os")
-    older = download(
-        [f"{_dist(a).name}<{_dist(a).version}" for a in missing],
-        platforms, python, options, dest / "older", progress=progress,
-    )  # fmt: skip
+    older, companions = _older_together(
+        missing, platforms, python, options, dest / "together", installed, markers, progress
+    )
+    if older is None:  # no consistent set (or no environment): each on its own, then checked
+        older = download(
+            [f"{_dist(a).name}<{_dist(a).version}" for a in missing],
+            platforms, python, options, dest / "older", progress=progress,
+        )  # fmt: skip
     for action in missing:
         dist = _dist(action)
         wheel = older.get(dist.canonical_name)
@@ -493,8 +514,66 @@ def resolve_actions(
             )
             action.notes.append(offer)
             action.manual = offer
-    taken = [a for a in missing if a.kind is ActionKind.OLDER_VERSION]
+    for action in companions:
+        assert action.wheel is not None
+        action.platforms = platforms
+        action.wheel_tags = read_wheel_tags(action.wheel)
+        action.applies = allow_version_change
+    taken = [a for a in missing + companions if a.kind is ActionKind.OLDER_VERSION]
     _check_all(taken, platforms, python, target, allow)
+    return companions
+
+
+def _older_together(
+    actions: Sequence[Action],
+    platforms: tuple[str, ...],
+    python: PythonSpec,
+    options: PipOptions,
+    dest: Path,
+    installed: Optional[dict[str, Installed]],
+    markers: Sequence[dict[str, str]],
+    progress: Optional[Callable[[str], None]],
+) -> tuple[Optional[dict[str, Path]], list[Action]]:
+    """The earlier versions of ``actions`` as pip's resolver picks them together for the
+    target, with what the environment's other distributions require as constraints (and
+    nothing newer than installed): ``({canonical name: wheel}, companions)``; the
+    companions are the other installed distributions the set changes. ``(None, [])`` when
+    pip finds no such set, or the set needs a distribution that is not installed: each
+    action is then asked for on its own and the requirement check names the conflict
+    (pip's reason is noted)."""
+    from .requirements import environment_constraints, resolve_together
+
+    if installed is None:
+        return None, []
+    names = {_dist(a).canonical_name for a in actions}
+    requirements = [f"{_dist(a).name}<{_dist(a).version}" for a in actions]
+    constraints = environment_constraints(installed, markers, names)
+    if progress is not None:
+        progress(f"  pip: resolving {len(requirements)} earlier versions together")
+    picked, why = resolve_together(requirements, platforms, python, options, constraints)
+    new = sorted(set(picked) - set(installed))
+    if new:
+        why = "it needs " + ", ".join(f"{picked[n][0]} {picked[n][1]}" for n in new)
+        why += ", which is not installed"
+    if not picked or new:
+        for action in actions:
+            action.notes.append(
+                f"pip's resolver finds no earlier versions that fit together: {why}"
+            )
+        return None, []
+    changed = {k: v for k, v in picked.items() if installed[k].version != v[1]}
+    wheels = download(
+        [f"{name}=={version}" for name, version in changed.values()],
+        platforms, python, options, dest, progress=progress,
+    )  # fmt: skip
+    companions = []
+    for key in sorted(set(changed) - names):
+        if key not in wheels:
+            continue
+        action = _companion(installed[key])
+        action.wheel, action.new_version = wheels[key], changed[key][1]
+        companions.append(action)
+    return {k: v for k, v in wheels.items() if k in names}, companions
 
 
 _NEWEST_MACOS = "30_0"

@@ -29,6 +29,7 @@ from .wheels import DownloadError, PipOptions, PythonSpec
 __all__ = [
     "Installed",
     "Unmet",
+    "environment_constraints",
     "installed_distributions",
     "resolve_together",
     "target_markers",
@@ -183,21 +184,54 @@ def _shown(requirement: Requirement) -> str:
     return text if requirement.marker is None else f"{text}; {requirement.marker}"
 
 
+def environment_constraints(
+    installed: dict[str, Installed],
+    environments: Sequence[dict[str, str]],
+    changing: Iterable[str],
+) -> list[str]:
+    """pip constraint lines that keep the environment's requirements while ``changing``
+    distributions get older versions: what every other installed distribution requires
+    (markers evaluated for the target, extras and URLs left out), and nothing newer than
+    installed for any distribution the resolution pulls in."""
+    changing = {str(canonicalize_name(name)) for name in changing}
+    lines: dict[str, None] = {}
+    for key, dist in sorted(installed.items()):
+        if key in changing:
+            continue
+        try:
+            Version(dist.version)
+        except InvalidVersion:
+            continue
+        lines[f"{dist.name}<={dist.version}"] = None
+        for text in dist.requires:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if requirement.url or not requirement.specifier:
+                continue
+            if _applies(requirement, environments):
+                lines[f"{requirement.name}{requirement.specifier}"] = None
+    return list(lines)
+
+
 def resolve_together(
     requirements: Sequence[str],
     platforms: Sequence[str],
     python: PythonSpec,
     options: PipOptions,
+    constraints: Sequence[str] = (),
 ) -> tuple[dict[str, tuple[str, str]], str]:
     """pip's resolver for the target: the versions that satisfy ``requirements`` together,
     wheels only, for ``platforms`` and ``python`` (nothing is installed, no code runs).
     Returns ``({canonical name: (name, version)}, "")``, or ``({}, why)`` when pip finds no
-    such set. Raises :class:`~.wheels.DownloadError` when pip cannot reach the index.
+    such set. ``constraints``: see :func:`environment_constraints`. Raises
+    :class:`~.wheels.DownloadError` when pip cannot reach the index.
 
     The one resolver: ``resolve``'s (:func:`.resolve.resolve_for_platforms`)."""
     from .resolve import ResolveError, resolve_for_platforms
 
     try:
-        return resolve_for_platforms(requirements, platforms, python, options)
+        return resolve_for_platforms(requirements, platforms, python, options, constraints)
     except ResolveError as error:
         raise DownloadError(str(error)) from None

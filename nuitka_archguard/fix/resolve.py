@@ -124,8 +124,9 @@ def _run_pip(
             "install", "--dry-run", "--ignore-installed", "--report", report_path,
             "--only-binary=:all:",
         ]  # fmt: skip
-        if constraints or not user_constraints:
+        if not user_constraints:
             decided["PIP_CONSTRAINT"] = constraints or os.devnull
+        if constraints or not user_constraints:  # on the command line: added to the user's
             args += ["-c", constraints or os.devnull]
         if platforms:
             target_dir = os.path.join(tmp, "target")
@@ -588,15 +589,23 @@ def resolve_for_platforms(
     platforms: Sequence[str],
     python: PythonSpec,
     options: PipOptions,
+    constraints: Sequence[str] = (),
 ) -> tuple[dict[str, tuple[str, str]], str]:
-    """pip's resolver for one set of platforms, as ``fix --allow-version-change`` asks it:
+    """pip's resolver for one set of platforms, as ``fix`` asks it:
     ``({canonical name: (name, version)}, "")``, or ``({}, why)`` when pip finds no set
-    that fits. The user's pip constraints are kept. Raises :class:`ResolveError` when pip
-    cannot run or reach the index."""
-    run = _run_pip(
-        requirements, (), options, platforms=platforms, python=python, verbose=False,
-        user_constraints=True,
-    )  # fmt: skip
+    that fits. ``constraints`` (requirement lines: what the environment's other
+    distributions require) are added to the user's pip constraints, which are kept.
+    Raises :class:`ResolveError` when pip cannot run or reach the index."""
+    with tempfile.TemporaryDirectory(prefix="archguard-constraints-") as tmp:
+        path = None
+        if constraints:
+            path = os.path.join(tmp, "constraints.txt")
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write("".join(f"{line}\n" for line in constraints))
+        run = _run_pip(
+            requirements, (), options, platforms=platforms, python=python, verbose=False,
+            constraints=path, user_constraints=True,
+        )  # fmt: skip
     if run.returncode != 0:
         try:
             return {}, _failure(run, ", ".join(platforms) or "the build machine")
