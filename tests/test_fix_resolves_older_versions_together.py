@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from nuitka_archguard.cli import main
+from nuitka_archguard.cli.main import main
 from tests import fixwheels
 from tests.fixwheels import ext_wheel, install, tree_hash
 
