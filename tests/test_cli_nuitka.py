@@ -12,6 +12,7 @@ import pytest
 
 from nuitka_archguard import plugin_path
 from nuitka_archguard.cli import main as cli
+from nuitka_archguard.common import ExitCode
 
 PLUGIN = plugin_path()
 
@@ -79,7 +80,7 @@ def test_missing_nuitka_is_a_usage_error(
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "nuitka" else real(name, *a)
     )
-    assert cli.run_nuitka(["prog.py"]) == cli.EXIT_USAGE
+    assert cli.run_nuitka(["prog.py"]) == ExitCode.USAGE
     assert "Nuitka is not installed" in capsys.readouterr().err
 
 

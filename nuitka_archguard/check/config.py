@@ -134,7 +134,8 @@ def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -
 
     The file's ``min-os`` applies to macOS targets only, and not when the command line
     names a target that carries its own minimum (``macosx_10_13_x86_64``)."""
-    from ..target import TargetError, host_target, parse_target  # packaging: only when used
+    from ..archs import Platform  # packaging: only when used
+    from ..target import TargetError, host_target, parse_target
 
     from_cli = text is not None
     text = text if text is not None else config.target
@@ -147,7 +148,7 @@ def resolve_target(text: Optional[str], min_os: Optional[str], config: Config) -
     if min_os is not None:
         return parse_target(text, min_os) if text is not None else _with_min_os(target, min_os)
     own_minimum = from_cli and target.min_os is not None
-    if config.min_os is not None and target.platform == "macos" and not own_minimum:
+    if config.min_os is not None and target.platform == Platform.MACOS and not own_minimum:
         try:
             return _with_min_os(target, config.min_os)
         except TargetError as error:
@@ -161,8 +162,9 @@ def table_name(config: Config) -> str:
 
 
 def _with_min_os(target: Target, min_os: str) -> Target:
+    from ..archs import Platform
     from ..target import TargetError, parse_target
 
-    if target.platform != "macos":
+    if target.platform != Platform.MACOS:
         raise TargetError(f"--min-os applies to macOS targets only, not to {target.name!r}")
     return parse_target(target.name, min_os)

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_fix_parser", "run_fix"]
 
-EXIT_OK, EXIT_UNFIXED = ExitCode.OK, ExitCode.FINDINGS
 SCHEMA_VERSION = 1
 
 
@@ -139,7 +138,7 @@ def _each(
     paths: list[Optional[str]] = list(args.paths) or [None]
     results: list[dict[str, Any]] = []
     failures: list[str] = []
-    code: int = EXIT_OK
+    code: int = ExitCode.OK
     for path in paths:
         try:
             outcome = one(path)
@@ -251,8 +250,8 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
     lines.append(f"fix {shown} for {target.describe()}")
     if not before.errors:
         lines.append("nothing to fix: " + summary_line(before))
-        document.update(plan=None, applied=False, verdict=before.to_json(), exit_code=EXIT_OK)
-        return _Outcome(EXIT_OK, document)
+        document.update(plan=None, applied=False, verdict=before.to_json(), exit_code=ExitCode.OK)
+        return _Outcome(ExitCode.OK, document)
     count = len(offending(before))
     lines.append(f"planning {_plural(count, 'distribution')}: asking pip for the target's wheels")
     version = args.python_version or env.python_version() or _running_python()
@@ -277,7 +276,7 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
         if args.dry_run:
             predict_fuses(plan, accept, downloads / "predicted", allow)
             lines.extend(_plan_lines(plan))
-            code = EXIT_UNFIXED if plan.unfixable else EXIT_OK
+            code = ExitCode.FINDINGS if plan.unfixable else ExitCode.OK
             lines.append("dry run: nothing was changed")
             document.update(plan=plan.to_json(), applied=False, exit_code=code)
             return _Outcome(code, document)
@@ -317,8 +316,8 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
         outcome = _fix_env(env, job, failing)
         outcome.document["rolled_back"] = dict(failing)
         return outcome
-    code = EXIT_UNFIXED if after.errors else EXIT_OK
-    verdict = "ok: " if code == EXIT_OK else "not fixed: "
+    code = ExitCode.FINDINGS if after.errors else ExitCode.OK
+    verdict = "ok: " if code == ExitCode.OK else "not fixed: "
     lines.append("verdict: " + verdict + summary_line(after))
     document.update(
         plan=plan.to_json(), applied=bool(plan.to_apply), verdict=after.to_json(), exit_code=code
@@ -427,7 +426,7 @@ def _undo_one(path: Optional[str], args: argparse.Namespace, lines: list[str]) -
         raise _Failure(f"{shown}: cannot undo: {failure}") from None
     if done is None:
         lines.append(f"{shown}: no fix to undo")
-        return _Outcome(EXIT_OK, {"environment": shown, "undone": None})
+        return _Outcome(ExitCode.OK, {"environment": shown, "undone": None})
     verb = "would undo" if args.dry_run else "undone"
     lines.append(f"{shown}: {verb} fix {done.ident}")
     lines.extend(_restored(s, args.dry_run) for s in done.summary)
@@ -437,7 +436,8 @@ def _undo_one(path: Optional[str], args: argparse.Namespace, lines: list[str]) -
             f"{display_path(rel)}"
             for rel in journal.changed_since(done)
         )  # fmt: skip
-    return _Outcome(EXIT_OK, {"environment": shown, "undone": done.ident, "summary": done.summary})
+    undone = {"environment": shown, "undone": done.ident, "summary": done.summary}
+    return _Outcome(ExitCode.OK, undone)
 
 
 def _restored(summary: str, dry_run: bool) -> str:

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     import argparse
     from typing import Optional
 
-EXIT_OK, EXIT_USAGE = ExitCode.OK, ExitCode.USAGE
-
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
@@ -31,11 +29,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (OutputClosed, BrokenPipeError):
         # The reader went away (`... | head`): stop quietly, as cat and grep do.
         _silence_stdout()
-        return EXIT_OK
+        return ExitCode.OK
     except OutputError as error:  # stdout closed or full: one line, where it can go
         console.error(str(error))
         _silence_stdout()
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         return 130
 
@@ -64,7 +62,7 @@ def _main(argv: list[str]) -> int:
         owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not hasattr(args, "run"):
         parser.print_help()
-        return EXIT_USAGE
+        return ExitCode.USAGE
     code: int = args.run(args)
     return code
 
@@ -141,7 +139,7 @@ def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
 
 def _print(text: str) -> int:
     write(sys.stdout, text + "\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 # -- inspect ---------------------------------------------------------------------------------
@@ -157,7 +155,7 @@ def _inspect(files: list[str], *, as_json: bool) -> int:
         write(sys.stdout, json_text([info.to_json() for info in results]) + "\n")
     else:
         write(sys.stdout, "\n\n".join(format_binary_info(info) for info in results) + "\n")
-    return EXIT_USAGE if any(info.error for info in results) else EXIT_OK
+    return ExitCode.USAGE if any(info.error for info in results) else ExitCode.OK
 
 
 def _inspect_one(path: str) -> BinaryInfo:
@@ -304,7 +302,7 @@ def run_nuitka(nuitka_args: Sequence[str]) -> int:
             "install it with: python -m pip install nuitka",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if any(arg in ("--help", "-h") for arg in nuitka_args):
         paths = {"python": sys.executable, "plugin": plugin_path(), "scripts": _scripts_folder()}
         write(sys.stdout, WRAPPER_HELP.format(**{k: shown(v) for k, v in paths.items()}) + "\n")
@@ -315,4 +313,4 @@ def run_nuitka(nuitka_args: Sequence[str]) -> int:
         return 130
     except OSError as error:
         print(f"nuitka-archguard: cannot run Nuitka: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE

@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # imported when a scan runs: `nuitka-archguard inspect` start
 
 __all__ = ["add_scan_parser", "run_scan"]
 
-EXIT_USAGE = ExitCode.USAGE
 FORMATS = ("text", "json", "github")
 
 
@@ -77,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     except (options.OptionsError, ScanError) as error:
         console.error(str(error))
-        return EXIT_USAGE
+        return ExitCode.USAGE
     _emit(report, args.format, fix_line(report, args.paths))
     if args.fail_on == "warning" and report.warnings:
         return int(ExitCode.FINDINGS)
