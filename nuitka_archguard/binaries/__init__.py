@@ -58,17 +58,20 @@ def read_binary(source: ByteSource, path: str) -> BinaryInfo:
     return BinaryInfo(path=path, format=binary_format, slices=reader(source))
 
 
-def inspect_file(path: str | os.PathLike[str]) -> BinaryInfo:
+def inspect_file(path: str | os.PathLike[str], *, strict: bool = False) -> BinaryInfo:
     """Describe the file at ``path``.
 
     Returns a ``not-a-binary`` result for files that are not Mach-O, ELF or PE (Java class
     files included). Raises :class:`BinaryReadError` when the file is missing, unreadable,
-    not a regular file, or a binary whose headers are truncated or corrupt.
+    not a regular file, or a binary whose headers are truncated or corrupt. ``strict``: also
+    when LLVM's Mach-O reader would refuse the file (:func:`.macho.strict_check`), as the
+    ``inspect`` command asks; the scanner and the plugin read only what a verdict needs and
+    judge such a file by what its headers say.
     """
     try:
         with FileSource(path) as source:
             info = read_binary(source, os.fspath(path))
-            if info.format is BinaryFormat.MACHO:
+            if strict and info.format is BinaryFormat.MACHO:
                 macho.strict_check(source)  # what LLVM's tools refuse is no valid binary
             return info
     except BinaryReadError as error:

@@ -16,6 +16,7 @@ Reference: ``<mach-o/loader.h>``, ``<mach-o/fat.h>``, ``<mach/machine.h>``.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import functools
 import struct
@@ -554,163 +555,238 @@ their data inside the file."""
 _DYLD_INFO = {0x22, 0x80000022}
 _LC_BUILD_VERSION = 0x32
 
+# What LLVM checks of each command, by kind: one dict lookup per command (see _LLVM_CHECKS).
+_K_STR, _K_EXACT, _K_BUILD, _K_LINKEDIT, _K_DYLD_INFO, _K_SYMTAB, _K_DYSYMTAB, _K_SEGMENT = range(8)
+_LLVM_CHECKS: dict[int, tuple[int, int]] = {
+    **{cmd: (_K_STR, fixed_part) for cmd, fixed_part in _LC_STR_COMMANDS.items()},
+    **{cmd: (_K_EXACT, size) for cmd, size in _EXACT_SIZES.items()},
+    _LC_BUILD_VERSION: (_K_BUILD, 24),
+    **{cmd: (_K_LINKEDIT, 16) for cmd in _LINKEDIT_DATA},
+    **{cmd: (_K_DYLD_INFO, 48) for cmd in _DYLD_INFO},
+    _LC_SYMTAB: (_K_SYMTAB, 24),
+    _LC_DYSYMTAB: (_K_DYSYMTAB, 80),
+    _LC_SEGMENT: (_K_SEGMENT, 56),
+    _LC_SEGMENT_64: (_K_SEGMENT, 72),
+}
+"""Each command LLVM checks beyond its ``cmdsize`` alignment: its kind and its structure's
+size (the fixed part before an ``lc_str``; the fixed part of a segment command)."""
+_PAST_END = "extends past the end of the file"
+
+
+class _Regions:
+    """The parts of one image LLVM places in the file (headers, symbol and string tables,
+    dyld info, linkedit data...): each must lie inside the file and overlap none placed
+    before (``checkOverlappingElement``). Kept sorted: the parts accepted so far never
+    overlap, so one bisection finds the only one a new part could overlap."""
+
+    __slots__ = ("ends", "file_size", "starts")
+
+    def __init__(self, file_size: int, headers_end: int) -> None:
+        self.file_size = file_size
+        self.starts = [0]
+        self.ends = [headers_end]
+
+    def refusal(self, offset: int, size: int) -> Optional[str]:
+        """Why the part at ``offset`` of ``size`` bytes is refused, or None (it is then one
+        more part; an empty part is no part)."""
+        end = offset + size
+        if end > self.file_size:
+            return _PAST_END
+        if size == 0:
+            return None
+        at = bisect.bisect_left(self.starts, end)  # the parts starting before this one ends
+        if at and self.ends[at - 1] > offset:
+            return "overlaps another part of the file"
+        self.starts.insert(at, offset)
+        self.ends.insert(at, end)
+        return None
+
+
+class _Strict:
+    """Precompiled structures of one byte order and word size for :func:`llvm_refusal`."""
+
+    __slots__ = (
+        "align", "command", "dyld_info", "dysymtab", "module_size", "nlist_size", "section32",
+        "section64", "segment", "symtab", "u32",
+    )  # fmt: skip
+
+    def __init__(self, order: str, bits: int) -> None:
+        wide = bits == 64
+        self.align = 8 if wide else 4
+        self.command = struct.Struct(order + "II")
+        self.u32 = struct.Struct(order + "I")
+        self.dyld_info = struct.Struct(order + "10I")
+        self.symtab = struct.Struct(order + "IIII")
+        self.dysymtab = struct.Struct(order + "18I")
+        self.nlist_size = 16 if wide else 12
+        self.module_size = 56 if wide else 52
+        # A segment's vmaddr, vmsize, fileoff and filesize (after cmd, cmdsize, segname)
+        self.segment = struct.Struct(order + ("QQQQ" if wide else "IIII"))
+        # A section's addr, size, offset, align, reloff, nreloc, flags (after its names)
+        self.section64 = struct.Struct(order + "32xQQIIIII12x")
+        self.section32 = struct.Struct(order + "32xIIIIIII8x")
+
+
+_STRICT = {(order, bits): _Strict(order, bits) for order in "<>" for bits in (32, 64)}
+
 
 def llvm_refusal(
     commands: bytes, order: str, bits: int, filetype: int, ncmds: int, file_size: int
 ) -> Optional[str]:
-    headers_end = (32 if bits == 64 else 28) + len(commands)
-    elements: list[tuple[int, int]] = [(0, headers_end)]
     """Why ``llvm-lipo -create`` (LLVM 14's ``MachOObjectFile``) refuses a thin image the
-    project's reader accepts, or ``None``: the writer must not fuse what Apple's and LLVM's
-    tools would reject (the reader stays lean; only fusing pays for these checks)."""
+    project's reader accepts, or ``None``: the writer must not fuse, and ``inspect`` must not
+    call readable, what Apple's and LLVM's tools would reject. ``commands``: the image's load
+    commands, already walked by :func:`read_slices` (each inside ``sizeofcmds``)."""
     if filetype not in _FILETYPES_LLVM_KNOWS:
         return f"filetype {filetype} is no Mach-O file type LLVM knows"
-    u32 = struct.Struct(order + "I").unpack_from
-    word = "Q" if bits == 64 else "I"
+    layout = _STRICT[order, bits]
+    headers_end = (32 if bits == 64 else 28) + len(commands)
+    regions = _Regions(file_size, headers_end)
+    unpack_command = layout.command.unpack_from
+    align = layout.align
+    checks = _LLVM_CHECKS.get
     position, has_id, has_uuid = 0, False, False
     for index in range(ncmds):
-        cmd, cmdsize = struct.unpack_from(order + "II", commands, position)
-        name = f"load command {index} ({cmd:#x})"
-        if cmdsize % (8 if bits == 64 else 4):
-            return f"{name} cmdsize {cmdsize} is not a multiple of {8 if bits == 64 else 4}"
-        body = commands[position : position + cmdsize]
-        if cmd in _LC_STR_COMMANDS:
-            fixed_part = _LC_STR_COMMANDS[cmd]
-            if cmdsize < fixed_part or not fixed_part <= u32(body, 8)[0] < cmdsize:
-                return f"{name} string offset lies outside the command"
-            has_id = has_id or cmd == _LC_ID_DYLIB
-        elif cmd in _EXACT_SIZES:
-            if cmdsize != _EXACT_SIZES[cmd]:
-                return f"{name} has incorrect cmdsize {cmdsize}"
-            if cmd == _LC_UUID:
-                if has_uuid:
-                    return "more than one LC_UUID command"
-                has_uuid = True
-        elif cmd == _LC_BUILD_VERSION:
-            if cmdsize < 24 or cmdsize != 24 + 8 * u32(body, 20)[0]:
-                return f"{name} LC_BUILD_VERSION has incorrect cmdsize {cmdsize}"
-        elif cmd in _LINKEDIT_DATA:
-            if cmdsize != 16:
-                return f"{name} has incorrect cmdsize {cmdsize}"
-            dataoff, datasize = struct.unpack_from(order + "II", body, 8)
-            if dataoff + datasize > file_size:
-                return f"{name} data ({dataoff}+{datasize}) extends past the end of the file"
-            if _overlaps(elements, dataoff, datasize):
-                return f"{name} data ({dataoff}+{datasize}) overlaps another part of the file"
-        elif cmd in _DYLD_INFO:
-            if cmdsize != 48:
-                return f"{name} has incorrect cmdsize {cmdsize}"
-            fields = struct.unpack_from(order + "10I", body, 8)
-            for off, size in zip(fields[::2], fields[1::2]):
-                if off + size > file_size:
-                    return f"{name} info ({off}+{size}) extends past the end of the file"
-                if _overlaps(elements, off, size):
-                    return f"{name} info ({off}+{size}) overlaps another part of the file"
-        elif cmd == _LC_SYMTAB:
-            if cmdsize != 24:
-                return f"{name} LC_SYMTAB has incorrect cmdsize {cmdsize}"
-            symoff, nsyms, stroff, strsize = struct.unpack_from(order + "IIII", body, 8)
-            symsize = nsyms * (16 if bits == 64 else 12)
-            if symoff + symsize > file_size:
-                return f"{name} symbol table extends past the end of the file"
-            if _overlaps(elements, symoff, symsize):
-                return f"{name} symbol table overlaps another part of the file"
-            if stroff + strsize > file_size:
-                return f"{name} string table extends past the end of the file"
-            if _overlaps(elements, stroff, strsize):
-                return f"{name} string table overlaps another part of the file"
-        elif cmd == _LC_DYSYMTAB:
-            if cmdsize != 80:
-                return f"{name} LC_DYSYMTAB has incorrect cmdsize {cmdsize}"
-            fields = struct.unpack_from(order + "18I", body, 8)
-            module_size = 56 if bits == 64 else 52
-            tables = (  # (offset, count, entry size): toc, modules, ext refs, indirect, relocs
-                (fields[6], fields[7], 8), (fields[8], fields[9], module_size),
-                (fields[10], fields[11], 4), (fields[12], fields[13], 4),
-                (fields[14], fields[15], 8), (fields[16], fields[17], 8),
-            )  # fmt: skip
-            for off, count, entry in tables:
-                if off + count * entry > file_size:
-                    return f"{name} LC_DYSYMTAB table at {off} extends past the end of the file"
-                if _overlaps(elements, off, count * entry):
-                    return f"{name} LC_DYSYMTAB table at {off} overlaps another part of the file"
-        elif cmd in (_LC_SEGMENT, _LC_SEGMENT_64):
-            wide = cmd == _LC_SEGMENT_64
-            fixed, section = (72, 80) if wide else (56, 68)
-            if cmdsize < fixed:
-                return f"{name} segment command is too small ({cmdsize} bytes)"
-            vmaddr, vmsize, fileoff, filesize = struct.unpack_from(order + word * 4, body, 24)
-            nsects = u32(body, fixed - 8)[0]
-            if cmdsize != fixed + nsects * section:
-                return f"{name} segment has incorrect cmdsize for {nsects} sections"
-            if fileoff + filesize > file_size:
-                return f"{name} segment ({fileoff}+{filesize}) extends past the end of the file"
-            if vmsize and filesize > vmsize:
-                return f"{name} segment filesize {filesize} is greater than its vmsize {vmsize}"
-            problem = _section_refusal(
-                body, order, wide, nsects, filetype, (vmaddr, vmsize, filesize), file_size,
-                headers_end,
-            )  # fmt: skip
-            if problem:
-                return f"{name} {problem}"
+        cmd, cmdsize = unpack_command(commands, position)
+        problem: Optional[str] = None
+        check = checks(cmd)
+        if cmdsize % align:
+            problem = f"cmdsize {cmdsize} is not a multiple of {align}"
+        elif check is not None:
+            kind, fixed = check
+            if kind == _K_STR:
+                if (
+                    cmdsize < fixed
+                    or not fixed <= layout.u32.unpack_from(commands, position + 8)[0] < cmdsize
+                ):
+                    problem = "string offset lies outside the command"
+                elif cmd == _LC_ID_DYLIB:
+                    has_id = True
+            elif kind == _K_EXACT:
+                if cmdsize != fixed:
+                    problem = f"has incorrect cmdsize {cmdsize}"
+                elif cmd == _LC_UUID:
+                    if has_uuid:
+                        return "more than one LC_UUID command"
+                    has_uuid = True
+            elif kind == _K_SEGMENT:
+                problem = _segment_refusal(
+                    layout, commands, position, cmd, cmdsize, filetype, file_size, headers_end
+                )
+            elif kind == _K_LINKEDIT:
+                if cmdsize != fixed:
+                    problem = f"has incorrect cmdsize {cmdsize}"
+                else:
+                    dataoff, datasize = unpack_command(commands, position + 8)
+                    found = regions.refusal(dataoff, datasize)
+                    if found:
+                        problem = f"data ({dataoff}+{datasize}) {found}"
+            elif kind == _K_SYMTAB:
+                if cmdsize != fixed:
+                    problem = f"LC_SYMTAB has incorrect cmdsize {cmdsize}"
+                else:
+                    symoff, nsyms, stroff, strsize = layout.symtab.unpack_from(
+                        commands, position + 8
+                    )
+                    found = regions.refusal(symoff, nsyms * layout.nlist_size)
+                    if found:
+                        problem = f"symbol table {found}"
+                    else:
+                        found = regions.refusal(stroff, strsize)
+                        if found:
+                            problem = f"string table {found}"
+            elif kind == _K_DYSYMTAB:
+                problem = _dysymtab_refusal(layout, commands, position, cmdsize, regions)
+            elif kind == _K_DYLD_INFO:
+                if cmdsize != fixed:
+                    problem = f"has incorrect cmdsize {cmdsize}"
+                else:
+                    fields = layout.dyld_info.unpack_from(commands, position + 8)
+                    for off, size in zip(fields[::2], fields[1::2]):
+                        found = regions.refusal(off, size)
+                        if found:
+                            problem = f"info ({off}+{size}) {found}"
+                            break
+            else:  # LC_BUILD_VERSION: its fixed part, then ntools tool entries of 8 bytes
+                if cmdsize < fixed or (
+                    cmdsize != fixed + 8 * layout.u32.unpack_from(commands, position + 20)[0]
+                ):
+                    problem = f"LC_BUILD_VERSION has incorrect cmdsize {cmdsize}"
+        if problem:
+            return f"load command {index} ({cmd:#x}) {problem}"
         position += cmdsize
     if filetype in _NEEDS_ID_DYLIB and not has_id:
         return "no LC_ID_DYLIB load command in a dynamic library"
     return None
 
 
-def _overlaps(elements: list[tuple[int, int]], offset: int, size: int) -> bool:
-    """LLVM's ``checkOverlappingElement``: a part of the file (symbol table, string table,
-    dyld info, linkedit data...) must not overlap one seen before; it is then one more."""
-    if size == 0:
-        return False
-    for start, length in elements:
-        end = start + length
-        if (
-            start <= offset < end
-            or start < offset + size < end
-            or (offset <= start and offset + size >= end)
-        ):
-            return True
-    elements.append((offset, size))
-    return False
+def _dysymtab_refusal(
+    layout: _Strict, commands: bytes, position: int, cmdsize: int, regions: _Regions
+) -> Optional[str]:
+    if cmdsize != 80:
+        return f"LC_DYSYMTAB has incorrect cmdsize {cmdsize}"
+    fields = layout.dysymtab.unpack_from(commands, position + 8)
+    tables = (  # (offset, count, entry size): toc, modules, ext refs, indirect, relocs
+        (fields[6], fields[7], 8), (fields[8], fields[9], layout.module_size),
+        (fields[10], fields[11], 4), (fields[12], fields[13], 4),
+        (fields[14], fields[15], 8), (fields[16], fields[17], 8),
+    )  # fmt: skip
+    for off, count, entry in tables:
+        found = regions.refusal(off, count * entry)
+        if found:
+            return f"LC_DYSYMTAB table at {off} {found}"
+    return None
 
 
 _ZEROFILL_FLAGS = (0x1, 0x12)  # S_ZEROFILL, S_THREAD_LOCAL_ZEROFILL: no bytes in the file
 _NO_SECTION_DATA = (9, 10)  # MH_DYLIB_STUB, MH_DSYM: sections describe, hold nothing
 
 
-def _section_refusal(
-    body: bytes,
-    order: str,
-    wide: bool,
-    nsects: int,
+def _segment_refusal(
+    layout: _Strict,
+    commands: bytes,
+    position: int,
+    cmd: int,
+    cmdsize: int,
     filetype: int,
-    segment: tuple[int, int, int],
     file_size: int,
     headers_end: int,
 ) -> Optional[str]:
-    """LLVM's checks of each section of a segment command (``parseSegmentLoadCommand``);
-    ``segment``: its vmaddr, vmsize and filesize."""
-    vmaddr, vmsize, segment_filesize = segment
-    fixed, size_of = (72, 80) if wide else (56, 68)
-    layout = struct.Struct(order + ("QQIIIII" if wide else "IIIIIII"))
-    for index in range(nsects):
-        addr, size, offset, _, reloff, nreloc, flags = layout.unpack_from(
-            body, fixed + index * size_of + 32
-        )
-        where = f"section {index}"
-        if addr < vmaddr or addr + size > vmaddr + vmsize:
-            return f"{where} ({addr}+{size}) lies outside its segment's addresses"
-        if filetype not in _NO_SECTION_DATA and flags not in _ZEROFILL_FLAGS:
+    """LLVM's checks of a segment command and of each of its sections
+    (``parseSegmentLoadCommand``). Its fixed part and sections are sized by the command
+    (``LC_SEGMENT_64`` or ``LC_SEGMENT``), its address fields by the header's word size."""
+    wide = cmd == _LC_SEGMENT_64
+    fixed, section_size = (72, 80) if wide else (56, 68)
+    if cmdsize < fixed:
+        return f"segment command is too small ({cmdsize} bytes)"
+    vmaddr, vmsize, fileoff, filesize = layout.segment.unpack_from(commands, position + 24)
+    nsects = layout.u32.unpack_from(commands, position + fixed - 8)[0]
+    if cmdsize != fixed + nsects * section_size:
+        return f"segment has incorrect cmdsize for {nsects} sections"
+    if fileoff + filesize > file_size:
+        return f"segment ({fileoff}+{filesize}) {_PAST_END}"
+    if vmsize and filesize > vmsize:
+        return f"segment filesize {filesize} is greater than its vmsize {vmsize}"
+    if not nsects:
+        return None
+    data_in_file = filetype not in _NO_SECTION_DATA
+    vmend = vmaddr + vmsize
+    start = position + fixed
+    sections = (layout.section64 if wide else layout.section32).iter_unpack(
+        commands[start : start + nsects * section_size]
+    )
+    for index, (addr, size, offset, _, reloff, nreloc, flags) in enumerate(sections):
+        if addr < vmaddr or addr + size > vmend:
+            return f"section {index} ({addr}+{size}) lies outside its segment's addresses"
+        if data_in_file and flags not in _ZEROFILL_FLAGS:
             if offset > file_size or offset + size > file_size:
-                return f"{where} data ({offset}+{size}) extends past the end of the file"
+                return f"section {index} data ({offset}+{size}) {_PAST_END}"
             if offset < headers_end and size:
-                return f"{where} offset {offset} is not past the headers of the file"
-            if size > segment_filesize:
-                return f"{where} size {size} is greater than its segment's"
+                return f"section {index} offset {offset} is not past the headers of the file"
+            if size > filesize:
+                return f"section {index} size {size} is greater than its segment's"
         if reloff > file_size or reloff + nreloc * 8 > file_size:
-            return f"{where} relocations extend past the end of the file"
+            return f"section {index} relocations extend past the end of the file"
     return None
 
 

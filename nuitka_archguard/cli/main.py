@@ -160,7 +160,7 @@ def _inspect(files: list[str], *, as_json: bool) -> int:
 
 def _inspect_one(path: str) -> BinaryInfo:
     try:
-        return inspect_file(path)
+        return inspect_file(path, strict=True)  # LLVM's refusals too: see inspect_file
     except BinaryReadError as error:
         with contextlib.suppress(OutputError):
             write(sys.stderr, f"nuitka-archguard: {shown(path)}: {shown(error.reason)}\n")
