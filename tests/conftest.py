@@ -60,9 +60,11 @@ SLOW_CASES = {
     ("test_hostile_resources.py", "test_hostile_case_runs_in_300_mib_and_30_s"),
     ("test_properties.py", "test_mutations_of_valid_headers"),
     ("test_properties.py", "test_metadata_files_never_raise"),
+    ("test_fat_validation.py", "test_mutated_thin_files_are_refused_whenever_llvm_lipo_refuses"),
 }
 """Other hermetic cases that cost seconds each: decompression bombs inflated up to their
-budget, property runs of hundreds of examples."""
+budget, property runs of hundreds of examples, 360 mutants each judged by an llvm-lipo child
+(~10 s)."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

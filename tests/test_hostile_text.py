@@ -52,29 +52,53 @@ INVISIBLE_CASES = {
 }
 
 
+def _invisible_name(char: str) -> str:
+    return f"x{char}y.cpython-311-darwin.so"
+
+
+@pytest.fixture(scope="module")
+def invisible_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What the real command prints for one folder holding a file for every case: scanned once
+    per format and inspected once, shared by the cases (a process per case and format cost
+    ~11 s of the quick tier; each case still checks its own file in every output)."""
+    folder = tmp_path_factory.mktemp("invisible") / "app.dist"
+    folder.mkdir()
+    for char, _ in INVISIBLE_CASES.values():
+        (folder / _invisible_name(char)).write_bytes(synth_macho.thin("arm64", "bundle"))
+    command = [sys.executable, "-m", "nuitka_archguard"]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    outputs: dict[str, str] = {}
+    for fmt in ("text", "json", "github"):
+        result = subprocess.run(
+            [*command, "scan", str(folder), "--target", "macos-x86_64", "--format", fmt],
+            capture_output=True, env=env,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        outputs[fmt] = result.stdout.decode("utf-8")
+    files = [str(path) for path in sorted(folder.iterdir())]
+    inspected = subprocess.run([*command, "inspect", *files], capture_output=True, env=env)
+    assert inspected.returncode == 0, inspected.stderr
+    outputs["inspect"] = inspected.stdout.decode("utf-8")
+    return outputs
+
+
 @pytest.mark.parametrize("case", sorted(INVISIBLE_CASES))
-def test_invisible_characters_are_escaped_everywhere(case: str, tmp_path: Path) -> None:
+def test_invisible_characters_are_escaped_everywhere(
+    case: str, invisible_outputs: dict[str, str]
+) -> None:
     from nuitka_archguard.text import is_printable, shell_quote
 
     char, escaped = INVISIBLE_CASES[case]
     assert shown(f"a{char}b") == f"a{escaped}b" and is_printable(shown(f"a{char}b"))
     assert shell_quote(f"a{char}b") == "'a?b'"
-    folder = tmp_path / "app.dist"
-    folder.mkdir()
-    (folder / f"x{char}y.cpython-311-darwin.so").write_bytes(synth_macho.thin("arm64", "bundle"))
-    scan_args = [sys.executable, "-m", "nuitka_archguard", "scan", str(folder),
-                 "--target", "macos-x86_64"]  # fmt: skip
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    for fmt in ("text", "json", "github"):
-        result = subprocess.run([*scan_args, "--format", fmt], capture_output=True, env=env)
-        assert result.returncode == 1, result.stderr
-        out = result.stdout.decode("utf-8")
-        assert char not in out and f"x{escaped}y" in (json.loads(out)["findings"][0]["path"]
-                                                       if fmt == "json" else out)  # fmt: skip
-        if fmt == "github":
-            assert len(out.splitlines()) == 1  # str.splitlines breaks on \x0b, \x1c, \u2029
-    inspected = subprocess.run(
-        [sys.executable, "-m", "nuitka_archguard", "inspect", str(next(folder.iterdir()))],
-        capture_output=True, env=env,
-    )  # fmt: skip
-    assert inspected.returncode == 0 and char not in inspected.stdout.decode("utf-8")
+    mine = f"x{escaped}y"
+    for fmt, out in invisible_outputs.items():
+        assert char not in out, fmt
+        assert fmt == "json" or mine in out, (fmt, out)
+    findings = json.loads(invisible_outputs["json"])["findings"]
+    assert len(findings) == len(INVISIBLE_CASES)
+    assert [finding["path"] for finding in findings if mine in finding["path"]], findings
+    # One line per finding: str.splitlines breaks on \x0b, \x1c, \u2029 if one is left raw.
+    lines = invisible_outputs["github"].splitlines()
+    assert len(lines) == len(INVISIBLE_CASES) and all(line.startswith("::") for line in lines)
+    assert len([line for line in lines if mine in line]) == 1
