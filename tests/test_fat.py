@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import stat
 import struct
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 import pytest
 
@@ -33,13 +32,10 @@ from nuitka_archguard.binaries.fat import (
 )
 from nuitka_archguard.binaries.macho import read_slices
 from tests import realwheels
+from tests.lipo import ARM64, LIPO, lipo, needs_lipo, ours
 from tests.synth import macho as synth
 
-LIPO = shutil.which("llvm-lipo-14")
-needs_lipo = pytest.mark.skipif(LIPO is None, reason="llvm-lipo-14 missing (apt install llvm-14)")
-
 X86_64 = synth.thin("x86_64", version_min=("macos", "10.9", "14.0"), build_version=None)
-ARM64 = synth.thin("arm64", body=b"\x01" * 40)
 
 
 def fat_table(data: bytes) -> list[tuple[int, int, int, int, int]]:
@@ -48,30 +44,6 @@ def fat_table(data: bytes) -> list[tuple[int, int, int, int, int]]:
     wide = magic == synth.FAT_MAGIC_64
     entry = struct.Struct(">IIQQII" if wide else ">IIIII")
     return [entry.unpack_from(data, 8 + i * entry.size)[:5] for i in range(count)]
-
-
-def lipo(inputs: Sequence[bytes], tmp_path: Path) -> Union[bytes, str]:
-    """``llvm-lipo-14 -create`` of the inputs: the output, or ``"error: ..."``."""
-    assert LIPO is not None
-    names = []
-    for index, data in enumerate(inputs):
-        path = tmp_path / f"lipo-in-{index}"
-        path.write_bytes(data)
-        names.append(str(path))
-    output = tmp_path / "lipo-out"
-    result = subprocess.run(
-        [LIPO, "-create", *names, "-output", str(output)], capture_output=True, text=True
-    )
-    if result.returncode:
-        return "error: " + result.stderr.strip()
-    return output.read_bytes()
-
-
-def ours(inputs: Sequence[bytes]) -> Union[bytes, str]:
-    try:
-        return fat_bytes(inputs)
-    except FatWriteError as error:
-        return "error: " + str(error)
 
 
 def same_as_lipo(inputs: Sequence[bytes], tmp_path: Path) -> None:

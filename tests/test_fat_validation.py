@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests import realwheels
+from tests.lipo import ARM64, LIPO, lipo, needs_lipo, ours
 from tests.synth import macho as synth
-from tests.test_fat import ARM64, LIPO, lipo, needs_lipo, ours
 
 SYNTH_BASES = {
     "bundle": synth.thin("x86_64", "bundle", build_version=("macos", "10.9", "14.0")),

@@ -391,11 +391,11 @@ def test_output_writes_a_corrected_wheelhouse(
 def test_plugin_stop_names_one_fix_command_and_a_half_fixed_env_stops(tmp_path: Path) -> None:
     from nuitka_archguard.nuitka_plugin.support import Level
     from tests.envbuild import seed_like
-    from tests.test_plugin_support import _seed_modules, _session
+    from tests.plugin_session import make_session, seed_modules
 
     seed_like(tmp_path)
-    session = _session(tmp_path)
-    session.check_modules(_seed_modules(tmp_path))
+    session = make_session(tmp_path)
+    session.check_modules(seed_modules(tmp_path))
     (message,) = session.early(standalone=True)
     assert message.level is Level.STOP
     lines = message.text.splitlines()
@@ -408,8 +408,8 @@ def test_plugin_stop_names_one_fix_command_and_a_half_fixed_env_stops(tmp_path: 
 
     (tmp_path / ".archguard").mkdir()
     (tmp_path / ".archguard" / "journal.json").write_text("{}")
-    session = _session(tmp_path)
-    session.check_modules(_seed_modules(tmp_path))
+    session = make_session(tmp_path)
+    session.check_modules(seed_modules(tmp_path))
     (message,) = session.early(standalone=True)
     assert message.level is Level.STOP
     assert "half-fixed" in message.text

@@ -12,31 +12,34 @@ from pathlib import Path
 import pytest
 
 from nuitka_archguard.cli.main import main
-from tests.macos_emulated import assert_built_with, build
-from tests.test_macos_emulated import (
+from tests.macos_emulated import (
+    assert_built_with,
+    assert_premise,
+    assert_stopped_by_archguard,
+    build,
+    macos_site,
+)
+from tests.macos_emulated.seed import (
     ARM,
     CFFI,
     CRYPTOGRAPHY,
     SEED_PROGRAM,
-    _assert_premise,
-    _assert_stopped,
-    _needs_linux_x86_64_and_nuitka,
-    _tree,
+    needs_linux_x86_64_and_nuitka,
 )
 
 pytestmark = [pytest.mark.macos_emulated, pytest.mark.nuitka, pytest.mark.realwheels]
-_ = _needs_linux_x86_64_and_nuitka  # the autouse fixture, imported to apply here too
+_ = needs_linux_x86_64_and_nuitka  # the autouse fixture, imported to apply here too
 
 
 def test_seed_stops_fix_runs_then_the_same_build_passes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = tmp_path / "site"
-    shutil.copytree(_tree([CFFI, CRYPTOGRAPHY], ARM), site, symlinks=True)
+    shutil.copytree(macos_site([CFFI, CRYPTOGRAPHY], ARM), site, symlinks=True)
 
     stopped = build(tmp_path / "first", SEED_PROGRAM, [site], target_arch="x86_64")
-    _assert_premise(stopped, "x86_64")
-    _assert_stopped(stopped)
+    assert_premise(stopped, "x86_64")
+    assert_stopped_by_archguard(stopped)
     match = re.search(r"Fix every offender at once: (\S*nuitka-archguard fix .*)", stopped.output)
     assert match, stopped.describe()
     command = shlex.split(match.group(1))
@@ -49,5 +52,5 @@ def test_seed_stops_fix_runs_then_the_same_build_passes(
     assert "replace by cffi-1.17.1-cp311-cp311-macosx_10_9_x86_64.whl" in out, out
 
     passed = build(tmp_path / "second", SEED_PROGRAM, [site], target_arch="x86_64")
-    _assert_premise(passed, "x86_64")
+    assert_premise(passed, "x86_64")
     assert_built_with(passed, "_cffi_backend", site)

@@ -11,30 +11,30 @@ from pathlib import Path
 import pytest
 
 from nuitka_archguard.cli.main import main
-from tests.test_nuitka_builds import (
+from tests.nuitkabuild import (
     ARM,
     BCRYPT,
     BCRYPT_PROGRAM,
-    _assert_stopped_early,
-    _build,
-    _case,
-    _needs_linux_x86_64_and_nuitka,
-    _tree,
+    assert_stopped_early,
+    case,
+    needs_linux_x86_64_and_nuitka,
+    run_build,
+    wheel_tree,
 )
 
 pytestmark = [pytest.mark.nuitka, pytest.mark.realwheels]
-_ = _needs_linux_x86_64_and_nuitka  # the autouse fixture, imported to apply here too
+_ = needs_linux_x86_64_and_nuitka  # the autouse fixture, imported to apply here too
 
 
-@_case("fix")
+@case("fix")
 def test_stop_then_fix_then_the_same_build_succeeds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tree = tmp_path / "site"
-    shutil.copytree(_tree([BCRYPT], ARM), tree, symlinks=True)
+    shutil.copytree(wheel_tree([BCRYPT], ARM), tree, symlinks=True)
 
-    stopped = _build(tmp_path / "first", BCRYPT_PROGRAM, [tree])
-    _assert_stopped_early(stopped)
+    stopped = run_build(tmp_path / "first", BCRYPT_PROGRAM, [tree])
+    assert_stopped_early(stopped)
     match = re.search(r"Fix every offender at once: (\S*nuitka-archguard fix .*)", stopped.output)
     assert match, stopped.output
     command = shlex.split(match.group(1))
@@ -44,7 +44,7 @@ def test_stop_then_fix_then_the_same_build_succeeds(
     out = capsys.readouterr().out
     assert "replace by bcrypt-4.2.0-cp39-abi3-manylinux_2_17_x86_64" in out, out
 
-    build = _build(tmp_path / "second", BCRYPT_PROGRAM, [tree])
+    build = run_build(tmp_path / "second", BCRYPT_PROGRAM, [tree])
     assert build.returncode == 0, build.output
     result = build.run()
     assert result.returncode == 0, result.stderr

@@ -93,3 +93,19 @@ def test_the_rule_sees_upward_imports() -> None:
     assert _layer(["fix"]) > _layer(["check", "scan"])
     found = _imports("import nuitka_archguard.check.policy\n", ["binaries", "macho"])
     assert found == [(1, ["check", "policy"])] and _layer(found[0][1]) > _layer(["binaries"])
+
+
+def test_test_files_import_helpers_never_each_other() -> None:
+    """Shared builders live in helper modules (``tests/synth/``, ``tests/nuitkabuild.py``, ...):
+    a test file that imports another runs that file's tests' fixtures and hides where the
+    helper lives."""
+    tests = Path(__file__).resolve().parent
+    offenders = [
+        f"{path.name}: {target}"
+        for path in sorted(tests.glob("test_*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        for target in [node.module or ""]
+        if target.startswith("tests.test_") or (node.level and target.startswith("test_"))
+    ]
+    assert not offenders

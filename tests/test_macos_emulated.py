@@ -13,8 +13,6 @@ that stops taking its macOS paths under the harness fails here instead of passin
 
 from __future__ import annotations
 
-import platform
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,67 +24,22 @@ from tests.macos_emulated import (
     assert_stopped_by_archguard,
     build,
     macos_site,
-    nuitka_major,
 )
+from tests.macos_emulated.seed import CFFI, CRYPTOGRAPHY, NUITKA_MAJOR, SEED_PROGRAM, finding_block
+from tests.macos_emulated.seed import needs_linux_x86_64_and_nuitka as needs_linux_x86_64_and_nuitka
+from tests.macos_emulated.seed import seed_site as seed_site
 from tests.macos_emulated.synthetic import vendored_dylib_package
-from tests.realwheels import PYTHON_VERSION
 
 pytestmark = [pytest.mark.macos_emulated, pytest.mark.nuitka, pytest.mark.realwheels]
 
-CFFI = "cffi==1.17.1"
-CRYPTOGRAPHY = "cryptography==43.0.3"
-ARM = "macosx_11_0_arm64"
 X86 = "macosx_10_9_x86_64"
 
-SEED_PROGRAM = (
-    "from cryptography.hazmat.bindings._rust import openssl\n"
-    "from cryptography.fernet import Fernet\n"
-    "print('fernet', len(Fernet.generate_key()))\n"
-)
 
-
-NUITKA_MAJOR = nuitka_major()
 EARLY_DLLS = (NUITKA_MAJOR or 0) >= 4
 """Nuitka 4.x detects DLLs before Scons (``onDllTags``); 2.x only after it."""
 
 
-@pytest.fixture(autouse=True)
-def _needs_linux_x86_64_and_nuitka() -> None:
-    if NUITKA_MAJOR is None:
-        pytest.skip("Nuitka is not installed")
-    if not sys.platform.startswith("linux") or platform.machine() != "x86_64":
-        pytest.skip("the emulation is written for a Linux x86_64 host")
-    if "{}.{}".format(*sys.version_info[:2]) != PYTHON_VERSION:
-        pytest.skip(f"the pinned macOS wheels are for CPython {PYTHON_VERSION}")
-
-
-_tree = macos_site
-_assert_premise = assert_premise  # the names tests/test_fix_emulated.py imports
-_assert_stopped = assert_stopped_by_archguard
-
-
-def _finding_block(output: str, code: str) -> str:
-    """The lines of the first ``error[code]``/``warning[code]`` finding in archguard's text."""
-    lines = output.splitlines()
-    for index, line in enumerate(lines):
-        if f"[{code}]" in line and line.lstrip().startswith(("error[", "warning[")):
-            block = [line]
-            for more in lines[index + 1 :]:
-                if not more.startswith("    "):
-                    break
-                block.append(more)
-            return "\n".join(block)
-    raise AssertionError(f"no {code} finding in:\n{output}")
-
-
 # -- 1: the seed ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def seed_site() -> Path:
-    """cffi's arm64-only wheel and cryptography's universal2 wheel, as pip installs them
-    for an arm64 Mac."""
-    return macos_site([CFFI, CRYPTOGRAPHY], ARM)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +65,7 @@ def test_seed_x86_64_stopped_before_scons_naming_cffi(tmp_path: Path, seed_site:
     )  # fmt: skip
     assert_premise(result, "x86_64")
     assert_stopped_by_archguard(result)
-    finding = _finding_block(result.output, "foreign-extension-only")
+    finding = finding_block(result.output, "foreign-extension-only")
     assert finding.lstrip().startswith("error["), finding
     assert "_cffi_backend" in finding
     assert "has:        arm64" in finding and "needs:      x86_64" in finding
@@ -182,7 +135,7 @@ def test_vendored_dylib_without_target_slice_stopped_before_scons(tmp_path: Path
     assert_stopped_by_archguard(result)
     assert "vendorpkg._native" in result.modules
     assert str(dylib) in [d["source_path"] for d in result.dlls if d["kind"] == "dll"]
-    finding = _finding_block(result.output, "arch-missing")
+    finding = finding_block(result.output, "arch-missing")
     assert finding.lstrip().startswith("error[") and str(dylib) in finding, finding
     assert "has:        arm64" in finding and "needs:      x86_64" in finding
     assert "needed by vendorpkg._native" in finding
@@ -199,7 +152,7 @@ def test_min_os_newer_than_python_deployment_target_warns(x86_build: EmulatedBui
     result = x86_build
     assert_premise(result, "x86_64")
     assert result.reached_scons, result.describe()
-    finding = _finding_block(result.output, "min-os-too-new")
+    finding = finding_block(result.output, "min-os-too-new")
     assert finding.lstrip().startswith("warning["), finding
     assert "_rust.abi3.so" in finding and "10.12" in finding and "10.9" in finding
     assert "cryptography 43.0.3" in result.output
@@ -219,7 +172,7 @@ def test_min_os_strict_is_an_error(tmp_path: Path, x86_site: Path) -> None:
     )
     assert_premise(result, "x86_64")
     assert_stopped_by_archguard(result)
-    finding = _finding_block(result.output, "min-os-too-new")
+    finding = finding_block(result.output, "min-os-too-new")
     assert finding.lstrip().startswith("error["), finding
     assert "_rust.abi3.so" in finding and "10.12" in finding
 

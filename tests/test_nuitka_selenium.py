@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_nuitka_builds import _build, _case, _tree
+from tests.nuitkabuild import case, run_build, wheel_tree
 
 pytestmark = [pytest.mark.nuitka, pytest.mark.realwheels]
 
@@ -40,10 +40,10 @@ print("manager runs:", done.returncode, done.stdout.strip())
 """
 
 
-@_case("selenium")
+@case("selenium")
 def test_selenium_webdriver_builds_with_the_plugin_and_runs(tmp_path: Path) -> None:
-    tree = _tree(SELENIUM, X86)
-    build = _build(tmp_path / "selenium", PROGRAM, [tree])
+    tree = wheel_tree(SELENIUM, X86)
+    build = run_build(tmp_path / "selenium", PROGRAM, [tree])
     assert build.returncode == 0, build.output
     assert "FATAL" not in build.output and "Traceback" not in build.output, build.output
     summary = re.search(r"archguard: (\d+ binar\w+ checked for linux-x86_64[^\n]*)", build.output)

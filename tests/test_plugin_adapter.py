@@ -19,7 +19,7 @@ pytest.importorskip("nuitka")
 
 from nuitka_archguard.nuitka_plugin import archguard as plugin_module
 from tests.envbuild import ARM, install, seed_like
-from tests.test_plugin_macos_hooks import (
+from tests.nuitka_stand_ins import (
     Attempt,
     DataFile,
     EntryPoint,

@@ -10,8 +10,7 @@ x86_64-only helper executable). Nothing about what the readers see is faked.
 from __future__ import annotations
 
 import json
-from collections import namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,59 +25,12 @@ from nuitka_archguard.nuitka_plugin.support import (
     python_min_macos,
 )
 from nuitka_archguard.target import TargetError
+from tests.nuitka_stand_ins import Attempt, DataFile, EntryPoint, ImplicitImports, Module
 
 pytestmark = pytest.mark.realwheels
 
 ARM = "macosx_11_0_arm64"
 X86 = "macosx_10_9_x86_64"
-
-Attempt = namedtuple("Attempt", "module_name finding level")
-EntryPoint = namedtuple("EntryPoint", "kind source_path dest_path module_name package_name reason")
-DataFile = namedtuple("DataFile", "kind source_path dest_path reason tags")
-
-
-class Module:
-    """Stands in for a Nuitka module object: only what the plugin asks."""
-
-    def __init__(
-        self,
-        name: str,
-        filename: Path,
-        *,
-        extension: bool = False,
-        used: Sequence[Attempt] = (),
-        package: bool = False,
-    ) -> None:
-        self.name, self.filename, self.extension = name, filename, extension
-        self.used, self.package = tuple(used), package
-
-    def getFullName(self) -> str:
-        return self.name
-
-    def getFilename(self) -> str:
-        return str(self.filename)
-
-    def isPythonExtensionModule(self) -> bool:
-        return self.extension
-
-    def getUsedModules(self) -> tuple[Attempt, ...]:
-        return self.used
-
-    def isCompiledPythonPackage(self) -> bool:
-        return self.package and not self.extension
-
-    def isExtensionModulePackage(self) -> bool:
-        return False
-
-
-class ImplicitImports:
-    """Stands in for Nuitka's implicit-imports plugin: cffi users need _cffi_backend."""
-
-    plugin_name = "implicit-imports"
-
-    def getImplicitImports(self, module: Module) -> Iterator[Any]:
-        if module.name == "cryptography.hazmat.bindings._rust":
-            yield ("_cffi_backend", "cffi-generated extension module")
 
 
 # -- real trees -----------------------------------------------------------------------------------

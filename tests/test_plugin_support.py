@@ -39,48 +39,15 @@ from nuitka_archguard.nuitka_plugin.support import (
     project_config,
     python_min_macos,
 )
-from nuitka_archguard.target import TargetError, macos_target, parse_target
+from nuitka_archguard.target import TargetError, parse_target
 from tests.envbuild import install, seed_like
+from tests.plugin_session import RUST, make_session, seed_modules
 from tests.synth import elf, macho
 
 ARM = macho.thin("arm64")
 X86 = macho.thin("x86_64", build_version=None, version_min=("macos", "10.9", "10.9"))
 UNIVERSAL = macho.fat([X86, ARM])
 CFFI = "_cffi_backend.cpython-311-darwin.so"
-RUST = "cryptography.hazmat.bindings._rust"
-
-
-def _session(
-    site: Path,
-    *,
-    archs: Sequence[str] = ("x86_64",),
-    mode: str = "error",
-    allow: Sequence[str] = (),
-    report_path: Optional[Path] = None,
-) -> Session:
-    settings = merge_settings(
-        mode=mode,
-        allow=allow,
-        min_os=None,
-        strict_min_os=False,
-        report_path=str(report_path) if report_path else None,
-    )
-    target = macos_target(archs, "10.9" if "x86_64" in archs else "11.0")
-    return Session(lambda: Guard(target, settings, search_path=[str(site)]))
-
-
-def _seed_modules(site: Path) -> list[ModuleFacts]:
-    """The seed as Nuitka's module set shows it: cryptography's Rust core is included,
-    ``_cffi_backend`` is not (Nuitka dropped it), and implicit-imports asked for it."""
-    return [
-        ModuleFacts("__main__", str(site / "prog.py")),
-        ModuleFacts(
-            RUST,
-            str(site / "cryptography/hazmat/bindings/_rust.abi3.so"),
-            is_extension=True,
-            implicit_imports=("_cffi_backend",),
-        ),
-    ]
 
 
 def _levels(messages: Sequence[Message]) -> list[Level]:
@@ -94,7 +61,7 @@ def test_seed_as_nuitka_2_asks_for_cffi_backend_from_the_cryptography_package(
     Python package, not for the Rust extension module (found by the macos_emulated tier on
     2.7.16): an implicit import of any module counts, not only of extension modules."""
     seed_like(tmp_path)
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     session.check_modules(
         [
             ModuleFacts("__main__", str(tmp_path / "prog.py")),
@@ -125,9 +92,9 @@ def test_seed_stops_before_the_c_compilation_naming_the_dropped_cffi_backend(
     tmp_path: Path,
 ) -> None:
     seed_like(tmp_path)
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     session.record_import(RUST, "cryptography.hazmat.bindings")
-    session.check_modules(_seed_modules(tmp_path))
+    session.check_modules(seed_modules(tmp_path))
     messages = session.early(standalone=True)
     assert _levels(messages) == [Level.STOP]
     text = messages[0].text
@@ -146,8 +113,8 @@ def test_each_stop_fires_once_and_the_late_one_never_skips_the_early_verdict(
     tmp_path: Path,
 ) -> None:
     seed_like(tmp_path)
-    session = _session(tmp_path)
-    session.check_modules(_seed_modules(tmp_path))
+    session = make_session(tmp_path)
+    session.check_modules(seed_modules(tmp_path))
     late = session.late()
     assert _levels(late) == [Level.STOP]
     assert late[0].text.startswith("stopped before the C compilation")
@@ -162,7 +129,7 @@ def test_a_late_dll_stops_before_the_distribution_folder_is_finished(tmp_path: P
         "10.4.0",
         {"PIL/_imaging.cpython-311-darwin.so": UNIVERSAL, "PIL/.dylibs/libjpeg.62.dylib": ARM},
     )
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     session.check_entry_point(
         EntryPointFacts(
             "extension", str(tmp_path / "PIL/_imaging.cpython-311-darwin.so"), "PIL._imaging"
@@ -182,7 +149,7 @@ def test_a_late_dll_stops_before_the_distribution_folder_is_finished(tmp_path: P
 
 def test_findings_already_shown_are_not_repeated_at_the_late_stop(tmp_path: Path) -> None:
     install(tmp_path, "tool", "1.0", {"tool/helper": ARM})
-    session = _session(tmp_path, mode="warning")
+    session = make_session(tmp_path, mode="warning")
     session.check_entry_point(EntryPointFacts("exe", str(tmp_path / "tool/helper"), None))
     early = session.early(standalone=True)
     assert _levels(early) == [Level.WARNING]
@@ -196,9 +163,9 @@ def test_findings_already_shown_are_not_repeated_at_the_late_stop(tmp_path: Path
 
 def test_a_clean_build_prints_one_summary_line(tmp_path: Path) -> None:
     seed_like(tmp_path, cffi=X86, cffi_tag="cp311-cp311-macosx_10_9_x86_64")
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     modules = [
-        *_seed_modules(tmp_path),
+        *seed_modules(tmp_path),
         ModuleFacts("_cffi_backend", str(tmp_path / CFFI), is_extension=True),
     ]
     session.check_modules(modules)
@@ -212,8 +179,8 @@ def test_a_clean_build_prints_one_summary_line(tmp_path: Path) -> None:
 
 def test_the_standalone_summary_comes_when_the_folder_is_finished(tmp_path: Path) -> None:
     seed_like(tmp_path, cffi=UNIVERSAL)
-    session = _session(tmp_path, archs=("arm64", "x86_64"))
-    session.check_modules(_seed_modules(tmp_path))
+    session = make_session(tmp_path, archs=("arm64", "x86_64"))
+    session.check_modules(seed_modules(tmp_path))
     assert session.early(standalone=True) == []
     assert session.late() == []
     (summary,) = session.finish()
@@ -226,8 +193,8 @@ def test_the_standalone_summary_comes_when_the_folder_is_finished(tmp_path: Path
 
 def test_warning_mode_reports_the_same_findings_and_goes_on(tmp_path: Path) -> None:
     seed_like(tmp_path)
-    session = _session(tmp_path, mode="warning")
-    session.check_modules(_seed_modules(tmp_path))
+    session = make_session(tmp_path, mode="warning")
+    session.check_modules(seed_modules(tmp_path))
     messages = session.early(standalone=False)
     assert _levels(messages) == [Level.WARNING, Level.INFO]
     target = session.guard.target.describe()
@@ -241,8 +208,8 @@ def test_an_allowed_distribution_is_listed_with_the_plugins_option_and_does_not_
     tmp_path: Path,
 ) -> None:
     seed_like(tmp_path)
-    session = _session(tmp_path, allow=["cffi:we ship our own"])
-    session.check_modules(_seed_modules(tmp_path))
+    session = make_session(tmp_path, allow=["cffi:we ship our own"])
+    session.check_modules(seed_modules(tmp_path))
     messages = session.early(standalone=False)
     assert _levels(messages) == [Level.WARNING, Level.INFO]
     assert "allowed[foreign-extension-only]" in messages[0].text
@@ -256,15 +223,15 @@ def test_an_allowed_distribution_is_listed_with_the_plugins_option_and_does_not_
 @pytest.mark.parametrize("pattern", ["_cffi_backend", "*/_cffi_backend.*.so"])
 def test_allow_by_module_name_or_path_glob(tmp_path: Path, pattern: str) -> None:
     seed_like(tmp_path)
-    session = _session(tmp_path, allow=[pattern])
-    session.check_modules(_seed_modules(tmp_path))
+    session = make_session(tmp_path, allow=[pattern])
+    session.check_modules(seed_modules(tmp_path))
     assert Level.STOP not in _levels(session.early(standalone=True))
 
 
 def test_an_allow_rule_for_another_distribution_still_stops(tmp_path: Path) -> None:
     seed_like(tmp_path)
-    session = _session(tmp_path, allow=["cryptography"])
-    session.check_modules(_seed_modules(tmp_path))
+    session = make_session(tmp_path, allow=["cryptography"])
+    session.check_modules(seed_modules(tmp_path))
     assert _levels(session.early(standalone=True)) == [Level.STOP]
 
 
@@ -302,8 +269,8 @@ def test_settings_merge_the_project_table_under_the_options() -> None:
 def test_the_json_report_is_written_at_each_stop(tmp_path: Path) -> None:
     site, report = tmp_path / "site", tmp_path / "out" / "archguard.json"
     seed_like(site)
-    session = _session(site, report_path=report)
-    session.check_modules(_seed_modules(site))
+    session = make_session(site, report_path=report)
+    session.check_modules(seed_modules(site))
     assert _levels(session.early(standalone=True)) == [Level.STOP]
     data = json.loads(report.read_text(encoding="utf-8"))
     assert data["exit_code"] == 1
@@ -317,7 +284,7 @@ def test_a_report_that_cannot_be_written_is_a_warning_not_a_crash(tmp_path: Path
     seed_like(tmp_path, cffi=X86, cffi_tag="cp311-cp311-macosx_10_9_x86_64")
     blocker = tmp_path / "file"
     blocker.write_text("")
-    session = _session(tmp_path, report_path=blocker / "report.json")
+    session = make_session(tmp_path, report_path=blocker / "report.json")
     messages = session.early(standalone=False)
     assert _levels(messages) == [Level.WARNING, Level.INFO]
     assert messages[0].text.startswith("cannot write the report")
@@ -325,9 +292,9 @@ def test_a_report_that_cannot_be_written_is_a_warning_not_a_crash(tmp_path: Path
 
 def test_report_items_for_nuitkas_report_xml(tmp_path: Path) -> None:
     seed_like(tmp_path)
-    session = _session(tmp_path, mode="warning")
+    session = make_session(tmp_path, mode="warning")
     assert session.report_items() == []  # nothing ran yet
-    session.check_modules(_seed_modules(tmp_path))
+    session.check_modules(seed_modules(tmp_path))
     items = dict(session.report_items(lambda path: "${site}/" + os.path.basename(path)))
     assert items["target"] == "macos-x86_64"
     assert items["mode"] == "warning"
@@ -341,8 +308,8 @@ def test_report_items_for_nuitkas_report_xml(tmp_path: Path) -> None:
 
 def test_report_items_mark_allowed_findings_and_survive_a_bad_path_maker(tmp_path: Path) -> None:
     seed_like(tmp_path)
-    session = _session(tmp_path, allow=["cffi"])
-    session.check_modules(_seed_modules(tmp_path))
+    session = make_session(tmp_path, allow=["cffi"])
+    session.check_modules(seed_modules(tmp_path))
 
     def broken(path: str) -> str:
         raise RuntimeError(path)
@@ -355,7 +322,7 @@ def test_report_items_mark_allowed_findings_and_survive_a_bad_path_maker(tmp_pat
 
 
 def test_the_first_importer_is_named_unless_it_is_the_modules_own_package(tmp_path: Path) -> None:
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     session.record_import("bcrypt._bcrypt", "bcrypt")
     session.record_import("_cffi_backend", "cryptography.hazmat.bindings._rust")
     session.record_import("_cffi_backend", "someone.else")
@@ -423,9 +390,9 @@ def test_a_relative_import_of_a_foreign_extension_is_the_silent_drop(tmp_path: P
 
 def test_a_module_nuitka_found_is_not_a_silent_drop(tmp_path: Path) -> None:
     seed_like(tmp_path)
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     modules = [
-        *_seed_modules(tmp_path),
+        *seed_modules(tmp_path),
         ModuleFacts("_cffi_backend", str(tmp_path / CFFI), is_extension=True),
     ]
     session.check_modules(modules)
@@ -434,7 +401,7 @@ def test_a_module_nuitka_found_is_not_a_silent_drop(tmp_path: Path) -> None:
 
 
 def test_a_missing_module_with_no_foreign_file_is_nuitkas_business(tmp_path: Path) -> None:
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     module = ModuleFacts("__main__", "prog.py", not_found=(ImportAttempt("nowhere"),))
     session.check_modules([module])
     assert session.guard.report().findings == []
@@ -450,7 +417,7 @@ def test_binary_data_files_are_checked_unless_inhibited_or_not_data(tmp_path: Pa
         "1.0",
         {"vendor/lib.dylib": ARM, "vendor/other.dylib": ARM, "vendor/readme.txt": b"hello"},
     )
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     session.check_data_file(str(tmp_path / "vendor/lib.dylib"), kind="data_file", tags=())
     session.check_data_file(
         str(tmp_path / "vendor/other.dylib"), kind="data_file", tags=["inhibit"]
@@ -468,7 +435,7 @@ def test_binary_data_files_are_checked_unless_inhibited_or_not_data(tmp_path: Pa
 def test_entry_points_main_binary_and_ignored_kinds_are_skipped(tmp_path: Path) -> None:
     install(tmp_path, "tool", "1.0", {"tool/a.dylib": ARM})
     path = str(tmp_path / "tool/a.dylib")
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     session.check_entry_point(EntryPointFacts("dll", path, None, "main binary"))
     session.check_entry_point(EntryPointFacts("dll_ignored", path, None))
     session.check_entry_point(EntryPointFacts("dll", "", None))
@@ -496,7 +463,7 @@ def test_entry_point_roles(kind: str, role: Optional[Role]) -> None:
 
 
 def test_an_internal_error_becomes_a_finding_naming_the_file(tmp_path: Path) -> None:
-    session = _session(tmp_path, mode="warning")
+    session = make_session(tmp_path, mode="warning")
 
     def broken() -> None:
         raise RuntimeError("reader bug")
@@ -522,13 +489,13 @@ def test_a_stop_removes_the_build_folders_the_build_created_and_nothing_else(
     (out / "old.build").mkdir(parents=True)
     (out / "prog.dist").mkdir()  # from an earlier build: Nuitka empties it, archguard keeps it
     (out / "notes").mkdir()
-    session = _session(site)
+    session = make_session(site)
     session.folders = OutputFolders.snapshot(str(out))
     (out / "prog.build" / "static_src").mkdir(parents=True)
     (out / "prog.build" / ".gitignore").write_text("*")
     (out / "prog.onefile-build").mkdir()
     (out / "user-data").mkdir()
-    session.check_modules(_seed_modules(site))
+    session.check_modules(seed_modules(site))
     assert _levels(session.early(standalone=True)) == [Level.STOP]
     assert sorted(p.name for p in out.iterdir()) == ["notes", "old.build", "prog.dist", "user-data"]
 
@@ -558,10 +525,10 @@ def test_a_folder_holding_the_json_report_is_kept(tmp_path: Path) -> None:
 def test_no_stop_removes_nothing(tmp_path: Path) -> None:
     site, out = tmp_path / "site", tmp_path / "out"
     seed_like(site, cffi=X86, cffi_tag="cp311-cp311-macosx_10_9_x86_64")
-    session = _session(site)
+    session = make_session(site)
     session.folders = OutputFolders.snapshot(str(out))
     (out / "prog.build").mkdir(parents=True)
-    session.check_modules(_seed_modules(site))
+    session.check_modules(seed_modules(site))
     assert _levels(session.early(standalone=False)) == [Level.INFO]
     assert (out / "prog.build").is_dir()
 
@@ -651,7 +618,7 @@ def test_min_os_advice_names_the_plugins_option(tmp_path: Path) -> None:
     newer = macho.thin("x86_64", build_version=("macos", "12.0", "14.0"))
     files = {"newer.cpython-311-darwin.so": newer}
     install(tmp_path, "newer", "1.0", files, tag="cp311-cp311-macosx_12_0_x86_64")
-    session = _session(tmp_path)
+    session = make_session(tmp_path)
     session.check_modules(
         [ModuleFacts("newer", str(tmp_path / "newer.cpython-311-darwin.so"), is_extension=True)]
     )

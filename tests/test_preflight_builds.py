@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_nuitka_builds import (
+from tests.nuitkabuild import (
     ARM,
     BCRYPT,
     BCRYPT_PROGRAM,
@@ -19,14 +19,14 @@ from tests.test_nuitka_builds import (
     CRYPTOGRAPHY,
     X86_28,
     Build,
-    _assert_stopped_early,
-    _build,
-    _case,
-    _tree,
     assert_no_host_cffi,
+    assert_stopped_early,
+    case,
+    run_build,
+    wheel_tree,
 )
-from tests.test_nuitka_builds import (
-    _needs_linux_x86_64_and_nuitka as _needs_linux_x86_64_and_nuitka,  # autouse fixture
+from tests.nuitkabuild import (
+    needs_linux_x86_64_and_nuitka as needs_linux_x86_64_and_nuitka,  # autouse fixture
 )
 
 pytestmark = [pytest.mark.nuitka, pytest.mark.realwheels]
@@ -50,13 +50,13 @@ def _pair(tmp_path: Path, name: str, program: str, paths: list[Path]) -> tuple[B
     for preflight in ("yes", "no"):
         report = tmp_path / f"{name}-{preflight}.json"
         extra = [f"--archguard-report={report}", f"--archguard-preflight={preflight}"]
-        builds.append(_build(tmp_path / f"{name}-{preflight}", program, paths, extra=extra))
+        builds.append(run_build(tmp_path / f"{name}-{preflight}", program, paths, extra=extra))
     return builds[0], builds[1]
 
 
 def _assert_promise(tmp_path: Path, name: str, early: Build, full: Build) -> None:
-    _assert_stopped_early(early)
-    _assert_stopped_early(full)
+    assert_stopped_early(early)
+    assert_stopped_early(full)
     assert PREFLIGHT_STOP in early.output, early.output
     assert PYTHON_COMPILED not in early.output, early.output
     assert PREFLIGHT_STOP not in full.output, full.output
@@ -66,16 +66,16 @@ def _assert_promise(tmp_path: Path, name: str, early: Build, full: Build) -> Non
     print(f"[{name}: preflight stop {early.seconds:.1f} s, full check stop {full.seconds:.1f} s]")
 
 
-@_case("1")
+@case("1")
 def test_bcrypt_aarch64_stops_in_the_preflight_and_the_full_check_agrees(tmp_path: Path) -> None:
-    early, full = _pair(tmp_path, "bcrypt", BCRYPT_PROGRAM, [_tree([BCRYPT], ARM)])
+    early, full = _pair(tmp_path, "bcrypt", BCRYPT_PROGRAM, [wheel_tree([BCRYPT], ARM)])
     _assert_promise(tmp_path, "bcrypt", early, full)
     assert "bcrypt 4.2.0" in early.output and "_bcrypt.abi3.so" in early.output
     assert "arch-missing" in early.output
     assert early.seconds < full.seconds / 2, (early.seconds, full.seconds)
 
 
-@_case("2b")
+@case("2b")
 def test_seed_on_linux_stops_in_the_preflight_naming_cffi_and_cryptography(
     tmp_path: Path,
 ) -> None:
@@ -85,7 +85,7 @@ def test_seed_on_linux_stops_in_the_preflight_naming_cffi_and_cryptography(
         "from cryptography.fernet import Fernet\n"
         "print('fernet', len(Fernet.generate_key()))\n"
     )
-    paths = [_tree([CRYPTOGRAPHY], X86_28), _tree([CFFI], ARM)]
+    paths = [wheel_tree([CRYPTOGRAPHY], X86_28), wheel_tree([CFFI], ARM)]
     early, full = _pair(tmp_path, "seed", program, paths)
     _assert_promise(tmp_path, "seed", early, full)
     assert "foreign-extension-only" in early.output and "cffi 1.17.1" in early.output

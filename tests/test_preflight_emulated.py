@@ -12,17 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.macos_emulated import assert_premise, assert_stopped_by_archguard, build
-from tests.test_macos_emulated import (
-    CFFI,
-    SEED_PROGRAM,
-    _finding_block,
-)
-from tests.test_macos_emulated import (
-    _needs_linux_x86_64_and_nuitka as _needs_linux_x86_64_and_nuitka,  # autouse fixture
-)
-from tests.test_macos_emulated import (
-    seed_site as seed_site,  # module-scoped fixture
-)
+from tests.macos_emulated.seed import CFFI, SEED_PROGRAM, finding_block
+from tests.macos_emulated.seed import needs_linux_x86_64_and_nuitka as needs_linux_x86_64_and_nuitka
+from tests.macos_emulated.seed import seed_site as seed_site
 
 pytestmark = [pytest.mark.macos_emulated, pytest.mark.nuitka, pytest.mark.realwheels]
 
@@ -68,7 +60,7 @@ def test_seed_stops_in_the_preflight_naming_cffi_and_cryptography(
     assert_stopped_by_archguard(early)
     assert PREFLIGHT_STOP in early.output, early.describe()
     assert not early.modules, "stopped before Nuitka's module set existed"
-    finding = _finding_block(early.output, "foreign-extension-only")
+    finding = finding_block(early.output, "foreign-extension-only")
     assert finding.lstrip().startswith("error["), finding
     assert "_cffi_backend" in finding and "needed by cryptography" in finding
     assert "has:        arm64" in finding and "needs:      x86_64" in finding
