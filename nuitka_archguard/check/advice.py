@@ -20,6 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Optional, Union
 
 from .. import archs
@@ -63,6 +64,7 @@ def fix_for(
     nuitka_args: str = NUITKA_ARGS,
     reason: Optional[str] = None,
     min_os_option: str = "--min-os",
+    index: Optional[IndexAnswer] = None,
 ) -> str:
     """One short paragraph: a sentence, then commands indented by two spaces.
 
@@ -72,7 +74,8 @@ def fix_for(
     when it cannot be told from the environment. ``reason``: for ``unreadable-binary``, why
     (an OS error such as "Permission denied" is said as such). ``min_os_option``: how the
     user sets the minimum macOS where the advice is read (``--archguard-min-os`` in Nuitka).
-    Never raises.
+    ``index``: what the package index answered for the distribution (``scan --resolve``),
+    said instead of the ``resolve`` command. Never raises.
     """
     if host is None:
         try:
@@ -81,7 +84,10 @@ def fix_for(
             host = None
     ctx = _Context(distribution, target, host, path, tuple(archs), python, nuitka_args)
     code = code.value if isinstance(code, Code) else code
-    text = _fix_text(code, ctx, min_os=min_os, reason=reason, min_os_option=min_os_option)
+    if index is not None and distribution is not None and asks_the_index(code, distribution):
+        text = _answered_fix(ctx, distribution, index)
+    else:
+        text = _fix_text(code, ctx, min_os=min_os, reason=reason, min_os_option=min_os_option)
     # Whatever slipped through: every line printable, so a fix stays one block.
     return "\n".join(shown(line) for line in text.split("\n"))
 
@@ -111,6 +117,58 @@ def _fix_text(
 _NO_FITTING_WHEEL = frozenset(
     {Code.ARCH_MISSING, Code.PLATFORM_MISMATCH, Code.FOREIGN_EXTENSION_ONLY, Code.EXECUTABLE_ARCH}
 )
+
+
+@dataclass(frozen=True)
+class IndexAnswer:
+    """The package index's answer for one distribution (``fix/resolve.py`` asks it):
+    the newest version with a wheel for the target and that wheel, or none (``version``
+    None: no release has one)."""
+
+    version: Optional[str]
+    wheel: Optional[str] = None
+
+
+def asks_the_index(code: Union[Code, str], dist: Optional[Distribution]) -> bool:
+    """Whether the advice for this finding depends on which releases have a wheel for the
+    target (its fix installs the same release's target wheel, which may not exist)."""
+    code = code.value if isinstance(code, Code) else code
+    return (
+        code in _NO_FITTING_WHEEL
+        and dist is not None
+        and dist.kind == OwnerKind.PIP
+        and not dist.built_from_source
+        and bool(dist.version)
+        and _commandable(dist)
+    )
+
+
+def _answered_fix(ctx: _Context, dist: Distribution, index: IndexAnswer) -> str:
+    """The fix once the index has answered: the release that has a target wheel in the
+    commands (never one that has none), or how to build it when no release has one."""
+    target, name = ctx.target, shown(dist.name)
+    if index.version is None:
+        command = (
+            f"python -m pip install --no-binary {shell_quote(dist.name)} "
+            f"{shell_quote(dist.requirement)}"
+        )
+        return (
+            f"no release of {name} on the package index has a {target.name} wheel: build it "
+            f"from source for the target (on the target machine or in a {target.name} "
+            f"environment), if it has an sdist:\n  {command}"
+        )
+    wheel = f" ({shown(index.wheel)})" if index.wheel else ""
+    if index.version == dist.version:
+        head = f"the package index has a {target.name} wheel of {name} {shown(dist.version)}{wheel}"
+        return head + ":\n" + _arch_fix(ctx)
+    older = replace(dist, version=index.version)
+    ctx = _Context(older, target, ctx.host, ctx.path, ctx.archs, ctx.python, ctx.nuitka_args)
+    head = (
+        f"{name} {shown(dist.version or '')} has no {target.name} wheel on the package index; "
+        f"the newest release with one is {shown(index.version)}{wheel}, a version change "
+        "(`fix --allow-version-change` makes it and keeps what the environment requires)"
+    )
+    return head + ":\n" + _arch_fix(ctx)
 
 
 def _resolve_hint(ctx: _Context, dist: Distribution) -> str:
@@ -540,6 +598,12 @@ def _universal2_tag(target: Target) -> str:
 def _wheel_stem(dist: Distribution) -> str:
     name = re.sub(r"[-_.]+", "_", dist.name).lower()
     return f"{name}-{dist.version}" if dist.version else name
+
+
+def python_version_for(dist: Optional[Distribution]) -> str:
+    """The Python version the advice's commands name for ``dist`` (what the index is asked
+    for, too)."""
+    return _python_version(dist)
 
 
 def _python_version(dist: Optional[Distribution]) -> str:

@@ -17,6 +17,7 @@ from .main import SCAN_HELP
 
 if TYPE_CHECKING:  # imported when a scan runs: `nuitka-archguard inspect` starts faster
     from ..check.scan import ScanReport
+    from ..fix.wheels import PipOptions
 
 __all__ = ["add_scan_parser", "run_scan"]
 
@@ -54,6 +55,15 @@ def add_scan_parser(commands: Any) -> argparse.ArgumentParser:
         help="exit 1 on error findings (default), or on warnings too: what a pre-commit "
         "hook wants, where any wrong binary should stop the commit",
     )
+    parser.add_argument(
+        "--resolve",
+        action="store_true",
+        help="ask the package index (pip's resolver for the target: nothing is installed, no "
+        "code runs) which release of each distribution without a fitting wheel has one, and "
+        "name it in the advice; without it the scan stays offline and the advice names the "
+        "'resolve' command that asks",
+    )
+    options.add_index_options(parser)
     parser.set_defaults(run=run_scan, parser=parser)
     return parser
 
@@ -77,10 +87,57 @@ def _run(args: argparse.Namespace) -> int:
     except (options.OptionsError, ScanError) as error:
         console.error(str(error))
         return ExitCode.USAGE
+    if args.resolve:
+        with_index_answers(report, options.pip_options(args))
     _emit(report, args.format, fix_line(report, args.paths))
     if args.fail_on == "warning" and report.warnings:
         return int(ExitCode.FINDINGS)
     return report.exit_code
+
+
+def with_index_answers(report: ScanReport, pip: PipOptions) -> None:
+    """``--resolve``: ask the index, through ``resolve``'s resolver, which release of each
+    distribution whose wheel does not fit has a wheel for the target, and say it in the
+    advice of its findings (a release pip's finder did not look at keeps the ``resolve``
+    command). An index that cannot be reached is a note; the findings stay as they are."""
+    from dataclasses import replace
+
+    from packaging.utils import canonicalize_name
+
+    from ..check.advice import IndexAnswer, asks_the_index, fix_for, python_version_for
+    from ..fix.resolve import ResolveError, resolve
+    from ..fix.wheels import PythonSpec
+
+    asking: dict[str, dict[str, str]] = {}  # Python version -> canonical name -> name
+    for finding in report.findings:
+        dist = finding.distribution
+        if dist is not None and asks_the_index(finding.code, dist):
+            names = asking.setdefault(python_version_for(dist), {})
+            names[canonicalize_name(dist.name)] = dist.name
+    answers: dict[tuple[str, str], IndexAnswer] = {}
+    for python, names in sorted(asking.items()):
+        try:
+            resolution = resolve(
+                sorted(names.values()), report.target, python=PythonSpec(python), options=pip
+            )
+        except ResolveError as error:
+            report.notes.append(f"--resolve: {error}; the advice names the resolve command")
+            return
+        for fit in resolution.distributions:
+            key = canonicalize_name(fit.name)
+            if key in names and (fit.newest_fitting or fit.reasons):  # the finder saw it
+                answers[python, key] = IndexAnswer(fit.newest_fitting, fit.newest_fitting_wheel)
+    for index, finding in enumerate(report.findings):
+        dist = finding.distribution
+        if dist is None or not asks_the_index(finding.code, dist):
+            continue
+        answer = answers.get((python_version_for(dist), canonicalize_name(dist.name)))
+        if answer is None:
+            continue
+        fix = fix_for(finding.code, dist, report.target, path=finding.path,
+                      archs=finding.archs, min_os=finding.needs_min_os,
+                      reason=finding.message, index=answer)  # fmt: skip
+        report.findings[index] = replace(finding, fix=fix)
 
 
 def fix_line(report: ScanReport, paths: list[str]) -> str:
