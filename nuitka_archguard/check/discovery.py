@@ -37,23 +37,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional
 
-from packaging.utils import canonicalize_name
-from packaging.version import Version
-
 from ..binaries import MAGIC_LENGTH, BinaryFormat, BinaryInfo, BinaryReadError, read_binary
 from ..binaries import detect_format as _detect_format
-from ..binaries.source import (
-    OPEN_FLAGS,
-    FileSource,
-    InflateBudget,
-    ZipMemberSource,
-    open_regular,
-    os_error_text,
-    zip_directory_refusal,
-)
+from ..binaries.source import OPEN_FLAGS, FileSource, InflateBudget, ZipMemberSource, os_error_text
 from ..state import STATE_DIR
-from ..wheel import parse_name
-from .metadata import MetadataReader, checked_name, checked_version, required_names
+from ..wheel import WheelError, WheelFile, WheelMeta
+from .metadata import MetadataReader
 from .policy import display_path, looks_loaded
 
 __all__ = [
@@ -67,6 +56,8 @@ __all__ = [
     "RootKind",
     "WheelMeta",
     "module_name",
+    "open_root",
+    "open_wheel",
     "read_wheel_meta",
     "resolve",
 ]
@@ -117,19 +108,6 @@ class Root:
 
 
 @dataclass(frozen=True)
-class WheelMeta:
-    """What a ``.whl`` file says about itself (its dist-info, else its file name)."""
-
-    name: str
-    version: str
-    tags: tuple[str, ...]
-    requires: tuple[str, ...] = ()
-    """Canonical names of what it requires (:func:`.metadata.required_names`)."""
-    metadata_ok: bool = True
-    """False when METADATA names it with an invalid name or version."""
-
-
-@dataclass(frozen=True)
 class Found:
     """A file whose magic says binary. ``info.error`` is set when its headers are corrupt or
     it cannot be read. ``rel`` is its POSIX path inside the walked directory (or wheel)."""
@@ -170,9 +148,15 @@ class Discovery:
     _files: set[tuple[int, int]] = field(default_factory=set)
     _same: dict[str, int] = field(default_factory=dict)
 
-    def binaries(self, root: Root) -> Iterator[Found]:
+    def binaries(self, root: Root, wheel: Optional[WheelFile] = None) -> Iterator[Found]:
+        """The binaries of ``root``; for a wheel root, read from ``wheel`` when the caller
+        holds it open (:func:`open_root`), else opened here."""
         if root.kind is RootKind.WHEEL:
-            yield from self._wheel(root.path)
+            if wheel is not None:
+                yield from self.wheel_binaries(wheel)
+                return
+            with open_wheel(root.path) as opened:
+                yield from self.wheel_binaries(opened)
             return
         if root.kind is RootKind.FILE:
             found = self._file(root.path, os.path.basename(root.path))
@@ -355,48 +339,52 @@ class Discovery:
                 return
             self._files.add(key)
         try:
-            yield from self._wheel(path)
+            opened = open_wheel(path)
         except PathError as error:
             self.files_seen += 1
             self.notes.append(str(error))
+            return
+        with opened:
+            yield from self.wheel_binaries(opened)
 
-    def _wheel(self, path: str) -> Iterator[Found]:
-        archive = open_wheel(path)
-        with archive:
-            meta = _wheel_meta(archive, path, self.reader)
-            budget = InflateBudget()
-            seen: set[str] = set()
-            offsets: set[int] = set()
-            counts = {"alias": 0, "duplicate": 0}
-            for member in archive.infolist():
-                name = member.filename
-                if name.endswith("/"):
-                    continue
-                if member.header_offset in offsets:
-                    # Several directory entries for the same bytes: a crafted archive.
-                    counts["alias"] += 1
-                    if counts["alias"] <= _SAME_NOTES:
-                        self._note(f"{path}/{name}", "skipped: shares its data with another member")
-                    continue
-                offsets.add(member.header_offset)
-                if name in seen:
-                    counts["duplicate"] += 1
-                    if counts["duplicate"] <= _SAME_NOTES:
-                        self._note(f"{path}/{name}", "duplicate member name; each copy is checked")
-                seen.add(name)
-                first = name.split("/", 1)[0]
-                if first.endswith(_SKIP_DIR_SUFFIXES) or "/__pycache__/" in f"/{name}":
-                    continue
-                self.files_seen += 1
-                if _suffix(name) in SKIP_SUFFIXES or member.file_size == 0:
-                    continue
-                found = self._member(archive, member, path, meta, budget)
-                if found is not None:
-                    yield found
-            for kind, text in (("alias", "sharing data"), ("duplicate", "with duplicate names")):
-                more = counts[kind] - _SAME_NOTES
-                if more > 0:
-                    self._note(path, f"{more:,} more members {text} like these")
+    def wheel_binaries(self, wheel: WheelFile) -> Iterator[Found]:
+        """The binaries among an opened wheel's members, its metadata read once
+        (:meth:`.metadata.MetadataReader.wheel_meta`) from the same open file."""
+        path, archive = wheel.path, wheel.archive
+        meta = self.reader.wheel_meta(wheel)
+        budget = InflateBudget()
+        seen: set[str] = set()
+        offsets: set[int] = set()
+        counts = {"alias": 0, "duplicate": 0}
+        for member in archive.infolist():
+            name = member.filename
+            if name.endswith("/"):
+                continue
+            if member.header_offset in offsets:
+                # Several directory entries for the same bytes: a crafted archive.
+                counts["alias"] += 1
+                if counts["alias"] <= _SAME_NOTES:
+                    self._note(f"{path}/{name}", "skipped: shares its data with another member")
+                continue
+            offsets.add(member.header_offset)
+            if name in seen:
+                counts["duplicate"] += 1
+                if counts["duplicate"] <= _SAME_NOTES:
+                    self._note(f"{path}/{name}", "duplicate member name; each copy is checked")
+            seen.add(name)
+            first = name.split("/", 1)[0]
+            if first.endswith(_SKIP_DIR_SUFFIXES) or "/__pycache__/" in f"/{name}":
+                continue
+            self.files_seen += 1
+            if _suffix(name) in SKIP_SUFFIXES or member.file_size == 0:
+                continue
+            found = self._member(archive, member, path, meta, budget)
+            if found is not None:
+                yield found
+        for kind, text in (("alias", "sharing data"), ("duplicate", "with duplicate names")):
+            more = counts[kind] - _SAME_NOTES
+            if more > 0:
+                self._note(path, f"{more:,} more members {text} like these")
 
     def _member(
         self,
@@ -449,110 +437,22 @@ def _unreadable(
     return Found(path=path, rel=rel, info=info, wheel=wheel, wheel_meta=meta)
 
 
-_ZIP_OPEN_ERRORS = (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError)
-"""What :class:`zipfile.ZipFile` raises for archives it cannot open (NotImplementedError: a
-"version needed to extract" or compression it does not know)."""
-
-
-def open_wheel(path: str) -> zipfile.ZipFile:
-    """The wheel as a :class:`zipfile.ZipFile`, after checking that its central directory
-    is small enough to parse (:func:`~.binaries.source.zip_directory_refusal`); raises
-    :class:`PathError`."""
+def open_wheel(path: str) -> WheelFile:
+    """The wheel, opened once (:meth:`~..wheel.WheelFile.open`: its central directory sized
+    before it is parsed); raises :class:`PathError`. The caller closes it."""
     try:
-        fd = open_regular(path)[0]
-        try:
-            refusal = zip_directory_refusal(fd)
-        finally:
-            os.close(fd)
-        if refusal:
-            raise PathError(f"{display_path(path)}: not scanned: {refusal}")
-        return zipfile.ZipFile(path)
-    except _ZIP_OPEN_ERRORS as error:
+        return WheelFile.open(path)
+    except WheelError as error:
+        if error.refused:
+            raise PathError(f"{display_path(path)}: not scanned: {error}") from None
         raise PathError(f"{display_path(path)}: not a readable wheel: {error}") from None
 
 
 def read_wheel_meta(path: str, reader: Optional[MetadataReader] = None) -> WheelMeta:
-    """:class:`WheelMeta` of a ``.whl`` file; raises :class:`PathError` if it is no zip."""
-    with open_wheel(path) as archive:
-        return _wheel_meta(archive, path, reader if reader is not None else MetadataReader())
-
-
-def _wheel_meta(archive: zipfile.ZipFile, path: str, reader: MetadataReader) -> WheelMeta:
-    """Name, version, tags and requirements from the wheel's dist-info; the file name fills
-    whatever is missing. The first ``WHEEL`` and ``METADATA`` are read once each through
-    :mod:`.metadata` (bounded, whatever the compression); a broken dist-info is a note."""
-    name = version = ""
-    tags: tuple[str, ...] = ()
-    parsed = parse_name(os.path.basename(path))
-    if parsed is not None:
-        name, version, tags = parsed.name, parsed.version, parsed.tags
-    file_name, file_version = name, version
-    requires: tuple[str, ...] = ()
-    members: dict[str, zipfile.ZipInfo] = {}
-    copies: dict[str, set[int]] = {"WHEEL": set(), "METADATA": set()}
-    for member in archive.infolist():
-        parts = member.filename.split("/")
-        dist_info = len(parts) == 2 and parts[0].endswith(".dist-info")
-        if dist_info and parts[1] in ("WHEEL", "METADATA"):
-            members.setdefault(parts[1], member)
-            copies[parts[1]].add(member.header_offset)
-    ok = True
-    # Two different copies: pip's zipfile reads the last, a first-wins reader the first, so
-    # the culprit's name would depend on who reads. Neither copy is trusted.
-    doubled = sorted(kind for kind, offsets in copies.items() if len(offsets) > 1)
-    if doubled:
-        reader.note(path, f"unreadable metadata: more than one {' and '.join(doubled)} member")
-        ok = False
-    if "WHEEL" in members:
-        where = f"{path}/{members['WHEEL'].filename}"
-        found = tuple(reader.member_headers(archive, members["WHEEL"], where).get("Tag", ()))
-        if found:
-            tags = found
-    if "METADATA" in members:
-        where = f"{path}/{members['METADATA'].filename}"
-        headers = reader.member_headers(archive, members["METADATA"], where)
-        raw_name = (headers.get("Name") or [name])[0]
-        raw_version = (headers.get("Version") or [version])[0]
-        checked = checked_name(raw_name), checked_version(raw_version) if raw_version else ""
-        if checked[0] is None or checked[1] is None:
-            reader.note(where, f"unreadable metadata: invalid Name {raw_name!r} or Version")
-            ok = False
-            name, version = raw_name, raw_version
-        else:
-            name, version = checked[0], checked[1]
-            disagreement = _disagreement(file_name, file_version, name, version, members)
-            if disagreement:
-                # pip refuses such a wheel; naming the other project in a fix would send
-                # the user to whatever the METADATA claims (a rename of the culprit).
-                reader.note(where, f"unreadable metadata: {disagreement}")
-                ok = False
-                name, version = file_name, file_version
-        requires = required_names(headers.get("Requires-Dist", ()))
-    if not name:
-        name = os.path.basename(path).split("-", 1)[0]
-        ok = ok and checked_name(name) is not None
-    return WheelMeta(name=name, version=version, tags=tags, requires=requires, metadata_ok=ok)
-
-
-def _disagreement(
-    file_name: str,
-    file_version: str,
-    name: str,
-    version: str,
-    members: dict[str, zipfile.ZipInfo],
-) -> str:
-    """Why the wheel's file name, its dist-info directory and its METADATA do not name the
-    same release (as pip checks before installing), or "" when they do."""
-    if file_name and canonicalize_name(name) != canonicalize_name(file_name):
-        return f"METADATA names {name!r}, the wheel file {file_name!r}"
-    if file_version and version and Version(file_version) != Version(version):
-        return f"METADATA says version {version!r}, the wheel file {file_version!r}"
-    for member in members.values():
-        directory = member.filename.split("/", 1)[0][: -len(".dist-info")]
-        dir_name = directory.rsplit("-", 1)[0] if "-" in directory else directory
-        if canonicalize_name(dir_name) != canonicalize_name(name):
-            return f"the dist-info directory {directory!r} does not name {name!r}"
-    return ""
+    """:class:`WheelMeta` of a ``.whl`` file; raises :class:`PathError` if it is no zip.
+    Who holds the opened wheel asks :meth:`.metadata.MetadataReader.wheel_meta` instead."""
+    with open_wheel(path) as wheel:
+        return (reader if reader is not None else MetadataReader()).wheel_meta(wheel)
 
 
 # -- roots ---------------------------------------------------------------------------------
@@ -596,6 +496,19 @@ def resolve(path: str) -> Root:
         return Root(path, RootKind.PREFIX, site)
     kind = RootKind.SITE_PACKAGES if _is_site(stripped, names) else RootKind.DIRECTORY
     return Root(path, kind, (path,))
+
+
+def open_root(path: str) -> tuple[Root, Optional[WheelFile]]:
+    """:func:`resolve`, and for a wheel the wheel itself, opened (the caller closes it): the
+    scan reads a wheel's metadata and its members from this one open."""
+    if path.lower().endswith(".whl"):
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:
+            regular = False  # resolve() says why
+        if regular:
+            return Root(path, RootKind.WHEEL, (path,)), open_wheel(path)
+    return resolve(path), None
 
 
 def _site_packages(prefix: str, names: set[str]) -> tuple[str, ...]:

@@ -1,6 +1,8 @@
 """Every read of distribution metadata goes through here: ``METADATA``/``PKG-INFO``,
 ``WHEEL``, ``RECORD``, ``INSTALLER``, ``direct_url.json``, ``conda-meta/*.json``, Homebrew
-receipts, ``pyproject.toml``, and the same files inside a wheel.
+receipts, ``pyproject.toml``, and the same files inside a wheel (an opened
+:class:`~..wheel.WheelFile`: :meth:`MetadataReader.wheel_meta`, ``wheel_dist_info``,
+``wheel_tags``).
 
 Metadata is as hostile as binaries (a wheel from the internet, a shared directory), so the
 guarantees live in one place:
@@ -39,14 +41,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..binaries.model import BinaryReadError
-from ..binaries.source import (
-    MemberStream,
-    NotRegularFile,
-    open_regular,
-    os_error_text,
-    zip_directory_refusal,
-)
+from ..binaries.source import MemberStream, NotRegularFile, open_regular, os_error_text
 from ..text import shown
+from ..wheel import WheelError, WheelFile, WheelMeta
 
 __all__ = [
     "FILE_LIMIT",
@@ -129,11 +126,16 @@ def _open_regular(path: str) -> int:
         return open_regular(path)[0]
     except FileNotFoundError:
         raise MetadataError("missing", missing=True) from None
-    except NotRegularFile as error:
-        kind = "a directory" if error.is_dir else "not a regular file (FIFO, socket or device)"
-        raise MetadataError(f"{kind}, not read") from None
     except OSError as error:
-        raise MetadataError(os_error_text(error)) from None
+        raise MetadataError(_open_error_text(error)) from None
+
+
+def _open_error_text(error: OSError) -> str:
+    """Why a metadata file (or a wheel) could not be opened, in one line."""
+    if isinstance(error, NotRegularFile):
+        kind = "a directory" if error.is_dir else "not a regular file (FIFO, socket or device)"
+        return f"{kind}, not read"
+    return os_error_text(error)
 
 
 def _chunks(
@@ -395,55 +397,144 @@ class MetadataReader:
         data = self.member(archive, info, where)
         return {} if data is None else self._parse(where, data)
 
-    def wheel_dist_info(self, wheel: str) -> Optional[dict[str, bytes]]:
+    def open_wheel(self, path: str) -> Optional[WheelFile]:
+        """``path`` opened as a :class:`~..wheel.WheelFile` (bounded), or None and a note."""
+        try:
+            return WheelFile.open(path)
+        except WheelError as error:
+            cause = error.cause
+            if isinstance(cause, OSError):
+                missing = isinstance(cause, FileNotFoundError)
+                text = "missing" if missing else _open_error_text(cause)
+                self._failed(path, MetadataError(text), False)
+            else:
+                self.note(path, f"unreadable wheel: {str(error) or type(cause).__name__}")
+            return None
+
+    def wheel_dist_info(self, wheel: Union[str, WheelFile]) -> Optional[dict[str, bytes]]:
         """``{file name: bytes}`` of every file in a wheel's top-level ``.dist-info``
         folders (``RECORD`` up to :data:`LIST_LIMIT`, others up to :data:`FILE_LIMIT`), or
-        None (and a note) when the wheel or any of them cannot be read whole.
+        None (and a note) when it cannot be opened or any of them cannot be read whole.
+        A path is opened here (and closed); an opened wheel is read as it is.
 
         Checked before a wheel is installed or unpacked: tools that then read these files
         again (``installer``) read what was counted here, never a decompression bomb."""
-        try:
-            fd = _open_regular(wheel)
-        except MetadataError as error:
-            self._failed(wheel, error, False)
-            return None
-        try:
-            refusal = zip_directory_refusal(fd)
-        except OSError as error:
-            refusal = os_error_text(error)
-        if refusal:
-            os.close(fd)
-            self.note(wheel, f"unreadable wheel: {refusal}")
-            return None
+        if isinstance(wheel, str):
+            opened = self.open_wheel(wheel)
+            if opened is None:
+                return None
+            with opened:
+                return self.wheel_dist_info(opened)
         files: dict[str, bytes] = {}
-        seen: set[int] = set()
-        try:
-            with os.fdopen(fd, "rb") as handle, zipfile.ZipFile(handle) as archive:
-                for info in archive.infolist()[:LIST_ENTRIES]:
-                    top, _, inner = info.filename.partition("/")
-                    if not top.endswith(".dist-info") or not inner or "/" in inner:
-                        continue
-                    if info.header_offset in seen:  # aliases of one member cost one read
-                        continue
-                    seen.add(info.header_offset)
-                    where = f"{wheel}: {info.filename}"
-                    limit = LIST_LIMIT if inner == "RECORD" else FILE_LIMIT
-                    data = self.member(archive, info, where, limit)
-                    if data is None:
-                        return None
-                    files[info.filename] = data
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-            self.note(wheel, f"unreadable wheel: {error or type(error).__name__}")
-            return None
+        for info in wheel.dist_info_files():  # aliases of one member cost one read
+            inner = info.filename.partition("/")[2]
+            where = f"{wheel.path}: {info.filename}"
+            limit = LIST_LIMIT if inner == "RECORD" else FILE_LIMIT
+            data = self.member(wheel.archive, info, where, limit)
+            if data is None:
+                return None
+            files[info.filename] = data
         return files
 
-    def wheel_tags(self, wheel: str) -> Optional[tuple[str, ...]]:
+    def wheel_tags(self, wheel: Union[str, WheelFile]) -> Optional[tuple[str, ...]]:
         """The ``Tag`` values of a wheel's ``WHEEL`` file (empty if it has none), after
         :meth:`wheel_dist_info` checked every metadata file of the wheel; None if not."""
         files = self.wheel_dist_info(wheel)
         if files is None:
             return None
+        path = wheel if isinstance(wheel, str) else wheel.path
         for name, data in sorted(files.items()):
             if name.endswith(".dist-info/WHEEL"):
-                return tuple(self._parse(f"{wheel}: {name}", data).get("Tag", ()))
+                return tuple(self._parse(f"{path}: {name}", data).get("Tag", ()))
         return ()
+
+    def wheel_meta(self, wheel: WheelFile) -> WheelMeta:
+        """Name, version, tags and requirements from the wheel's dist-info; the file name
+        fills whatever is missing. The first ``WHEEL`` and ``METADATA`` are read once each
+        (bounded, whatever the compression); a broken dist-info is a note. Read once per
+        opened wheel: a second call returns what the first read (its notes given again to
+        another reader)."""
+        if wheel.meta is not None:
+            if wheel.meta_reader is not self:
+                self.notes.extend(wheel.meta_notes)
+            return wheel.meta
+        before = len(self.notes)
+        meta = self._wheel_meta(wheel)
+        wheel.meta, wheel.meta_notes, wheel.meta_reader = meta, tuple(self.notes[before:]), self
+        return meta
+
+    def _wheel_meta(self, wheel: WheelFile) -> WheelMeta:
+        path = wheel.path
+        name = version = ""
+        tags: tuple[str, ...] = ()
+        parsed = wheel.parsed
+        if parsed is not None:
+            name, version, tags = parsed.name, parsed.version, parsed.tags
+        file_name, file_version = name, version
+        requires: tuple[str, ...] = ()
+        members: dict[str, zipfile.ZipInfo] = {}
+        copies: dict[str, set[int]] = {"WHEEL": set(), "METADATA": set()}
+        for member in wheel.members():
+            parts = member.filename.split("/")
+            dist_info = len(parts) == 2 and parts[0].endswith(".dist-info")
+            if dist_info and parts[1] in ("WHEEL", "METADATA"):
+                members.setdefault(parts[1], member)
+                copies[parts[1]].add(member.header_offset)
+        ok = True
+        # Two different copies: pip's zipfile reads the last, a first-wins reader the first,
+        # so the culprit's name would depend on who reads. Neither copy is trusted.
+        doubled = sorted(kind for kind, offsets in copies.items() if len(offsets) > 1)
+        if doubled:
+            self.note(path, f"unreadable metadata: more than one {' and '.join(doubled)} member")
+            ok = False
+        if "WHEEL" in members:
+            where = f"{path}/{members['WHEEL'].filename}"
+            headers = self.member_headers(wheel.archive, members["WHEEL"], where)
+            found = tuple(headers.get("Tag", ()))
+            if found:
+                tags = found
+        if "METADATA" in members:
+            where = f"{path}/{members['METADATA'].filename}"
+            headers = self.member_headers(wheel.archive, members["METADATA"], where)
+            raw_name = (headers.get("Name") or [name])[0]
+            raw_version = (headers.get("Version") or [version])[0]
+            checked = checked_name(raw_name), checked_version(raw_version) if raw_version else ""
+            if checked[0] is None or checked[1] is None:
+                self.note(where, f"unreadable metadata: invalid Name {raw_name!r} or Version")
+                ok = False
+                name, version = raw_name, raw_version
+            else:
+                name, version = checked[0], checked[1]
+                disagreement = _disagreement(file_name, file_version, name, version, members)
+                if disagreement:
+                    # pip refuses such a wheel; naming the other project in a fix would send
+                    # the user to whatever the METADATA claims (a rename of the culprit).
+                    self.note(where, f"unreadable metadata: {disagreement}")
+                    ok = False
+                    name, version = file_name, file_version
+            requires = required_names(headers.get("Requires-Dist", ()))
+        if not name:
+            name = wheel.filename.split("-", 1)[0]
+            ok = ok and checked_name(name) is not None
+        return WheelMeta(name=name, version=version, tags=tags, requires=requires, metadata_ok=ok)
+
+
+def _disagreement(
+    file_name: str,
+    file_version: str,
+    name: str,
+    version: str,
+    members: dict[str, zipfile.ZipInfo],
+) -> str:
+    """Why the wheel's file name, its dist-info directory and its METADATA do not name the
+    same release (as pip checks before installing), or "" when they do."""
+    if file_name and canonicalize_name(name) != canonicalize_name(file_name):
+        return f"METADATA names {name!r}, the wheel file {file_name!r}"
+    if file_version and version and Version(file_version) != Version(version):
+        return f"METADATA says version {version!r}, the wheel file {file_version!r}"
+    for member in members.values():
+        directory = member.filename.split("/", 1)[0][: -len(".dist-info")]
+        dir_name = directory.rsplit("-", 1)[0] if "-" in directory else directory
+        if canonicalize_name(dir_name) != canonicalize_name(name):
+            return f"the dist-info directory {directory!r} does not name {name!r}"
+    return ""

@@ -28,6 +28,7 @@ from ..binaries.model import is_too_large
 from ..common import ExitCode
 from ..target import Target, TargetError, host_target, parse_min_os, parse_target
 from ..text import strict_json
+from ..wheel import WheelFile, WheelMeta
 from .advice import fix_for
 from .config import Config
 from .discovery import (
@@ -36,10 +37,8 @@ from .discovery import (
     PathError,
     Root,
     RootKind,
-    WheelMeta,
     module_name,
-    read_wheel_meta,
-    resolve,
+    open_root,
 )
 from .metadata import MetadataReader
 from .ownership import Distribution, OwnershipIndex, owner_of_in_tree
@@ -714,7 +713,7 @@ def default_paths() -> list[str]:
 
 
 def scan(
-    paths: Optional[Iterable[Union[str, os.PathLike[str]]]] = None,
+    paths: Optional[Iterable[Union[str, os.PathLike[str], WheelFile]]] = None,
     target: Union[Target, str, None] = None,
     *,
     min_os: Optional[Union[str, Version]] = None,
@@ -727,17 +726,39 @@ def scan(
     ``allow``: ``PATTERN[:REASON]`` strings; matching findings stay in the report with
     ``allowed=True`` and do not count. Raises :class:`ScanError` when a PATH cannot be read
     or the target is invalid; a bad *file* inside a PATH is a finding or a note instead.
+    A path may be a :class:`~..wheel.WheelFile` its caller holds open (and closes): the
+    scan reads it without opening the file again.
     """
-    texts = [os.fspath(p) for p in paths] if paths is not None else default_paths()
+    given = list(paths) if paths is not None else default_paths()
     resolved_target = _as_target(target, str(min_os) if min_os is not None else None)
-    roots = []
+    roots: list[Root] = []
     problems = []
     reader = MetadataReader()
-    for text in texts:
-        try:
-            roots.append(resolve(text))
-        except PathError as error:
-            problems.append(str(error))
+    discovery = Discovery(reader=reader)
+    # Each wheel is opened once and read whole (metadata, then members) while it is open,
+    # one at a time; its binaries are checked below, once every wheel's requirements are
+    # known ("needed by" is complete whatever the order).
+    wheels: dict[int, tuple[WheelMeta, list[Found]]] = {}
+    for item in given:
+        owned = not isinstance(item, WheelFile)
+        wheel: Optional[WheelFile]
+        if isinstance(item, WheelFile):
+            root, wheel = Root(item.path, RootKind.WHEEL, (item.path,)), item
+        else:
+            try:
+                root, wheel = open_root(os.fspath(item))
+            except PathError as error:
+                problems.append(str(error))
+                continue
+        if wheel is not None:
+            try:
+                if not problems:
+                    meta = reader.wheel_meta(wheel)
+                    wheels[len(roots)] = (meta, list(discovery.binaries(root, wheel)))
+            finally:
+                if owned:
+                    wheel.close()
+        roots.append(root)
     if problems:
         raise ScanError("cannot read " + "; ".join(problems))
     _refuse_half_fixed(roots)
@@ -750,14 +771,12 @@ def scan(
         search_paths=list(dict.fromkeys(search)),
         metadata=reader,
     )
-    discovery = Discovery(reader=reader)
+    for meta, _ in wheels.values():
+        checker.add_wheel(meta)
     try:
-        # Every wheel's requirements first, so "needed by" is complete whatever the order.
-        for root in roots:
-            if root.kind is RootKind.WHEEL:
-                checker.add_wheel(read_wheel_meta(root.path, reader))
-        for root in roots:
-            for found in discovery.binaries(root):
+        for index, root in enumerate(roots):
+            read = wheels.get(index)
+            for found in read[1] if read is not None else discovery.binaries(root):
                 _check_found(checker, found, root)
     except PathError as error:
         raise ScanError(str(error)) from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from packaging.markers import UndefinedComparison
 from packaging.requirements import InvalidRequirement, Requirement
@@ -23,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 from ..check.discovery import PathError, open_wheel
 from ..check.metadata import MetadataReader
 from ..target import Target, marker_environments
+from ..wheel import WheelFile
 from .environment import dist_info_folders
 from .wheels import DownloadError, PipOptions, PythonSpec
 
@@ -97,19 +98,26 @@ def _installed(
     return Installed(name, version, tuple(headers.get("Requires-Dist", ())), location)
 
 
-def wheel_requirements(wheel: Path) -> Optional[Installed]:
-    """Name, version and Requires-Dist from a wheel's METADATA (read bounded)."""
+def wheel_requirements(wheel: Union[Path, WheelFile]) -> Optional[Installed]:
+    """Name, version and Requires-Dist from a wheel's METADATA (read bounded, once per
+    opened wheel: :meth:`..check.metadata.MetadataReader.wheel_meta` keeps what it read)."""
     reader = MetadataReader()
+    if isinstance(wheel, WheelFile):
+        return _from_meta(wheel, reader)
     try:
-        archive = open_wheel(str(wheel))
+        opened = open_wheel(str(wheel))
     except PathError:
         return None
-    with archive:
-        for member in archive.infolist():
-            parts = member.filename.split("/")
-            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
-                headers = reader.member_headers(archive, member, f"{wheel}/{member.filename}")
-                return _installed(headers)
+    with opened:
+        return _from_meta(opened, reader)
+
+
+def _from_meta(wheel: WheelFile, reader: MetadataReader) -> Optional[Installed]:
+    for member in wheel.members():
+        parts = member.filename.split("/")
+        if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+            where = f"{wheel.path}/{member.filename}"
+            return _installed(reader.member_headers(wheel.archive, member, where))
     return None
 
 

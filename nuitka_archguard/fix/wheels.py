@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import atexit
+import contextlib
 import functools
 import io
 import os
@@ -23,7 +24,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Optional
+from typing import Any, BinaryIO, Optional, Union
 
 from packaging.utils import (
     canonicalize_name,
@@ -33,7 +34,7 @@ from packaging.version import Version
 from ..check.metadata import MetadataError, MetadataReader, parse_headers, read_regular
 from ..state import STATE_DIR
 from ..text import shell_quote, shown
-from ..wheel import member_refusal, parse_name
+from ..wheel import WheelFile, member_refusal, parse_name
 
 __all__ = [
     "NETWORK_MARKERS",
@@ -44,6 +45,7 @@ __all__ = [
     "UnsafePathError",
     "download",
     "install_wheel",
+    "opened_wheel",
     "pip_command",
     "record_paths",
 ]
@@ -415,24 +417,59 @@ def _safe_member(path: str) -> str:
     return path.replace("\\", "/")
 
 
+AnyWheel = Union[Path, WheelFile]
+"""A wheel by path (opened, read and closed by the callee) or one its caller holds open
+(read from that one open: :class:`..wheel.WheelFile`)."""
+
+
+def open_wheel_file(wheel: Path, error: type[Exception]) -> WheelFile:
+    """``wheel`` opened once (bounded: :meth:`..wheel.WheelFile.open`), else ``error`` with
+    the one line :mod:`..check.metadata` says."""
+    reader = MetadataReader()
+    opened = reader.open_wheel(str(wheel))
+    if opened is None:
+        raise error(_refusal(reader, wheel))
+    return opened
+
+
+@contextlib.contextmanager
+def opened_wheel(wheel: AnyWheel, error: type[Exception]) -> Iterator[WheelFile]:
+    """``wheel`` if its caller holds it open (left open), else opened here once and closed
+    after (:func:`open_wheel_file`)."""
+    if isinstance(wheel, WheelFile):
+        yield wheel
+        return
+    with open_wheel_file(wheel, error) as opened:
+        yield opened
+
+
 def install_wheel(
-    wheel: Path, scheme: Scheme, destdir: Path, notes: Optional[list[str]] = None
+    wheel: AnyWheel, scheme: Scheme, destdir: Path, notes: Optional[list[str]] = None
 ) -> list[Path]:
     """Install ``wheel`` as if into ``scheme`` but under ``destdir`` (the real paths mirrored
     there, RECORD written for the real ones); returns the staged files. Runs no code.
-    ``installer``'s warnings (a ``__pycache__`` member it skips) are added to ``notes``."""
+    ``installer``'s warnings (a ``__pycache__`` member it skips) are added to ``notes``.
+    ``installer`` reads the same open file (its ``WheelFile(zipfile)``)."""
+    with opened_wheel(wheel, UnsafePathError) as opened:
+        return _install(opened, scheme, destdir, notes)
+
+
+def _install(
+    wheel: WheelFile, scheme: Scheme, destdir: Path, notes: Optional[list[str]]
+) -> list[Path]:
     from installer import install
     from installer.destinations import SchemeDictionaryDestination
     from installer.exceptions import InstallerError
     from installer.records import RecordEntry
-    from installer.sources import WheelFile
+    from installer.sources import WheelFile as InstallerWheel
     from installer.utils import Scheme as SchemeName
 
     reader = MetadataReader()  # installer reads RECORD/WHEEL whole: only what was counted here
-    files = reader.wheel_dist_info(str(wheel))
+    files = reader.wheel_dist_info(wheel)
     if files is None:
-        raise UnsafePathError(_refusal(reader, wheel))
+        raise UnsafePathError(_refusal(reader, Path(wheel.path)))
     check_members(wheel, destdir)
+    name = wheel.filename
     paths = scheme.as_dict()
     paths["headers"] = _headers_folder(scheme, files)
     written: list[Path] = []
@@ -465,19 +502,18 @@ def install_wheel(
         destdir=str(destdir),
     )
     extra = {"INSTALLER": b"nuitka-archguard\n"}
-    if _was_requested(wheel, scheme):  # pip inspect's "requested" stays as it was
+    if _was_requested(name, scheme):  # pip inspect's "requested" stays as it was
         extra["REQUESTED"] = b""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with WheelFile.open(wheel) as source:
-                install(source, destination, additional_metadata=extra)
+            install(InstallerWheel(wheel.archive), destination, additional_metadata=extra)
         except (InstallerError, ValueError, KeyError, zipfile.BadZipFile) as error:
             # installer's own refusals (a .data folder of no scheme, an absolute member):
             # bad input, said in one line, never "internal error".
-            raise UnsafePathError(f"{wheel.name} is not a valid wheel: {error}") from None
+            raise UnsafePathError(f"{name} is not a valid wheel: {error}") from None
     if notes is not None:
-        notes.extend(f"{wheel.name}: {warning.message}" for warning in caught)
+        notes.extend(f"{name}: {warning.message}" for warning in caught)
     return written
 
 
@@ -523,10 +559,10 @@ def _kept_shebang(script: Path) -> str:
     return text
 
 
-def _was_requested(wheel: Path, scheme: Scheme) -> bool:
-    """Whether the installed distribution this wheel replaces has a ``REQUESTED`` file
-    (pip writes one for what was named on its command line)."""
-    parsed = parse_name(wheel.name)
+def _was_requested(filename: str, scheme: Scheme) -> bool:
+    """Whether the installed distribution the wheel ``filename`` replaces has a
+    ``REQUESTED`` file (pip writes one for what was named on its command line)."""
+    parsed = parse_name(filename)
     if parsed is None:
         return False
     for site in dict.fromkeys((scheme.purelib, scheme.platlib)):
@@ -553,27 +589,27 @@ UNPACK_LIMIT = 4 * 1024**3
 _FREE_MARGIN = 64 * 1024**2
 
 
-def check_members(wheel: Path, destdir: Path) -> None:
+def check_members(wheel: AnyWheel, destdir: Path) -> None:
     """Every member's path and the total size, checked before ``installer`` writes a byte:
     what is safe must not depend on which ``installer`` release refuses what."""
     limit = UNPACK_LIMIT
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            members = archive.infolist()
-        for member in members:
+    with opened_wheel(wheel, UnsafePathError) as opened:
+        name = opened.filename
+        for member in opened.members():
             _safe_member(member.filename)
-        total = sum(member.file_size for member in members)
+        total = opened.unpacked_size()
+    try:
         free = shutil.disk_usage(destdir if destdir.exists() else destdir.parent).free
-    except (OSError, zipfile.BadZipFile, ValueError) as error:
-        raise UnsafePathError(f"{wheel.name} is not a valid wheel: {error}") from None
+    except (OSError, ValueError) as error:
+        raise UnsafePathError(f"{name} is not a valid wheel: {error}") from None
     if total > limit:
         raise UnsafePathError(
-            f"{wheel.name} would unpack to {total:,} bytes, more than the {limit:,} a "
+            f"{name} would unpack to {total:,} bytes, more than the {limit:,} a "
             "wheel may unpack to (staging or fusing); nothing was installed"
         )
     if total + _FREE_MARGIN > free:
         raise UnsafePathError(
-            f"{wheel.name} would unpack to {total:,} bytes but only {free:,} are free on the "
+            f"{name} would unpack to {total:,} bytes but only {free:,} are free on the "
             "environment's disk; nothing was installed"
         )
 
@@ -701,20 +737,21 @@ def _inside(path: str, root: os.PathLike[str] | str) -> bool:
         return False
 
 
-def read_wheel_tags(wheel: Path) -> tuple[str, ...]:
+def read_wheel_tags(wheel: AnyWheel) -> tuple[str, ...]:
     """The ``Tag:`` lines of a wheel's WHEEL file (the file name's tags as a fallback).
 
     Every metadata file of the wheel is read here first, bounded (:mod:`..metadata`): a
     wheel whose RECORD, METADATA or WHEEL cannot be read whole is refused before anything
     installs it. Raises :class:`DownloadError` (the fix stops with nothing changed)."""
     reader = MetadataReader()
-    tags = reader.wheel_tags(str(wheel))
-    if tags is None:
-        raise DownloadError(_refusal(reader, wheel))
-    if tags:
-        return tags
-    info = parse_name(wheel.name)
-    return info.tags if info else ()
+    with opened_wheel(wheel, DownloadError) as opened:
+        tags = reader.wheel_tags(opened)
+        if tags is None:
+            raise DownloadError(_refusal(reader, Path(opened.path)))
+        if tags:
+            return tags
+        info = opened.parsed
+        return info.tags if info else ()
 
 
 def _refusal(reader: MetadataReader, wheel: Path) -> str:
