@@ -54,8 +54,8 @@ def read_binary(source: ByteSource, path: str) -> BinaryInfo:
     binary_format = detect_format(source.head())
     reader = _READERS.get(binary_format)
     if reader is None:
-        return BinaryInfo(path=path, format=BinaryFormat.NOT_A_BINARY)
-    return BinaryInfo(path=path, format=binary_format, slices=reader(source))
+        return BinaryInfo(path, BinaryFormat.NOT_A_BINARY)
+    return BinaryInfo(path, binary_format, reader(source))
 
 
 def inspect_file(path: str | os.PathLike[str], *, strict: bool = False) -> BinaryInfo:

@@ -114,6 +114,7 @@ class DTag(enum.IntEnum):
 
 
 DF_1_PIE = 0x08000000
+_ABI_FLOAT_SOFT, _ABI_FLOAT_HARD = int(ArmFlags.ABI_FLOAT_SOFT), int(ArmFlags.ABI_FLOAT_HARD)
 # Plain ints for the per-entry loop: enum member lookups cost more than the parsing itself.
 _DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_SONAME, _DT_FLAGS_1 = (
     int(t) for t in (DTag.NEEDED, DTag.STRTAB, DTag.STRSZ, DTag.SONAME, DTag.FLAGS_1)
@@ -187,6 +188,7 @@ _PLATFORMS: dict[int, str] = {
     OSABI.OPENVOS: "openvos",
     OSABI.STANDALONE: "standalone",
 }
+_PLATFORMS = {int(osabi): name for osabi, name in _PLATFORMS.items()}  # looked up by int
 
 # (machine, class, data) -> uname -m name; None in a key matches either value.
 _ARCHS: dict[tuple[int, Optional[int], Optional[int]], str] = {
@@ -231,13 +233,13 @@ _MUSL_PREFIXES = ("ld-musl-", "libc.musl-")
 
 # class -> (ELF header format after e_ident, program header size, section header size)
 _HEADER: dict[int, tuple[str, int, int]] = {
-    EIClass.C32: ("HHIIIIIHHHHHH", 32, 40),
-    EIClass.C64: ("HHIQQQIHHHHHH", 56, 64),
+    int(EIClass.C32): ("HHIIIIIHHHHHH", 32, 40),
+    int(EIClass.C64): ("HHIQQQIHHHHHH", 56, 64),
 }
 _C64 = int(EIClass.C64)
-_ENDIAN: dict[int, str] = {EIData.LSB: "<", EIData.MSB: ">"}
+_ENDIAN: dict[int, str] = {int(EIData.LSB): "<", int(EIData.MSB): ">"}
 _HEADER_STRUCT = {
-    (elf_class, data): struct.Struct(endian + fmt)
+    (int(elf_class), int(data)): struct.Struct(endian + fmt)
     for elf_class, (fmt, _, _) in _HEADER.items()
     for data, endian in _ENDIAN.items()
 }
@@ -284,7 +286,7 @@ def _read(source: ByteSource) -> Slice:
     )
 
     arch = arch_name(machine, elf_class, data)
-    if arch == "armv7l" and flags & ArmFlags.ABI_FLOAT_SOFT and not flags & ArmFlags.ABI_FLOAT_HARD:
+    if arch == "armv7l" and flags & _ABI_FLOAT_SOFT and not flags & _ABI_FLOAT_HARD:
         arch = "armel"
     platform = _PLATFORMS.get(osabi) or f"osabi_{osabi}"
     if e_type == _ET_REL:
@@ -300,15 +302,13 @@ def _read(source: ByteSource) -> Slice:
         phoff, phentsize, phnum, phentsize_expected
     )
     interp = file.interpreter(*interp_at) if interp_at else None
-    # Notes inside the first read that hold no "Android" owner name cannot be Android's.
-    android = ANDROID_NOTE_NAME in head or any(o + n > len(head) for o, n in notes)
-    api_level = file.android_api_level(notes) if notes and android else None
+    api_level = file.android_api_level(notes) if notes and _may_be_android(head, notes) else None
     if api_level is not None:
         platform = "android"
     dyn = (
         file.dynamic(*dynamic, loads, (shoff, shentsize, shnum, shentsize_expected))
         if dynamic
-        else _Dynamic()
+        else _NO_DYNAMIC
     )
 
     if e_type == _ET_EXEC:
@@ -319,15 +319,27 @@ def _read(source: ByteSource) -> Slice:
     else:
         file_type = "shared-library"
     return Slice(
-        arch=arch,
-        file_type=file_type,
-        platform=platform,
-        dependencies=tuple(dyn.needed),
-        rpaths=tuple(dyn.rpaths),
-        install_name=dyn.soname,
-        libc=None if api_level is not None else _libc(interp, dyn.needed, dyn.soname),
-        min_os=str(api_level) if api_level else None,
+        arch,
+        file_type,
+        platform,
+        str(api_level) if api_level else None,  # min_os
+        None,  # sdk
+        tuple(dyn.needed),
+        tuple(dyn.rpaths),
+        dyn.soname,  # install_name
+        None if api_level is not None else _libc(interp, dyn.needed, dyn.soname),
     )
+
+
+def _may_be_android(head: bytes, notes: list[tuple[int, int]]) -> bool:
+    """Whether a PT_NOTE segment may hold the ``Android`` ident note: one that lies inside
+    the first read and holds no ``Android`` owner name cannot (the rest of the head is
+    not searched: the name elsewhere, in a string table, means nothing)."""
+    size = len(head)
+    for offset, length in notes:
+        if offset + length > size or head.find(ANDROID_NOTE_NAME, offset, offset + length) >= 0:
+            return True
+    return False
 
 
 def _libc(interp: Optional[str], needed: list[str], soname: Optional[str]) -> Optional[str]:
@@ -357,8 +369,14 @@ class _Dynamic:
         self.flags_1 = 0
 
 
+_NO_DYNAMIC = _Dynamic()
+"""What a file without PT_DYNAMIC links: nothing (shared, never changed)."""
+
+
 class _File:
     """One ELF file's byte order and word size; reads inside the first 4 KiB are free."""
+
+    __slots__ = ("endian", "is64", "read", "size")
 
     def __init__(self, source: ByteSource, endian: str, is64: bool) -> None:
         self.read = source.peek
@@ -444,13 +462,14 @@ class _File:
             return result
         strings: list[tuple[int, int]] = []
         strtab = strsz = None
+        read_tags, string_tags = _READ_TAGS, _STRING_TAGS
         # One pass over (d_tag, d_val) pairs; a later DT_STRTAB, DT_STRSZ or DT_FLAGS_1 wins.
         for tag, value in _DYNAMIC_ENTRY[self.endian, self.is64].iter_unpack(
             self.read(offset, count * entry)
         ):
-            if tag not in _READ_TAGS:  # most entries: relocations, hashes, init arrays...
+            if tag not in read_tags:  # most entries: relocations, hashes, init arrays...
                 continue
-            if tag in _STRING_TAGS:
+            if tag in string_tags:
                 strings.append((tag, value))
             elif tag == _DT_NULL:  # ends the array
                 break
@@ -523,15 +542,16 @@ class _File:
         window = self.read(table_offset + first, end - first)
         names = []
         total = 0
+        find = window.find
         for offset in offsets:
             start = offset - first
-            stop = window.find(b"\0", start, start + MAX_STRING)
+            stop = find(b"\0", start, start + MAX_STRING)
             if stop < 0:
                 raise BinaryReadError("unterminated or overlong string in the dynamic string table")
             total += stop - start
             if total > MAX_NAMES_TOTAL:
                 raise BinaryReadError(f"dynamic names exceed {MAX_NAMES_TOTAL // 1024} KiB")
-            names.append(_decode(window[start:stop]))
+            names.append(window[start:stop].decode("utf-8", "backslashreplace"))  # as _decode
         return names
 
 

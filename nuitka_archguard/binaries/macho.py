@@ -131,6 +131,9 @@ _ARCH_NAMES: dict[tuple[int, int], str] = {
     (CpuType.SPARC, 0): "sparc",
     (CpuType.I860, 0): "i860",
 }
+# Plain int keys, here and below: a lookup by the ints read from a file then compares ints,
+# not enum members (whose == goes through the enum class).
+_ARCH_NAMES = {(int(cpu), sub): name for (cpu, sub), name in _ARCH_NAMES.items()}
 
 
 class FileType(enum.IntEnum):
@@ -162,6 +165,7 @@ _FILE_TYPE_NAMES: dict[int, str] = {
     FileType.KEXT_BUNDLE: "kext",
     FileType.FILESET: "fileset",
 }
+_FILE_TYPE_NAMES = {int(number): name for number, name in _FILE_TYPE_NAMES.items()}
 
 
 class Platform(enum.IntEnum):
@@ -182,6 +186,7 @@ class Platform(enum.IntEnum):
 
 
 _PLATFORM_NAMES: dict[int, str] = {p: p.name.lower().replace("_", "-") for p in Platform}
+_PLATFORM_NAMES = {int(number): name for number, name in _PLATFORM_NAMES.items()}
 
 _VERSION_MIN_PLATFORMS = {
     LC_VERSION_MIN_MACOSX: Platform.MACOS,

@@ -68,19 +68,21 @@ class ByteSource:
 
     def read_at(self, offset: int, length: int) -> bytes:
         """Return exactly ``length`` bytes at ``offset`` or raise :class:`BinaryReadError`."""
-        if offset < 0 or length < 0 or offset + length > self.size:
+        end = offset + length
+        if offset < 0 or length < 0 or end > self.size:
             raise BinaryReadError(
-                f"truncated: needs bytes {offset}..{offset + length} of a {self.size}-byte file"
+                f"truncated: needs bytes {offset}..{end} of a {self.size}-byte file"
             )
-        self._spent += length
-        self._reads += 1
-        if self._spent > self.budget or self._reads > MAX_READS:
+        spent = self._spent = self._spent + length
+        reads = self._reads = self._reads + 1
+        if spent > self.budget or reads > MAX_READS:
             detail = f"headers exceed the {self.budget // 1024} KiB header budget"
             if self.size > HEADER_BUDGET * HEADER_BUDGET_SHARE:  # a big file, not a liar
                 raise TooLarge(detail)
             raise BinaryReadError(detail)
-        if offset + length <= len(self._head):
-            return self._head[offset : offset + length]
+        head = self._head
+        if end <= len(head):
+            return head[offset:end]
         data = self._read(offset, length)
         if len(data) != length:
             raise BinaryReadError(f"truncated: short read at offset {offset}")
@@ -89,8 +91,10 @@ class ByteSource:
     def peek(self, offset: int, length: int) -> bytes:
         """Like :meth:`read_at`, but bytes inside :meth:`head` cost no budget: for readers
         that pick many small header fields out of the first 4 KiB."""
-        if offset >= 0 and offset + length <= len(self._head):
-            return self._head[offset : offset + length]
+        head = self._head
+        end = offset + length
+        if offset >= 0 and end <= len(head):
+            return head[offset:end]
         return self.read_at(offset, length)
 
     def head(self, length: int = FIRST_READ) -> bytes:
@@ -145,10 +149,7 @@ class FileSource(ByteSource):
     def _read(self, offset: int, length: int) -> bytes:
         assert self._fd is not None
         try:
-            if _HAS_PREAD:
-                return os.pread(self._fd, length, offset)
-            os.lseek(self._fd, offset, os.SEEK_SET)
-            return os.read(self._fd, length)
+            return _pread(self._fd, length, offset)
         except OSError as error:
             raise BinaryReadError(os_error_text(error)) from None
 
@@ -197,7 +198,13 @@ def open_regular(
     return fd, info
 
 
-_HAS_PREAD = hasattr(os, "pread")
+def _seek_and_read(fd: int, length: int, offset: int) -> bytes:
+    """``os.pread`` where the OS has none (Windows)."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, length)
+
+
+_pread = getattr(os, "pread", _seek_and_read)
 
 
 class InflateBudget:
