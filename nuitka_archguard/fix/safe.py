@@ -16,7 +16,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 __all__ = [
     "LinkRefused",
@@ -129,22 +129,23 @@ def mkdir(root: Path, rel: str, *, exist_ok: bool = True) -> None:
                 ) from None
 
 
-def rmdir(root: Path, rel: str) -> None:
+def _at(root: Path, rel: str, action: Callable[..., None]) -> None:
+    """``action(name, dir_fd=...)`` on the last part of ``rel``, inside its parent opened
+    without following links; an error names the full path."""
     parent, name = _split(rel)
     with opened(root, parent) as fd:
         try:
-            os.rmdir(name, dir_fd=fd)
+            action(name, dir_fd=fd)
         except OSError as error:
             raise _named(error, root / rel) from None
+
+
+def rmdir(root: Path, rel: str) -> None:
+    _at(root, rel, os.rmdir)
 
 
 def unlink(root: Path, rel: str) -> None:
-    parent, name = _split(rel)
-    with opened(root, parent) as fd:
-        try:
-            os.unlink(name, dir_fd=fd)
-        except OSError as error:
-            raise _named(error, root / rel) from None
+    _at(root, rel, os.unlink)
 
 
 def lstat(root: Path, rel: str) -> Optional[os.stat_result]:
