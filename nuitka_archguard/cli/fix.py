@@ -24,9 +24,8 @@ from ..check.scan import ScanError, ScanReport, scan
 from ..common import ExitCode
 from ..target import Target
 from ..text import OutputError, json_text, shell_quote, shown, write
-from . import options
+from . import FIX_HELP, options
 from .console import error, guarded
-from .main import FIX_HELP
 
 if TYPE_CHECKING:
     from ..fix.environment import Environment

@@ -15,7 +15,7 @@ from .. import __version__, plugin_path
 from ..binaries import BinaryFormat, BinaryInfo, BinaryReadError, inspect_file
 from ..common import PLUGIN_NAME, ExitCode
 from ..text import OutputClosed, OutputError, json_text, shown, write
-from . import console
+from . import FIX_HELP, RESOLVE_HELP, SCAN_HELP, console
 
 TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
 if TYPE_CHECKING:
@@ -65,15 +65,6 @@ def _main(argv: list[str]) -> int:
         return ExitCode.USAGE
     code: int = args.run(args)
     return code
-
-
-SCAN_HELP = "check environments, folders and wheels against a target"
-"""``scan``'s line in the command list (its parser is built only for ``scan``)."""
-FIX_HELP = "replace or fuse the distributions whose binaries do not fit the target"
-"""``fix``'s line in the command list: its module (pip, installer, the scanner) is imported
-only when ``fix`` is the command, so that ``inspect`` starts fast."""
-RESOLVE_HELP = "which versions of the requirements have wheels for the target (nothing installed)"
-"""``resolve``'s line in the command list (its module is imported only for ``resolve``)."""
 
 
 def _build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from typing import Any
 from ..common import ExitCode
 from ..target import TargetError, parse_target
 from ..text import OutputError, json_text, shown, write
+from . import RESOLVE_HELP
 from .console import guarded
 from .options import (
     add_format,
@@ -37,7 +38,7 @@ def add_resolve_parser(commands: Any) -> argparse.ArgumentParser:
     """Register ``resolve`` on the CLI's subparsers."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "resolve",
-        help="which versions of the requirements have wheels for the target (nothing installed)",
+        help=RESOLVE_HELP,
         description=(
             "Resolve the requirements with pip's resolver for the build machine and for every "
             "architecture of the target (pip install --dry-run --report, binary wheels only: "

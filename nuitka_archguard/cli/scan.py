@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..common import ExitCode
 from ..text import OutputError, json_text, write
-from . import console, options
-from .main import SCAN_HELP
+from . import SCAN_HELP, console, options
 
 if TYPE_CHECKING:  # imported when a scan runs: `nuitka-archguard inspect` starts faster
     from ..check.scan import ScanReport
