@@ -24,6 +24,7 @@ from ..check import fixable
 from ..check.ownership import Distribution, OwnerKind
 from ..check.policy import Finding, Severity, display_path
 from ..check.scan import ScanReport
+from ..common import plural
 from ..target import Target, format_version
 from ..text import shell_quote
 from ..wheel import parse_name
@@ -549,7 +550,9 @@ def _older_together(
     requirements = [f"{_dist(a).name}<{_dist(a).version}" for a in actions]
     constraints = environment_constraints(installed, markers, names)
     if progress is not None:
-        progress(f"  pip: resolving {len(requirements)} earlier versions together")
+        shown = ", ".join(platforms)
+        progress(f"  pip: the earlier versions of {plural(len(requirements), 'distribution')}, "
+                 f"resolved together for {shown}")  # fmt: skip
     picked, why = resolve_together(requirements, platforms, python, options, constraints)
     new = sorted(set(picked) - set(installed))
     if new:

@@ -438,17 +438,30 @@ def _failure(run: _PipRun, where: str) -> str:
     if missing:
         return f"{missing[-1]} has no version with a wheel for {where}"
     if "ResolutionImpossible" in run.log or "conflict" in run.log.lower():
-        conflict = [
-            line.strip()
-            for line in run.log.splitlines()
-            if line.strip().startswith("The conflict is caused by") or " depends on " in line
-        ]
-        detail = "; ".join(conflict[:6])
+        detail = "; ".join(_conflict_lines(run.log)[:6])
         return f"the requirements have no consistent set of versions for {where}" + (
             f" ({detail})" if detail else ""
         )
     tail = [line.strip() for line in run.log.strip().splitlines() if line.strip()][-3:]
     raise ResolveError(f"pip failed for {where}: {' | '.join(tail)}")
+
+
+def _conflict_lines(log: str) -> list[str]:
+    """What pip names under "The conflict is caused by:" (``The user requested fast<2.0``,
+    ``user 1.0 depends on fast>=2``), each once."""
+    found: dict[str, None] = {}
+    inside = False
+    for line in log.splitlines():
+        text = line.strip()
+        if text.startswith("The conflict is caused by"):
+            inside = True
+        elif inside and text:
+            found[text] = None
+        elif inside:
+            inside = False
+        elif " depends on " in line:
+            found[text] = None
+    return list(found)
 
 
 MAX_REASONS = 6
