@@ -678,6 +678,7 @@ def nuitka_build(
     env_path: Optional[str],
     workdir: Path,
     extra: Sequence[str] = (),
+    timing: Optional[Path] = None,
 ) -> Build:
     version = nuitka_version() or "0"
     mode = ["--mode=standalone"] if int(version.split(".")[0]) >= 4 else ["--standalone"]
@@ -693,6 +694,8 @@ def nuitka_build(
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     if env_path:
         env["PYTHONPATH"] = env_path
+    if timing is not None:  # benchmarks/timed_plugin.py writes the plugin's own time there
+        env["ARCHGUARD_BENCH_TIMING"] = str(timing)
     start = time.perf_counter()
     result = subprocess.run(
         command, cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=1800
@@ -728,10 +731,13 @@ def bench_nuitka(args: argparse.Namespace, results: Results) -> None:
             return
         plain: list[float] = []
         guarded: list[float] = []
+        own: list[tuple[float, float, float]] = []  # the plugin's import, hooks; the build
+        timed = str(REPO / "benchmarks" / "timed_plugin.py")  # the plugin, its hooks timed
         for number in range(args.pairs):
-            order = [None, plugin] if number % 2 == 0 else [plugin, None]
+            order = [None, timed] if number % 2 == 0 else [timed, None]
             for which in order:
-                build = nuitka_build(clean, which, None, workdir)
+                timing = Path(tempfile.mkdtemp(dir=workdir, prefix="timing-")) if which else None
+                build = nuitka_build(clean, which, None, workdir, timing=timing)
                 if build.returncode != 0:
                     results.note(
                         f"clean build {'with' if which else 'without'} the plugin failed: "
@@ -739,7 +745,15 @@ def bench_nuitka(args: argparse.Namespace, results: Results) -> None:
                     )
                     return
                 (guarded if which else plain).append(build.seconds)
-            _log(f"    pair {number + 1}/{args.pairs}: {plain[-1]:.1f} s / {guarded[-1]:.1f} s")
+                if timing is not None:
+                    seconds = plugin_seconds(timing)
+                    if seconds is None:
+                        results.note("the timed plugin recorded no hooks (its process ended early)")
+                        return
+                    own.append((*seconds, build.seconds))
+            load, hooks = own[-1][:2]
+            _log(f"    pair {number + 1}/{args.pairs}: {plain[-1]:.1f} s / {guarded[-1]:.1f} s; "
+                 f"the plugin's own: import {load:.2f} s, hooks {hooks:.2f} s")  # fmt: skip
         value, spread = _median_spread(plain, ".1f")
         results.add("standalone build of a two-line program, no plugin", f"{value} s", spread)
         value, spread = _median_spread(guarded, ".1f")
@@ -753,7 +767,38 @@ def bench_nuitka(args: argparse.Namespace, results: Results) -> None:
             "< 1 %",
             _met(statistics.median(overhead) < 1),
         )
+        value, spread = _median_spread([i for i, _, _ in own], ".2f")
+        results.add("  the plugin's import in those builds", f"{value} s", spread)
+        value, spread = _median_spread([h for _, h, _ in own], ".2f")
+        results.add("  its hooks (constructor and preflight included)", f"{value} s", spread)
+        shares = [(i + h) / b * 100 for i, h, b in own]
+        value, spread = _median_spread(shares, ".2f")
+        results.add(
+            "  plugin overhead, its own time / the build's (timed from its hooks)",
+            f"{value} %",
+            spread + " %" if spread else "",
+            "< 1 %",
+            _met(max(shares) < 1),
+        )
         bench_failing_build(args, results, workdir, plugin)
+
+
+def plugin_seconds(folder: Path) -> Optional[tuple[float, float]]:
+    """The plugin's own seconds in one build: its imports in every Nuitka process, and its
+    hooks (with the constructor) in the one that compiles; None when no process recorded
+    its hooks."""
+    import json
+
+    load = hooks = 0.0
+    seen_hooks = False
+    for path in folder.glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            load += float(record.get("load", 0.0))
+            if "hooks" in record:
+                seen_hooks = True
+                hooks += float(record["hooks"])
+    return (load, hooks) if seen_hooks else None
 
 
 def bench_failing_build(
