@@ -272,7 +272,14 @@ def make_plan(
 
     from .requirements import installed_distributions, target_markers
 
-    installed = installed_distributions(environment.sites) if wanted else {}
+    known: list[dict[str, Installed]] = []
+
+    def installed() -> dict[str, Installed]:
+        """Read once, and only when an earlier version is needed."""
+        if not known:
+            known.append(installed_distributions(environment.sites))
+        return known[0]
+
     markers = target_markers(target, python)
     for index, (platforms, actions) in enumerate(sorted(wanted.items())):
         companions = resolve_actions(
@@ -435,14 +442,14 @@ def resolve_actions(
     target: Target,
     allow: Sequence[str] = (),
     progress: Optional[Callable[[str], None]] = None,
-    installed: Optional[dict[str, Installed]] = None,
+    installed: Optional[Callable[[], dict[str, Installed]]] = None,
     markers: Sequence[dict[str, str]] = (),
 ) -> list[Action]:
     """Ask pip, in as few calls as it takes, which wheel each action gets (same version,
     else an earlier one) and set the actions' kinds accordingly. Each wheel pip brings is
     checked (:func:`.trust.wheel_refusal`) before the action may take it.
 
-    The earlier versions of an environment's distributions (``installed``) are resolved
+    The earlier versions of an environment's distributions (``installed()``) are resolved
     together by pip's resolver for the target, constrained by what the environment's other
     distributions require: returns the installed distributions that must change with them
     (new actions)."""
@@ -531,7 +538,7 @@ def _older_together(
     python: PythonSpec,
     options: PipOptions,
     dest: Path,
-    installed: Optional[dict[str, Installed]],
+    read_installed: Optional[Callable[[], dict[str, Installed]]],
     markers: Sequence[dict[str, str]],
     progress: Optional[Callable[[str], None]],
 ) -> tuple[Optional[dict[str, Path]], list[Action]]:
@@ -544,8 +551,9 @@ def _older_together(
     (pip's reason is noted)."""
     from .requirements import environment_constraints, resolve_together
 
-    if installed is None:
+    if read_installed is None:
         return None, []
+    installed = read_installed()
     names = {_dist(a).canonical_name for a in actions}
     requirements = [f"{_dist(a).name}<{_dist(a).version}" for a in actions]
     constraints = environment_constraints(installed, markers, names)
