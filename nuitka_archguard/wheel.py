@@ -33,6 +33,7 @@ __all__ = [
     "leaves_root",
     "member_refusal",
     "parse_name",
+    "short_name",
 ]
 
 
@@ -55,6 +56,22 @@ def parse_name(filename: str) -> Optional[WheelName]:
     except (InvalidWheelFilename, ValueError):
         return None
     return WheelName(str(name), str(version), tuple(sorted(str(t) for t in tags)))
+
+
+def short_name(filename: str) -> str:
+    """A wheel file name for a line that must fit a terminal: its compressed tag sets cut to
+    their first tag, and how many more the name lists (``fast-1.0-cp311-cp311-manylinux_2_5_
+    x86_64.whl and 5 more tags`` for six manylinux tags); the name itself when it lists one
+    tag or is not a wheel name."""
+    if parse_name(filename) is None:
+        return filename
+    *head, pythons, abis, platforms = filename[: -len(".whl")].split("-")
+    sets = [part.split(".") for part in (pythons, abis, platforms)]
+    more = len(sets[0]) * len(sets[1]) * len(sets[2]) - 1
+    if more == 0:
+        return filename
+    first = "-".join([*head, *(tags[0] for tags in sets)])
+    return f"{first}.whl and {more} more tag{'s' if more > 1 else ''}"
 
 
 def leaves_root(path: str) -> bool:

@@ -61,6 +61,10 @@ SLOW_CASES = {
     ("test_properties.py", "test_mutations_of_valid_headers"),
     ("test_properties.py", "test_metadata_files_never_raise"),
     ("test_fat_validation.py", "test_mutated_thin_files_are_refused_whenever_llvm_lipo_refuses"),
+    (
+        "test_plan_lines_fit.py",
+        "test_a_plan_of_six_tag_wheels_fits_100_columns_and_json_keeps_every_tag",
+    ),
 }
 """Other hermetic cases that cost seconds each: decompression bombs inflated up to their
 budget, property runs of hundreds of examples, 360 mutants each judged by an llvm-lipo child

@@ -22,6 +22,11 @@ def _digest(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
+def _expanded(tag: str) -> list[str]:
+    pythons, abis, platforms = (part.split(".") for part in tag.split("-"))
+    return [f"{p}-{a}-{x}" for p in pythons for a in abis for x in platforms]
+
+
 def make_wheel(
     folder: Path,
     name: str,
@@ -33,7 +38,9 @@ def make_wheel(
     extra_members: Optional[Mapping[str, bytes]] = None,
 ) -> Path:
     """``folder/<name>-<version>-<tag>.whl``; ``tag`` is ``cp311-cp311-macosx_11_0_arm64``
-    or ``py3-none-any``. ``extra_members`` are added as they are (hostile names)."""
+    or ``py3-none-any``, or a compressed tag set (``cp311-cp311-manylinux_2_17_x86_64.
+    manylinux2014_x86_64``), which WHEEL lists one tag a line as bdist_wheel writes it.
+    ``extra_members`` are added as they are (hostile names)."""
     folder.mkdir(parents=True, exist_ok=True)
     dist_info = f"{name}-{version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
@@ -42,7 +49,8 @@ def make_wheel(
     members[f"{dist_info}/METADATA"] = metadata.encode()
     members[f"{dist_info}/WHEEL"] = (
         f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: "
-        f"{'true' if tag.endswith('-any') else 'false'}\nTag: {tag}\n"
+        f"{'true' if tag.endswith('-any') else 'false'}\n"
+        + "".join(f"Tag: {t}\n" for t in _expanded(tag))
     ).encode()
     record = "".join(f"{path},{_digest(data)},{len(data)}\n" for path, data in members.items())
     record += f"{dist_info}/RECORD,,\n"

@@ -30,8 +30,9 @@ _INDENT = "    "
 _LABEL_WIDTH = 11
 
 
-def describe_distribution(dist: Optional[Distribution]) -> str:
-    """``cffi 1.17.1 (wheel cp311-cp311-macosx_11_0_arm64, installed by pip)``."""
+def describe_distribution(dist: Optional[Distribution], tags_shown: int = 2) -> str:
+    """``cffi 1.17.1 (wheel cp311-cp311-macosx_11_0_arm64, installed by pip)``; of a wheel's
+    tags (manylinux wheels carry up to six) the first ``tags_shown`` and "and N more"."""
     if dist is None:
         return "files that no installed package claims"
     head = f"{dist.name} {dist.version}" if dist.version else dist.name
@@ -39,7 +40,8 @@ def describe_distribution(dist: Optional[Distribution]) -> str:
     if dist.kind == "pip":
         tags = [t for t in dist.wheel_tags if not t.endswith("-any")] or list(dist.wheel_tags)
         if tags:
-            shown = ", ".join(tags[:2]) + (f" and {len(tags) - 2} more" if len(tags) > 2 else "")
+            more = len(tags) - tags_shown
+            shown = ", ".join(tags[:tags_shown]) + (f" and {more} more" if more > 0 else "")
             details.append(f"wheel {shown}")
         if dist.built_from_source:
             details.append("built from source")

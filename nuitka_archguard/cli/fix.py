@@ -29,7 +29,7 @@ from .console import error, guarded
 
 if TYPE_CHECKING:
     from ..fix.environment import Environment
-    from ..fix.plan import Plan
+    from ..fix.plan import Action, Plan
 
 __all__ = ["add_fix_parser", "run_fix"]
 
@@ -353,8 +353,7 @@ def _still_failing(plan: Plan, after: ScanReport) -> dict[str, str]:
 def _plan_lines(plan: Plan) -> list[str]:
     lines = [f"plan (Python {plan.python.version}, {plan.python.abi}):"]
     for action in plan.actions:
-        head = describe_distribution(action.distribution)
-        lines.append(f"  {head}: {action.describe()}")
+        lines.extend(_action_lines(action))
         for finding in action.findings[:5]:
             lines.append(f"      fixes {finding.code.value}: {display_path(finding.path)}")
         if len(action.findings) > 5:
@@ -366,6 +365,33 @@ def _plan_lines(plan: Plan) -> list[str]:
         if action.manual and not (action.applies and action.kind.changes):
             lines.extend(_labelled("manual", action.manual))
     return lines
+
+
+PLAN_WIDTH = 100
+"""Columns a plan line keeps within where the names allow (issue 17 §8): a terminal's."""
+
+
+def _action_lines(action: Action) -> list[str]:
+    """The distribution and what happens to it: one line when it fits :data:`PLAN_WIDTH`,
+    else its wheel tags cut to the first and "and N more", the replacement wheel's name cut
+    the same way when even a line of its own is too short, and the action on the next line.
+    ``--format json`` keeps every tag and the full name."""
+    line = f"  {describe_distribution(action.distribution)}: {action.describe()}"
+    if _columns(line) <= PLAN_WIDTH:
+        return [line]
+    head = f"  {describe_distribution(action.distribution, tags_shown=1)}:"
+    what = action.describe()
+    if action.wheel is not None and _columns(f"    {what}") > PLAN_WIDTH:
+        from ..wheel import short_name
+
+        what = action.describe(short_name(action.wheel.name))
+    if _columns(f"{head} {what}") <= PLAN_WIDTH:
+        return [f"{head} {what}"]
+    return [head, f"    {what}"]
+
+
+def _columns(line: str) -> int:
+    return len(shown(line))  # lines are escaped when printed
 
 
 def _labelled(label: str, text: str) -> list[str]:

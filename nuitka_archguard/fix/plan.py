@@ -98,10 +98,11 @@ class Action:
     def paths(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.path for f in self.findings))
 
-    def describe(self) -> str:
-        """One line: what will be done (or why not)."""
+    def describe(self, wheel_shown: Optional[str] = None) -> str:
+        """One line: what will be done (or why not); ``wheel_shown`` names the wheel in
+        place of its file name (the plan's lines shorten a long one)."""
         dist = self.distribution
-        wheel = self.wheel.name if self.wheel else ""
+        wheel = wheel_shown or (self.wheel.name if self.wheel else "")
         if self.refusal:
             return f"not done, left as it was: {self.refusal}"
         if not self.applies and self.kind in (ActionKind.FUSE, ActionKind.REPLACE):
