@@ -38,8 +38,19 @@ _READERS: dict[BinaryFormat, Callable[[ByteSource], tuple[Slice, ...]]] = {
 }
 
 
+_BY_MAGIC: dict[bytes, BinaryFormat] = {
+    **dict.fromkeys(macho.THIN_LAYOUTS, BinaryFormat.MACHO),
+    macho.FAT_MAGIC_BYTES[1]: BinaryFormat.MACHO,  # fat64: no Java class shares its magic
+    elf.ELF_MAGIC: BinaryFormat.ELF,
+}
+"""The four-byte magics that say the format alone: one lookup for nearly every binary."""
+
+
 def detect_format(head: bytes) -> BinaryFormat:
     """The format the first bytes of a file announce; needs :data:`MAGIC_LENGTH` bytes."""
+    known = _BY_MAGIC.get(head[:4])
+    if known is not None:
+        return known
     if macho.is_macho(head):
         return BinaryFormat.MACHO
     if elf.is_elf(head):

@@ -204,7 +204,6 @@ _LOAD_COMMAND_SIZE = 8
 
 _CPU_ARCH_ABI64 = 0x01000000
 """The cputype flag of 64-bit ABIs (arm64_32 has ABI64_32 instead: a 32-bit header)."""
-_HEADER_64_SIZE = 32
 _FAMILIES_WITH_64_BIT = frozenset({7, 12, 18})
 """x86, ARM and PowerPC: their 32- and 64-bit cputypes differ by the ABI64 flag, so the
 header's word size must agree with it (unknown CPU types are left alone, as lipo does)."""
@@ -213,12 +212,13 @@ header's word size must agree with it (unknown CPU types are left alone, as lipo
 class _Layout:
     """Byte order and word size of one thin Mach-O header."""
 
-    __slots__ = ("command", "header", "header_size", "u32", "u32x2", "u32x3")
+    __slots__ = ("command", "header", "header_size", "u32", "u32x2", "u32x3", "wide")
 
     def __init__(self, order: str, bits: int) -> None:
         # magic, cputype, cpusubtype, filetype, ncmds, sizeofcmds, flags (+ reserved)
         self.header = struct.Struct(order + "IIIIIII")
         self.header_size = 28 if bits == 32 else 32
+        self.wide = bits == 64
         self.command = struct.Struct(order + "II")
         self.u32 = struct.Struct(order + "I")
         self.u32x2 = struct.Struct(order + "II")
@@ -374,9 +374,8 @@ def _read_thin(
     if len(buffer) < header_size:
         buffer = source.read_at(offset, header_size)
     _, cputype, cpusubtype, filetype, ncmds, sizeofcmds, _ = layout.header.unpack_from(buffer)
-    wide = header_size == _HEADER_64_SIZE
-    known = cputype & 0x00FFFFFF in _FAMILIES_WITH_64_BIT
-    if known and wide != bool(cputype & _CPU_ARCH_ABI64):
+    wide = layout.wide
+    if wide != bool(cputype & _CPU_ARCH_ABI64) and cputype & 0x00FFFFFF in _FAMILIES_WITH_64_BIT:
         # A 64-bit CPU type in a 32-bit header (or the reverse): no loader accepts it.
         raise BinaryReadError(
             f"{where}corrupt: a {64 if wide else 32}-bit mach header with"
@@ -454,12 +453,12 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
     unpack_command = layout.command.unpack_from
     unpack_u32 = layout.u32.unpack_from
     known = _COMMANDS.get
-    last = end - _LOAD_COMMAND_SIZE
+    last = end - 8  # _LOAD_COMMAND_SIZE, as a constant in the loop below
     for index in range(ncmds):
         if position > last:
             raise BinaryReadError(f"load command {index} starts past sizeofcmds")
         cmd, cmdsize = unpack_command(data, position)
-        if cmdsize < _LOAD_COMMAND_SIZE or position + cmdsize > end:
+        if cmdsize < 8 or position + cmdsize > end:
             raise _bad_cmdsize(index, cmd, cmdsize)
         command = known(cmd)
         if command is not None:
