@@ -80,11 +80,14 @@ def inspect_file(path: str | os.PathLike[str], *, strict: bool = False) -> Binar
     judge such a file by what its headers say.
     """
     try:
-        with FileSource(path) as source:
+        source = FileSource(path)
+        try:
             info = read_binary(source, os.fspath(path))
             if strict and info.format is BinaryFormat.MACHO:
                 macho.strict_check(source)  # what LLVM's tools refuse is no valid binary
             return info
+        finally:
+            source.close()
     except BinaryReadError as error:
         if error.path is not None:
             raise

@@ -134,7 +134,7 @@ class FileSource(ByteSource):
             raise BinaryReadError(os_error_text(error)) from None
         self._fd: Optional[int] = fd
         self._owns_fd = True
-        super().__init__(info.st_size)
+        ByteSource.__init__(self, info.st_size)
 
     @classmethod
     def from_descriptor(cls, fd: int, size: int) -> FileSource:
