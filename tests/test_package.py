@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from nuitka_archguard import __version__
 from tests.synth import elf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,20 +56,20 @@ def test_build_twine_check_install_and_scan(tmp_path: Path) -> None:
     assert len(wheels) == 1 and len(sdists) == 1, list(dist.iterdir())
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = set(wheel.namelist())
-        metadata = wheel.read("nuitka_archguard-0.1.0.dist-info/METADATA").decode()
+        metadata = wheel.read(f"nuitka_archguard-{__version__}.dist-info/METADATA").decode()
     for member in (
         "nuitka_archguard/py.typed",
         "nuitka_archguard/schema/report.schema.json",
         "nuitka_archguard/nuitka_plugin/archguard.py",
-        "nuitka_archguard-0.1.0.dist-info/licenses/LICENSE",
+        f"nuitka_archguard-{__version__}.dist-info/licenses/LICENSE",
     ):
         assert member in names, member
     assert "License-Expression: MIT" in metadata and "Project-URL: Source, " in metadata
     assert "Classifier: Programming Language :: Python :: 3.9" in metadata
     with tarfile.open(sdists[0]) as sdist:
         members = sdist.getnames()
-    assert "nuitka_archguard-0.1.0/LICENSE" in members
-    assert "nuitka_archguard-0.1.0/nuitka_archguard/nuitka_plugin/archguard.py" in members
+    assert f"nuitka_archguard-{__version__}/LICENSE" in members
+    assert f"nuitka_archguard-{__version__}/nuitka_archguard/nuitka_plugin/archguard.py" in members
     assert not any("/tests/" in m for m in members)  # half a test tree helps nobody
 
     # the wheel, installed into a fresh virtualenv, scans
