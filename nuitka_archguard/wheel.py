@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
@@ -234,6 +235,22 @@ class WheelFile:
         for chunk in iter(lambda: handle.read(1024 * 1024), b""):
             digest.update(chunk)
         return digest.hexdigest()
+
+    def copy_to(self, target: Union[str, os.PathLike[str]]) -> None:
+        """Write the file as opened to ``target`` (its mode and times kept, as
+        :func:`shutil.copy2` would): the bytes that were checked, not whatever the path
+        holds by now."""
+        import shutil
+
+        handle = self.archive.fp
+        if handle is None:
+            raise ValueError("the wheel is closed")
+        handle.seek(0)
+        with open(target, "wb") as copy:
+            shutil.copyfileobj(handle, copy)
+        st = os.fstat(handle.fileno())
+        os.chmod(target, stat.S_IMODE(st.st_mode))
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
 
     def close(self) -> None:
         handle = self.archive.fp

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import hashlib
 import io
 import os
 import zipfile
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 
 from nuitka_archguard import scan
+from nuitka_archguard.cli.main import main
 from nuitka_archguard.wheel import WheelFile
 from tests.fixwheels import ext_wheel, make_wheel, pure_wheel
 
@@ -60,6 +62,10 @@ class Opens:
 
         monkeypatch.setattr(zipfile.ZipFile, "__init__", init)
         monkeypatch.setattr(os, "open", os_open)
+        for name in ("supports_dir_fd", "supports_fd", "supports_follow_symlinks"):
+            supported = getattr(os, name)
+            if real_os_open in supported:  # the journal asks for dir_fd support
+                monkeypatch.setattr(os, name, supported | {os_open})
         monkeypatch.setattr(io, "open", io_open)
         monkeypatch.setattr(builtins, "open", io_open)
 
@@ -111,3 +117,58 @@ def test_a_wheel_its_caller_holds_open_is_scanned_without_opening_it_again(
         assert opens.counted() == ({}, {})
         assert opened.archive.fp is not None  # still the caller's
     assert [f.code.value for f in report.errors] == ["arch-missing"]
+
+
+def test_fix_output_opens_each_wheel_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Replace: the input (scanned, its metadata read) and the downloaded wheel (its tags,
+    its trust check, the scan of its binaries) are each opened once."""
+    house, index, out = tmp_path / "house", tmp_path / "index", tmp_path / "out"
+    arm = ext_wheel(house, "fast", "1.0", "arm64")
+    x86 = ext_wheel(index, "fast", "1.0", "x86_64")
+    opens = Opens(monkeypatch)
+    code = main(["fix", str(house), "--output", str(out), "--target", X86, "--no-index",
+                 "--find-links", str(index)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    assert [p.name for p in out.iterdir()] == [x86.name]
+    once = {arm.name: 1, x86.name: 1}
+    assert opens.counted() == (once, once)
+
+
+def test_fix_output_fusing_opens_each_wheel_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fuse: the input and the downloaded wheel are each opened once (scanned, checked,
+    unpacked from that open, the downloaded one hashed for the provenance from it), and
+    the fused wheel once, by the scan that is the verdict on it."""
+    house, index, out = tmp_path / "house", tmp_path / "index", tmp_path / "out"
+    arm = ext_wheel(house, "fast", "1.0", "arm64")
+    x86 = ext_wheel(index, "fast", "1.0", "x86_64")
+    opens = Opens(monkeypatch)
+    code = main(["fix", str(house), "--output", str(out), "--target", "macos-universal2",
+                 "--no-index", "--find-links", str(index)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    (made,) = out.iterdir()
+    assert made.name == "fast-1.0-cp311-cp311-macosx_10_9_universal2.whl"
+    once = {arm.name: 1, x86.name: 1, made.name: 1}
+    assert opens.counted() == (once, once)
+    with zipfile.ZipFile(made) as archive:
+        provenance = next(n for n in archive.namelist() if n.endswith("ARCHGUARD_FUSED.json"))
+        assert hashlib.sha256(x86.read_bytes()).hexdigest() in archive.read(provenance).decode()
+
+
+def test_fix_of_an_environment_opens_the_downloaded_wheel_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The downloaded wheel is opened when the plan takes it; its tags, the trust check,
+    the scan of its binaries and the install read that open (and it is closed after)."""
+    from tests.fixwheels import install
+
+    env, index = tmp_path / "env", tmp_path / "index"
+    install(ext_wheel(tmp_path / "installed", "fast", "1.0", "arm64"), env)
+    x86 = ext_wheel(index, "fast", "1.0", "x86_64")
+    opens = Opens(monkeypatch)
+    code = main(["fix", str(env), "--target", X86, "--no-index", "--find-links", str(index)])
+    assert code == 0, capsys.readouterr()
+    assert opens.counted() == ({x86.name: 1}, {x86.name: 1})

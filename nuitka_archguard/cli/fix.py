@@ -264,6 +264,7 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
     else:
         holder = None
         downloads = transaction.staging / "downloads"
+    plan: Optional[Plan] = None
     try:
         with _nothing_changed(shown, "cannot download", DownloadError):
             plan = make_plan(
@@ -297,6 +298,8 @@ def _fix_env(env: Environment, job: _Job, refused: Optional[dict[str, str]] = No
             lines.append(f"applied: {len(plan.to_apply)} changed; backup in {backup}; undo: {undo}")
             document["backup"] = backup
     finally:
+        if plan is not None:
+            plan.close()  # the downloaded wheels, each held open since it was taken
         if holder is not None:
             holder.cleanup()
         elif transaction.staging.exists() and not journal.interrupted(env.root):

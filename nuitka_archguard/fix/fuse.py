@@ -43,7 +43,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
@@ -61,7 +61,7 @@ from ..check.metadata import (
     read_regular,
 )
 from ..text import shown
-from ..wheel import leaves_root
+from ..wheel import WheelFile, leaves_root
 
 __all__ = [
     "PROVENANCE",
@@ -161,13 +161,15 @@ def fuse_trees(
     output: Path,
     *,
     accept_different: Sequence[str] = (),
-    wheel: Optional[Path] = None,
+    wheel: Optional[Union[Path, WheelFile]] = None,
     first_name: str = "installed",
 ) -> FuseResult:
     """Fuse ``first`` (installed) and ``second`` (the other arch's wheel, unpacked) into
     ``output`` (an empty or missing folder). ``wheel``, the file ``second`` came from, is
-    named with its sha256 in the provenance file. Raises :class:`FuseConflict` or
-    :class:`FuseError`; on any error the output folder is left empty."""
+    named with its sha256 in the provenance file (hashed from the open file when it is an
+    opened :class:`..wheel.WheelFile`: the bytes that were checked and unpacked). Raises
+    :class:`FuseConflict` or :class:`FuseError`; on any error the output folder is left
+    empty."""
     left, right = _tree(Path(first), "installed"), _tree(Path(second), "wheel")
     name, version = _same_release(left, right)
     plan, result = _plan(left, right, accept_different, first_name)
@@ -177,7 +179,7 @@ def fuse_trees(
         provenance = _execute(plan, left, right, output)
         pairs_from = right if result.get("named_by_second") else left
         tags = universal2_tags(_wheel_tags(pairs_from), _wheel_tags(left) + _wheel_tags(right))
-        origin = None if wheel is None else _wheel_origin(Path(wheel))
+        origin = None if wheel is None else _wheel_origin(wheel)
         _write_dist_info(left, right, output, tags, name, version, provenance, result, origin)
     except BaseException:
         _empty(output)
@@ -539,8 +541,10 @@ def _execute(
     return fused
 
 
-def _wheel_origin(wheel: Path) -> dict[str, str]:
+def _wheel_origin(wheel: Union[Path, WheelFile]) -> dict[str, str]:
     try:
+        if isinstance(wheel, WheelFile):
+            return {"file": wheel.filename, "sha256": wheel.sha256()}
         return {"file": wheel.name, "sha256": _sha256_hex(wheel)}
     except OSError as error:
         raise FuseError(f"{shown(str(wheel))}: {error.strerror}") from None

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from packaging.version import Version
 
@@ -27,10 +27,17 @@ from ..check.scan import ScanReport
 from ..common import plural
 from ..target import Target, format_version
 from ..text import shell_quote
-from ..wheel import parse_name
+from ..wheel import WheelFile, parse_name
 from .environment import Environment
 from .requirements import Installed, Unmet
-from .wheels import PipOptions, PythonSpec, download, read_wheel_tags
+from .wheels import (
+    DownloadError,
+    PipOptions,
+    PythonSpec,
+    download,
+    open_wheel_file,
+    read_wheel_tags,
+)
 
 __all__ = ["Action", "ActionKind", "Plan", "make_plan", "request_platforms"]
 
@@ -82,6 +89,30 @@ class Action:
     refusal: str = ""
     """Why the downloaded wheel was not taken (another release, tags or binaries that do
     not fit): the distribution is left as it was."""
+    opened: Optional[WheelFile] = field(default=None, repr=False, compare=False)
+    """``wheel``, opened once when it was taken (:meth:`take_wheel`): its tags, the trust
+    check, the scan of its binaries, staging and unpacking all read this one open file.
+    Closed by :meth:`close` (:meth:`Plan.close`)."""
+
+    @property
+    def source(self) -> Union[Path, WheelFile]:
+        """The wheel to read: the opened one, else its path (an action made by hand)."""
+        if self.opened is not None:
+            return self.opened
+        assert self.wheel is not None
+        return self.wheel
+
+    def take_wheel(self, wheel: Path) -> None:
+        """Take ``wheel`` (pip's download), opened once, its tags read; raises
+        :class:`~.wheels.DownloadError` for a wheel that cannot be read whole."""
+        self.close()
+        self.wheel, self.opened = wheel, open_wheel_file(wheel, DownloadError)
+        self.wheel_tags = read_wheel_tags(self.opened)
+
+    def close(self) -> None:
+        if self.opened is not None:
+            self.opened.close()
+            self.opened = None
 
     @property
     def name(self) -> str:
@@ -150,6 +181,11 @@ class Plan:
     target: Target
     python: PythonSpec
     actions: list[Action] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close every action's opened wheel (once the plan is staged, or given up)."""
+        for action in self.actions:
+            action.close()
 
     @property
     def to_apply(self) -> list[Action]:
@@ -251,8 +287,28 @@ def make_plan(
     progress: Optional[Callable[[str], None]] = None,
 ) -> Plan:
     """One action per offending distribution; wheels land in ``staging``. Raises
-    :class:`~.wheels.DownloadError` when pip cannot answer (network, bad index)."""
+    :class:`~.wheels.DownloadError` when pip cannot answer (network, bad index). The
+    actions hold their wheels open: :meth:`Plan.close` closes them."""
     plan = Plan(environment, target, python)
+    try:
+        _plan_actions(plan, report, options, staging, fuse, allow_version_change, allow, progress)
+    except BaseException:
+        plan.close()
+        raise
+    return plan
+
+
+def _plan_actions(
+    plan: Plan,
+    report: ScanReport,
+    options: PipOptions,
+    staging: Path,
+    fuse: bool,
+    allow_version_change: bool,
+    allow: Sequence[str],
+    progress: Optional[Callable[[str], None]],
+) -> None:
+    environment, target, python = plan.environment, plan.target, plan.python
     wanted: dict[tuple[str, ...], list[Action]] = {}
     for dist, findings in offending(report):
         action = Action(ActionKind.REPLACE, dist, findings)
@@ -289,11 +345,14 @@ def make_plan(
             progress=progress, installed=installed, markers=markers,
         )  # fmt: skip
         planned = {_dist(a).canonical_name for a in plan.actions if a.distribution}
-        plan.actions.extend(a for a in companions if _dist(a).canonical_name not in planned)
+        for companion in companions:
+            if _dist(companion).canonical_name in planned:
+                companion.close()
+            else:
+                plan.actions.append(companion)
     conflicts = keep_requirements(plan)
     if conflicts and allow_version_change:
         resolve_conflicts(plan, conflicts, options, staging / "resolved")
-    return plan
 
 
 BREAKS = "the version change would break a requirement: "
@@ -322,8 +381,7 @@ def keep_requirements(plan: Plan) -> dict[str, list[Unmet]]:
     new: dict[str, Installed] = {}
     for action in changes:
         dist = _dist(action)
-        assert action.wheel is not None
-        found = wheel_requirements(action.wheel)
+        found = wheel_requirements(action.source)
         new[dist.canonical_name] = found or Installed(dist.name, action.new_version or "", ())
         who = _requirers(installed, dist.canonical_name, markers)
         if who and not any(n.startswith(f"{dist.name} is required by") for n in action.notes):
@@ -399,8 +457,8 @@ def resolve_conflicts(
             action.applies = False
             continue
         action.kind = ActionKind.OLDER_VERSION
-        action.wheel, action.new_version = wheel, version
-        action.wheel_tags = read_wheel_tags(wheel)
+        action.take_wheel(wheel)
+        action.new_version = version
         action.refusal, action.applies = "", True
         _check(action, platforms, plan.python, plan.target, ())
     keep_requirements(plan)
@@ -504,8 +562,7 @@ def resolve_actions(
             continue
         info = parse_name(wheel.name)
         action.kind = ActionKind.OLDER_VERSION
-        action.wheel = wheel
-        action.wheel_tags = read_wheel_tags(wheel)
+        action.take_wheel(wheel)
         action.new_version = info.version if info else None
         action.applies = allow_version_change
         action.reason = f"no wheel of {dist.name} {dist.version} fits {shown}"
@@ -526,7 +583,7 @@ def resolve_actions(
     for action in companions:
         assert action.wheel is not None
         action.platforms = platforms
-        action.wheel_tags = read_wheel_tags(action.wheel)
+        action.take_wheel(action.wheel)
         action.applies = allow_version_change
     taken = [a for a in missing + companions if a.kind is ActionKind.OLDER_VERSION]
     _check_all(taken, platforms, python, target, allow)
@@ -653,7 +710,7 @@ def _check(
     if action.wheel is None or version is None:
         return
     fits = fits_target(target, action)
-    refusal = wheel_refusal(action.wheel, dist.name, version, platforms, python, fits, allow)
+    refusal = wheel_refusal(action.source, dist.name, version, platforms, python, fits, allow)
     if refusal:
         action.refusal = refusal
         action.applies = False
@@ -677,7 +734,7 @@ def _check_all(
         if action.wheel is None or version is None:
             continue
         refusal = wheel_refusal(
-            action.wheel, dist.name, version, platforms, python, target, allow,
+            action.source, dist.name, version, platforms, python, target, allow,
             check_binaries=False,
         )  # fmt: skip
         if refusal:
@@ -685,10 +742,10 @@ def _check_all(
         else:
             groups.setdefault(fits_target(target, action), []).append(action)
     for fits, group in groups.items():
-        refusals = binaries_refusals([a.wheel for a in group if a.wheel], fits, allow)
+        refusals = binaries_refusals([a.source for a in group], fits, allow)
         for action in group:
-            if action.wheel in refusals:
-                _refuse_wheel(action, refusals[action.wheel])
+            if action.source in refusals:
+                _refuse_wheel(action, refusals[action.source])
 
 
 def _refuse_wheel(action: Action, refusal: str) -> None:
@@ -698,8 +755,7 @@ def _refuse_wheel(action: Action, refusal: str) -> None:
 
 
 def _take(action: Action, wheel: Path, version: Optional[str]) -> None:
-    action.wheel = wheel
-    action.wheel_tags = read_wheel_tags(wheel)
+    action.take_wheel(wheel)
     action.new_version = version
     platforms = {t.rsplit("-", 1)[-1] for t in action.wheel_tags}
     if platforms == {"any"}:
@@ -758,10 +814,10 @@ def predict_fuses(plan: Plan, accept: Sequence[str], work: Path, allow: Sequence
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, copy)
             mirror = folder / "wheel"
-            install_wheel(action.wheel, env.scheme_for(site, ""), mirror, [])
+            install_wheel(action.source, env.scheme_for(site, ""), mirror, [])
             output = folder / "fused"
             fuse_trees(installed, mirrored(site, mirror), output,
-                       accept_different=tuple(accept), wheel=action.wheel)  # fmt: skip
+                       accept_different=tuple(accept), wheel=action.source)  # fmt: skip
             report = scan([str(output)], plan.target, allow=allow)
         except FuseConflict as conflict:
             action.applies, action.reason = False, str(conflict)

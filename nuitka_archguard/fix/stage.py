@@ -59,7 +59,7 @@ def stage(plan: Plan, transaction: Transaction, accept_different: Sequence[str] 
                 if pairs is None:
                     continue
             else:
-                written = install_wheel(action.wheel, scheme, work, action.notes)
+                written = install_wheel(action.source, scheme, work, action.notes)
                 pairs = [(path, _real(path, work)) for path in written]
         except (UnsafePathError, FuseError) as error:
             raise StageError(f"{dist.name}: {error}") from None
@@ -116,12 +116,12 @@ def _fuse(
         shutil.copy2(path, copy)
     mirror = work / "wheel"
     scheme = scheme_env.scheme_for(site, "")
-    install_wheel(action.wheel, scheme, mirror, action.notes)
+    install_wheel(action.source, scheme, mirror, action.notes)
     output = work / "fused"
     try:
         result = fuse_trees(
             installed, mirrored(site, mirror), output,
-            accept_different=tuple(accept_different), wheel=action.wheel,
+            accept_different=tuple(accept_different), wheel=action.source,
         )  # fmt: skip
     except FuseConflict as conflict:
         action.applies = False

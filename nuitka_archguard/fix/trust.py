@@ -13,20 +13,19 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from packaging import tags as ptags
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..check.discovery import PathError, read_wheel_meta
+from ..check.discovery import PathError, open_wheel
 from ..check.metadata import MetadataReader
 from ..check.policy import Finding, Severity, display_path
 from ..check.scan import ScanError, scan
 from ..target import Target
 from ..text import shown
-from ..wheel import parse_name
-from .wheels import PythonSpec
+from ..wheel import WheelFile, parse_name
+from .wheels import AnyWheel, PythonSpec
 
 __all__ = ["accepted_tags", "binaries_refusals", "wheel_refusal"]
 
@@ -81,7 +80,7 @@ def _tags(texts: Iterable[str]) -> set[ptags.Tag]:
 
 
 def wheel_refusal(
-    wheel: Path,
+    wheel: AnyWheel,
     name: str,
     version: str,
     platforms: Sequence[str],
@@ -94,16 +93,24 @@ def wheel_refusal(
     """Why ``wheel`` must not replace ``name`` ``version`` (``""`` when it may): it must be
     that release by file name and METADATA, its file name's and its ``WHEEL`` tags must fit
     ``platforms`` for ``python``, and its binaries must fit ``fits`` (for a fuse, the
-    architectures the installed copy lacks)."""
-    label = shown(wheel.name)
-    parsed = parse_name(wheel.name)
+    architectures the installed copy lacks). A wheel its caller holds open is read (and
+    its binaries scanned) from that one open; a path is opened once here."""
+    if not isinstance(wheel, WheelFile):
+        if parse_name(wheel.name) is None:
+            return f"{shown(wheel.name)} is not a wheel file name"
+        try:
+            opened = open_wheel(str(wheel))
+        except PathError as error:
+            return str(error)
+        with opened:
+            return wheel_refusal(opened, name, version, platforms, python, fits, allow,
+                                 check_binaries=check_binaries)  # fmt: skip
+    label = shown(wheel.filename)
+    parsed = wheel.parsed
     if parsed is None:
         return f"{label} is not a wheel file name"
     reader = MetadataReader()
-    try:
-        meta = read_wheel_meta(str(wheel), reader)
-    except PathError as error:
-        return str(error)
+    meta = reader.wheel_meta(wheel)
     if not meta.metadata_ok or reader.notes:
         return reader.notes[0] if reader.notes else f"{label}: unreadable metadata"
     wanted = canonicalize_name(name)
@@ -131,30 +138,33 @@ def wheel_refusal(
 
 
 def binaries_refusals(
-    wheels: Sequence[Path], fits: Target, allow: Sequence[str] = ()
-) -> dict[Path, str]:
-    """Why each wheel's binaries do not fit ``fits`` (wheels that fit are left out): one
-    scan for all of them (a plan of 50 distributions pays the scan's set-up once)."""
+    wheels: Sequence[AnyWheel], fits: Target, allow: Sequence[str] = ()
+) -> dict[AnyWheel, str]:
+    """Why each wheel's binaries do not fit ``fits`` (wheels that fit are left out, the
+    others keyed as given): one scan for all of them (a plan of 50 distributions pays the
+    scan's set-up once); opened wheels are read from their open file."""
     if not wheels:
         return {}
     try:
-        report = scan([str(w) for w in wheels], fits, allow=allow)
+        report = scan(list(wheels), fits, allow=allow)
     except ScanError as error:
         return dict.fromkeys(wheels, f"cannot be scanned: {error}")
-    errors: dict[Path, list[Finding]] = {}
+    paths = [(w, w.path if isinstance(w, WheelFile) else str(w)) for w in wheels]
+    errors: dict[AnyWheel, list[Finding]] = {}
     for finding in report.findings:
         if finding.severity is not Severity.ERROR or finding.allowed:
             continue
-        owner = next((w for w in wheels if finding.path.startswith(str(w) + "/")), None)
+        owner = next((w for w, p in paths if finding.path.startswith(p + "/")), None)
         if owner is None:
-            owner = next((w for w in wheels if finding.path == str(w)), wheels[0])
+            owner = next((w for w, p in paths if finding.path == p), wheels[0])
         errors.setdefault(owner, []).append(finding)
-    refusals: dict[Path, str] = {}
+    refusals: dict[AnyWheel, str] = {}
     for wheel, found in errors.items():
         first = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        name = wheel.filename if isinstance(wheel, WheelFile) else wheel.name
         refusals[wheel] = (
-            f"{shown(wheel.name)}: its binaries do not fit {fits.describe()}: "
+            f"{shown(name)}: its binaries do not fit {fits.describe()}: "
             f"{display_path(first.path)}: {first.message}{more}"
         )
     return refusals

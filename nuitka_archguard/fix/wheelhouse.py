@@ -8,7 +8,6 @@ universal2, fused with it into a new wheel (unpacked, fused, zipped with its REC
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -16,16 +15,25 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import archs
-from ..check.discovery import PathError, read_wheel_meta
+from ..check.discovery import PathError, open_wheel
 from ..check.metadata import MetadataReader
 from ..check.ownership import Distribution, OwnerKind
 from ..check.policy import display_path
 from ..check.scan import ScanError, scan
 from ..target import Target
-from ..wheel import member_refusal, parse_name
+from ..text import shown
+from ..wheel import WheelFile, parse_name
 from .fuse import FuseConflict, FuseError, fuse_trees
 from .plan import Action, ActionKind, offending, request_platforms, resolve_actions
-from .wheels import DownloadError, PipOptions, PythonSpec, UnsafePathError, check_members
+from .wheels import (
+    AnyWheel,
+    DownloadError,
+    PipOptions,
+    PythonSpec,
+    UnsafePathError,
+    check_members,
+    opened_wheel,
+)
 
 __all__ = ["WheelhouseError", "fix_wheelhouse", "zip_tree"]
 
@@ -117,8 +125,31 @@ def _one(
     allow: Sequence[str],
     work: Path,
 ) -> dict[str, Any]:
+    """One input wheel, opened once: scanned, its metadata read, copied or unpacked from
+    that open file (and the replacement pip brings, likewise, through its action)."""
     try:
-        report = scan([str(wheel)], target, allow=allow)
+        opened = open_wheel(str(wheel))
+    except PathError as error:
+        raise WheelhouseError(str(error)) from None
+    with opened:
+        return _one_opened(opened, out, target, options, python_version, accept_different,
+                           dry_run, allow, work)  # fmt: skip
+
+
+def _one_opened(
+    opened: WheelFile,
+    out: Path,
+    target: Target,
+    options: PipOptions,
+    python_version: Optional[str],
+    accept_different: Sequence[str],
+    dry_run: bool,
+    allow: Sequence[str],
+    work: Path,
+) -> dict[str, Any]:
+    wheel = Path(opened.path)
+    try:
+        report = scan([opened], target, allow=allow)
     except ScanError as error:
         raise WheelhouseError(str(error)) from None
     groups = offending(report)
@@ -126,18 +157,38 @@ def _one(
     if not groups:
         result.update(action="keep", fixed=True, description="fits; copied")
         if not dry_run:
-            shutil.copy2(wheel, out / wheel.name)
+            opened.copy_to(out / wheel.name)
             result["output"] = display_path(wheel.name)
         return result
-    try:  # only a wheel that needs a fix: one that fits is copied as it is
-        meta = read_wheel_meta(str(wheel))
-    except PathError as error:
-        raise WheelhouseError(str(error)) from None
+    meta = MetadataReader().wheel_meta(opened)  # read by the scan: kept on the opened wheel
     dist = Distribution(meta.name, meta.version, OwnerKind.PIP.value, wheel_tags=meta.tags)
     findings = [f for _, fs in groups for f in fs]
     fuse = target.is_universal2
     action = Action(ActionKind.FUSE if fuse else ActionKind.REPLACE, dist, findings)
-    python = PythonSpec(python_version or _python_from_tags(meta.tags))
+    try:
+        return _fixed(opened, action, result, out, target, options, python_version,
+                      accept_different, dry_run, allow, work)  # fmt: skip
+    finally:
+        action.close()
+
+
+def _fixed(
+    opened: WheelFile,
+    action: Action,
+    result: dict[str, Any],
+    out: Path,
+    target: Target,
+    options: PipOptions,
+    python_version: Optional[str],
+    accept_different: Sequence[str],
+    dry_run: bool,
+    allow: Sequence[str],
+    work: Path,
+) -> dict[str, Any]:
+    """The action planned for the input wheel, and what it writes."""
+    wheel, dist, fuse = Path(opened.path), action.distribution, action.kind is ActionKind.FUSE
+    assert dist is not None
+    python = PythonSpec(python_version or _python_from_tags(dist.wheel_tags))
     try:
         resolve_actions([action], request_platforms(target, dist, fuse), python, options,
                         work / "download", allow_version_change=False, target=target,
@@ -154,11 +205,12 @@ def _one(
     if action.kind is not ActionKind.FUSE:
         if dry_run:
             return result
-        shutil.copy2(action.wheel, out / action.wheel.name)
+        assert action.opened is not None
+        action.opened.copy_to(out / action.wheel.name)  # the bytes that were checked
         result["output"] = display_path(action.wheel.name)
         return result
     try:
-        made = _fuse_wheels(wheel, action.wheel, work, accept_different)
+        made = _fuse_wheels(opened, action.source, work, accept_different)
     except _Conflict as conflict:
         result.update(fixed=False, description=f"cannot fuse: {conflict}")
         result["manual"] = "rerun with --accept-different GLOB for each differing file"
@@ -208,24 +260,28 @@ def _python_from_tags(tags: Sequence[str]) -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def _unpack(wheel: Path, folder: Path) -> Path:
-    reader = MetadataReader()  # its metadata read bounded first (a bomb is refused here)
-    if reader.wheel_dist_info(str(wheel)) is None:
-        raise WheelhouseError(reader.notes[0] if reader.notes else f"{wheel.name}: unreadable")
-    with zipfile.ZipFile(wheel) as archive:
-        for info in archive.infolist():
-            refusal = member_refusal(info.filename)
-            if refusal:
-                raise UnsafePathError(f"{wheel.name}: {refusal}")
+def _unpack(wheel: AnyWheel, folder: Path) -> Path:
+    """``wheel`` extracted into ``folder``, from the open file when its caller holds it."""
+    with opened_wheel(wheel, WheelhouseError) as opened:
+        reader = MetadataReader()  # its metadata read bounded first (a bomb is refused here)
+        if reader.wheel_dist_info(opened) is None:
+            raise WheelhouseError(
+                reader.notes[0] if reader.notes else f"{shown(opened.filename)}: unreadable"
+            )
+        refusal = opened.path_refusal()
+        if refusal:
+            raise UnsafePathError(refusal)
         # The same budget as staging into an environment: the declared sizes bound what
         # extracting writes (zipfile stops each member there), checked before a byte is.
         folder.mkdir(parents=True, exist_ok=True)
-        check_members(wheel, folder)
-        archive.extractall(folder)
+        check_members(opened, folder)
+        opened.archive.extractall(folder)
     return folder
 
 
-def _fuse_wheels(first: Path, second: Path, work: Path, accept_different: Sequence[str]) -> Path:
+def _fuse_wheels(
+    first: AnyWheel, second: AnyWheel, work: Path, accept_different: Sequence[str]
+) -> Path:
     """The fused wheel, written in ``work`` (moved to the output once a scan passes it)."""
     one = _unpack(first, work / "first")
     two = _unpack(second, work / "second")
@@ -236,7 +292,8 @@ def _fuse_wheels(first: Path, second: Path, work: Path, accept_different: Sequen
     except FuseConflict as conflict:
         raise _Conflict(str(conflict)) from None
     except FuseError as error:
-        raise WheelhouseError(f"{display_path(first.name)}: {error}") from None
+        name = first.filename if isinstance(first, WheelFile) else first.name
+        raise WheelhouseError(f"{display_path(name)}: {error}") from None
     made = work / "made"
     made.mkdir()
     return zip_tree(fused, made)
