@@ -23,12 +23,12 @@ from typing import Any, Optional, Union
 
 from packaging.markers import default_environment
 from packaging.tags import Tag, parse_tag, platform_tags
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from . import archs
 from .archs import Libc, Platform
 from .text import shown
+from .wheel import parse_name
 
 __all__ = [
     "Libc",
@@ -472,12 +472,15 @@ def _parse_full_tag(text: str) -> Optional[Target]:
     tags: frozenset[Tag]
     try:
         if text.lower().endswith(".whl"):
-            tags = parse_wheel_filename(os.path.basename(text))[3]
+            wheel = parse_name(os.path.basename(text))  # the one wheel-name parser
+            if wheel is None:
+                return None
+            tags = frozenset(tag for each in wheel.tags for tag in parse_tag(each))
         elif text.count("-") == 2:
             tags = parse_tag(text)
         else:
             return None
-    except (InvalidWheelFilename, ValueError):
+    except ValueError:
         return None
     found = {_parse_platform_tag(tag.platform, text) for tag in tags}
     found.discard(None)

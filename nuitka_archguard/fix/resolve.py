@@ -33,10 +33,8 @@ from urllib.parse import unquote, urlparse
 
 from packaging.utils import (
     InvalidSdistFilename,
-    InvalidWheelFilename,
     canonicalize_name,
     parse_sdist_filename,
-    parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
 
@@ -44,6 +42,7 @@ from .. import archs
 from ..common import plural
 from ..target import Target, TargetError, host_target
 from ..text import shown, strict_json
+from ..wheel import parse_name
 from .wheels import NETWORK_MARKERS, PipOptions, PythonSpec, pip_command, pip_environment
 
 __all__ = [
@@ -235,16 +234,17 @@ def finder_files(log: str) -> dict[str, list[Release]]:
 
 
 def _release(filename: str, fits: bool) -> Optional[tuple[str, Release]]:
+    if filename.endswith(".whl"):
+        wheel = parse_name(filename)  # the one wheel-name parser (..wheel)
+        if wheel is None:
+            return None
+        platforms = tuple(sorted({tag.rsplit("-", 1)[-1] for tag in wheel.tags}))
+        return wheel.name, Release(wheel.version, filename, platforms, fits)
     try:
-        if filename.endswith(".whl"):
-            name, version, _build, tags = parse_wheel_filename(filename)
-            platforms = tuple(sorted({t.platform for t in tags}))
-        else:
-            name, version = parse_sdist_filename(filename)
-            platforms = ()
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion, ValueError):
+        name, version = parse_sdist_filename(filename)
+    except (InvalidSdistFilename, InvalidVersion, ValueError):
         return None
-    return str(name), Release(str(version), filename, platforms, fits and bool(platforms))
+    return str(name), Release(str(version), filename, (), False)
 
 
 # -- the answer ----------------------------------------------------------------------------------
@@ -294,16 +294,13 @@ class DistributionFit:
 
 
 def _min_os(wheel: Optional[str]) -> Optional[str]:
-    if not wheel or not wheel.endswith(".whl"):
-        return None
-    try:
-        tags = parse_wheel_filename(wheel)[3]
-    except (InvalidWheelFilename, InvalidVersion, ValueError):
+    name = parse_name(wheel) if wheel else None
+    if name is None:
         return None
     versions = []
-    for tag in tags:
+    for tag in name.tags:
         try:
-            parsed = archs.parse_platform_tag(tag.platform)
+            parsed = archs.parse_platform_tag(tag.rsplit("-", 1)[-1])
         except archs.UnknownArch:
             continue
         if parsed is not None and parsed.min_os is not None:
