@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from .binaries.source import open_regular, zip_directory_refusal
+from .binaries.source import InflateBudget, open_regular, zip_directory_refusal
 from .text import shown
 
 if TYPE_CHECKING:  # zipfile loads when a wheel is opened
@@ -135,8 +135,9 @@ class WheelFile:
     file, never a FIFO), whose central directory is sized
     (:func:`~.binaries.source.zip_directory_refusal`) before :mod:`zipfile` parses it. Members
     are read through :class:`~.binaries.source.MemberStream` (bounded whatever the
-    compression); metadata through :mod:`..check.metadata`, which keeps what it read here
-    (:attr:`meta`) so that a second reader does not read it again."""
+    compression), all binaries of the archive within its one :attr:`inflate` budget, however
+    many readers it is handed to; metadata through :mod:`..check.metadata`, which keeps what
+    it read here (:attr:`meta`) so that a second reader does not read it again."""
 
     def __init__(self, path: str, archive: zipfile.ZipFile, size: int = 0) -> None:
         self.path = path
@@ -144,6 +145,9 @@ class WheelFile:
         self.archive = archive
         self.size = size
         """Its size in bytes when opened."""
+        self.inflate = InflateBudget()
+        """Decompressed bytes its members' binaries may still cost, all readers together
+        (:data:`~.binaries.source.ARCHIVE_INFLATE_BUDGET`)."""
         self.meta: Optional[WheelMeta] = None
         """What :meth:`..check.metadata.MetadataReader.wheel_meta` read (kept, read once)."""
         self.meta_notes: tuple[str, ...] = ()

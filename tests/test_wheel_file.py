@@ -87,3 +87,22 @@ def test_closing_it_closes_the_descriptor(tmp_path: Path) -> None:
     opened.close()
     with pytest.raises(OSError):
         os.fstat(fd)
+
+
+def test_its_members_share_one_decompression_budget_however_many_walks(
+    tmp_path: Path,
+) -> None:
+    """The archive's budget (``ARCHIVE_INFLATE_BUDGET``) belongs to the opened wheel, not to
+    one walk: a reader handed the wheel after the budget is spent reads no member."""
+    from nuitka_archguard import scan
+
+    wheel = ext_wheel(tmp_path, "fast", "1.0", "arm64")
+    with WheelFile.open(str(wheel)) as opened:
+        first = scan([opened], "macos-arm64")
+        assert (first.exit_code, first.too_large) == (0, 0)
+        spent = opened.inflate.remaining
+        assert 0 < spent < 1024**3  # the walk spent what it read from this wheel's budget
+        opened.inflate.remaining = 0
+        second = scan([opened], "macos-arm64")
+    assert second.too_large == 1
+    assert "exceed the 1024 MiB decompression budget" in second.notes[0]

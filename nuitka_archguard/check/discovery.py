@@ -352,7 +352,7 @@ class Discovery:
         (:meth:`.metadata.MetadataReader.wheel_meta`) from the same open file."""
         path, archive = wheel.path, wheel.archive
         meta = self.reader.wheel_meta(wheel)
-        budget = InflateBudget()
+        budget = wheel.inflate  # one budget per archive, however many walks it has
         seen: set[str] = set()
         offsets: set[int] = set()
         counts = {"alias": 0, "duplicate": 0}
