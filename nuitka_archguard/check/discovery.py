@@ -17,13 +17,14 @@ What is skipped without being opened (documented in the README):
 
 ``.whl`` files found in a directory (a wheelhouse) are read like wheels named as PATHs.
 
-Wheels are read in place with :mod:`zipfile` through ``ZipMemberSource``: never extracted,
-member names are only names (``..`` and absolute paths included), and every member costs at
-most the source's header budget whatever sizes the archive claims or the compression method
-(stored, deflate, bzip2, lzma, zstd) can expand to. A wheel whose central directory lists
-more than 100,000 entries is refused before it is parsed; members that share
-one local header are read once; the dist-info's ``WHEEL`` and ``METADATA`` go through
-:mod:`.metadata`.
+Wheels are opened once (:class:`~..wheel.WheelFile`: a scan reads a wheel's metadata and its
+members from that one open, and takes one its caller holds open) and read in place through
+``ZipMemberSource``: never extracted, member names are only names (``..`` and absolute paths
+included), and every member costs at most the source's header budget whatever sizes the
+archive claims or the compression method (stored, deflate, bzip2, lzma, zstd) can expand to.
+A wheel whose central directory lists more than 100,000 entries is refused before it is
+parsed; members that share one local header are read once; the dist-info's ``WHEEL`` and
+``METADATA`` go through :mod:`.metadata`.
 """
 
 from __future__ import annotations
