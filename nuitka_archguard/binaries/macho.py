@@ -232,6 +232,8 @@ _LAYOUTS = {
     MH_CIGAM_64: _Layout("<", 64),
 }
 """Keyed by the magic read big-endian: ``MH_CIGAM`` read big-endian means little-endian."""
+_LAYOUTS_BY_MAGIC = {magic.to_bytes(4, "big"): layout for magic, layout in _LAYOUTS.items()}
+"""The same, by the first four bytes of a file."""
 _THIN_MAGIC_BYTES = frozenset(m.to_bytes(4, "big") for m in _LAYOUTS)
 _FAT_MAGIC_BYTES = FAT_MAGIC.to_bytes(4, "big")
 _FAT64_MAGIC_BYTES = FAT_MAGIC_64.to_bytes(4, "big")
@@ -276,12 +278,12 @@ def read_slices(source: ByteSource) -> tuple[Slice, ...]:
     Raises :class:`BinaryReadError` for anything truncated or inconsistent.
     """
     head = source.head(FIRST_READ)
+    layout = _LAYOUTS_BY_MAGIC.get(head[:4])
+    if layout is not None:
+        return (_read_thin(source, layout, head, 0, source.size, ""),)
     if len(head) < 4:
         raise BinaryReadError(f"truncated: {len(head)}-byte file has no Mach-O magic")
     (magic,) = _U32_BE.unpack_from(head)
-    layout = _LAYOUTS.get(magic)
-    if layout is not None:
-        return (_read_thin(source, layout, head, 0, source.size, ""),)
     if magic in (FAT_MAGIC, FAT_MAGIC_64):
         return _read_fat(source, head, magic == FAT_MAGIC_64)
     raise BinaryReadError(f"not a Mach-O file (magic {magic:#010x})")

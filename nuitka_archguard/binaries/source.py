@@ -100,9 +100,12 @@ class ByteSource:
     def head(self, length: int = FIRST_READ) -> bytes:
         """The first bytes, fewer if the file is smaller; kept for later reads (asked again,
         as the format detection and then the reader do, they cost no read and no budget)."""
+        kept = self._head
+        if length <= len(kept):  # asked again: no read, and the whole head is no copy
+            return kept[:length]
         length = min(length, self.size)
-        if length <= len(self._head):
-            return self._head[:length]
+        if length <= len(kept):
+            return kept[:length]
         data = self.read_at(0, length)
         if len(data) > len(self._head):
             self._head = data
