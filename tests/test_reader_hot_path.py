@@ -85,3 +85,20 @@ def test_a_part_past_the_end_is_refused_before_any_overlap() -> None:
         f"load command 0 ({LC_DYLD_INFO_ONLY:#x}) info ({1 << 30}+8) extends past the end of"
         " the file"
     )
+
+
+def test_slices_and_infos_built_fast_are_still_frozen_values() -> None:
+    from nuitka_archguard.binaries import BinaryFormat, BinaryInfo, Slice
+
+    one = Slice("arm64", "bundle", "macos", "11.0", dependencies=("/usr/lib/libSystem.B.dylib",))
+    same = Slice(arch="arm64", file_type="bundle", platform="macos", min_os="11.0",
+                 dependencies=("/usr/lib/libSystem.B.dylib",))  # fmt: skip
+    assert type(one) is Slice and one == same and hash(one) == hash(same) and one.libc is None
+    info = BinaryInfo("x.so", BinaryFormat.MACHO, (one,))
+    assert type(info) is BinaryInfo and info.archs == ("arm64",) and info.error is None
+    for value, name in ((one, "arch"), (info, "path")):
+        with pytest.raises(AttributeError, match="frozen"):
+            setattr(value, name, "changed")
+        with pytest.raises(AttributeError, match="frozen"):
+            delattr(value, name)
+    assert one != Slice("x86_64", "bundle", "macos", "11.0")

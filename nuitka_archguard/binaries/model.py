@@ -65,8 +65,9 @@ class _Value:
     Written out rather than made with ``@dataclass(frozen=True)``, as ``packaging.tags.Tag``
     is, because importing :mod:`dataclasses` (it pulls in :mod:`inspect`, :mod:`ast`, ...) and
     generating the methods was a fifth of ``nuitka-archguard inspect``'s start-up. A
-    subclass lists its fields in ``_fields``, in ``__init__``'s order, and uses them as its
-    ``__slots__``."""
+    subclass lists its fields in ``_fields``, in its constructor's order; their slots live in
+    a plain twin class its ``__new__`` fills and then turns into the frozen value
+    (:class:`_SliceFields`)."""
 
     __slots__ = ()
     _fields: tuple[str, ...] = ()
