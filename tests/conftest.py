@@ -65,10 +65,13 @@ SLOW_CASES = {
         "test_plan_lines_fit.py",
         "test_a_plan_of_six_tag_wheels_fits_100_columns_and_json_keeps_every_tag",
     ),
+    ("test_wheel_opened_once.py", "test_fix_output_opens_each_wheel_once"),
+    ("test_wheel_opened_once.py", "test_fix_output_fusing_opens_each_wheel_once"),
+    ("test_wheel_opened_once.py", "test_fix_of_an_environment_opens_the_downloaded_wheel_once"),
 }
 """Other hermetic cases that cost seconds each: decompression bombs inflated up to their
 budget, property runs of hundreds of examples, 360 mutants each judged by an llvm-lipo child
-(~10 s)."""
+(~10 s), and the cases outside the files above that run ``fix`` with pip (a pip child each)."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
