@@ -65,6 +65,7 @@ SLOW_CASES = {
         "test_plan_lines_fit.py",
         "test_a_plan_of_six_tag_wheels_fits_100_columns_and_json_keeps_every_tag",
     ),
+    ("test_plan_lines_fit.py", "test_fix_output_lines_fit_too"),
     ("test_wheel_opened_once.py", "test_fix_output_opens_each_wheel_once"),
     ("test_wheel_opened_once.py", "test_fix_output_fusing_opens_each_wheel_once"),
     ("test_wheel_opened_once.py", "test_fix_of_an_environment_opens_the_downloaded_wheel_once"),

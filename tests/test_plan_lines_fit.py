@@ -12,8 +12,8 @@ import pytest
 
 from nuitka_archguard.check.ownership import Distribution
 from nuitka_archguard.check.report import describe_distribution
-from nuitka_archguard.cli.fix import PLAN_WIDTH
 from nuitka_archguard.cli.main import main
+from nuitka_archguard.fix.plan import PLAN_WIDTH
 from nuitka_archguard.wheel import short_name
 from tests.fixwheels import install, make_wheel
 from tests.synth.elf import elf
@@ -88,3 +88,19 @@ def test_the_installed_wheel_shows_as_many_tags_as_asked() -> None:
     assert describe_distribution(dist, tags_shown=1) == (
         "fast 1.0 (wheel cp311-cp311-manylinux_2_5_aarch64 and 5 more, installed by pip)"
     )
+
+
+def test_fix_output_lines_fit_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``fix --output`` names each input wheel and what happens to it: the same width."""
+    _, index = _env(tmp_path)
+    fix = ["fix", str(tmp_path / "w"), "--output", str(tmp_path / "out"), "--target",
+           "linux-x86_64", "--dry-run", "--no-index", "--find-links", str(index)]  # fmt: skip
+    assert main(fix) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == [
+        "  fast-1.0-cp311-cp311-manylinux_2_5_aarch64.whl and 5 more tags:",
+        "    replace by fast-1.0-cp311-cp311-manylinux_2_5_x86_64.whl and 5 more tags",
+    ], lines
+    assert main([*fix, "--format", "json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["wheels"]
+    assert result["description"] == f"replace by fast-1.0-{_six_tags('x86_64')}.whl"

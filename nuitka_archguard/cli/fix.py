@@ -370,31 +370,13 @@ def _plan_lines(plan: Plan) -> list[str]:
     return lines
 
 
-PLAN_WIDTH = 100
-"""Columns a plan line keeps within where the names allow (issue 17 §8): a terminal's."""
-
-
 def _action_lines(action: Action) -> list[str]:
-    """The distribution and what happens to it: one line when it fits :data:`PLAN_WIDTH`,
-    else its wheel tags cut to the first and "and N more", the replacement wheel's name cut
-    the same way when even a line of its own is too short, and the action on the next line.
-    ``--format json`` keeps every tag and the full name."""
-    line = f"  {describe_distribution(action.distribution)}: {action.describe()}"
-    if _columns(line) <= PLAN_WIDTH:
-        return [line]
-    head = f"  {describe_distribution(action.distribution, tags_shown=1)}:"
-    what = action.describe()
-    if action.wheel is not None and _columns(f"    {what}") > PLAN_WIDTH:
-        from ..wheel import short_name
+    """The distribution and what happens to it, within the plan's width (issue 17 §8)."""
+    from ..fix.plan import plan_lines
 
-        what = action.describe(short_name(action.wheel.name))
-    if _columns(f"{head} {what}") <= PLAN_WIDTH:
-        return [f"{head} {what}"]
-    return [head, f"    {what}"]
-
-
-def _columns(line: str) -> int:
-    return len(shown(line))  # lines are escaped when printed
+    dist = action.distribution
+    short = describe_distribution(dist, tags_shown=1)
+    return plan_lines(describe_distribution(dist), short, action.describe())
 
 
 def _labelled(label: str, text: str) -> list[str]:

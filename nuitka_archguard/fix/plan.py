@@ -27,7 +27,7 @@ from ..check.scan import ScanReport
 from ..common import plural
 from ..target import Target, format_version
 from ..text import shell_quote
-from ..wheel import WheelFile, parse_name
+from ..wheel import WheelFile, parse_name, short_name
 from .environment import Environment
 from .requirements import Installed, Unmet
 from .wheels import (
@@ -129,11 +129,10 @@ class Action:
     def paths(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.path for f in self.findings))
 
-    def describe(self, wheel_shown: Optional[str] = None) -> str:
-        """One line: what will be done (or why not); ``wheel_shown`` names the wheel in
-        place of its file name (the plan's lines shorten a long one)."""
+    def describe(self) -> str:
+        """One line: what will be done (or why not)."""
         dist = self.distribution
-        wheel = wheel_shown or (self.wheel.name if self.wheel else "")
+        wheel = self.wheel.name if self.wheel else ""
         if self.refusal:
             return f"not done, left as it was: {self.refusal}"
         if not self.applies and self.kind in (ActionKind.FUSE, ActionKind.REPLACE):
@@ -205,6 +204,30 @@ class Plan:
 
 
 # -- whose environment is it? ----------------------------------------------------------------
+
+
+PLAN_WIDTH = 100
+"""Columns a plan line keeps within where the names allow (issue 17 §8): a terminal's."""
+
+
+def plan_lines(head: str, short_head: str, what: str) -> list[str]:
+    """``  head: what`` on one line when it fits :data:`PLAN_WIDTH` as printed (escaped);
+    else ``short_head`` (its tags cut to the first and "and N more"), with the action when
+    both fit, else the action on the next line, its wheel names cut by :func:`short_name`
+    when even a line of its own is too short. JSON keeps the full text."""
+    if _columns(f"  {head}: {what}") <= PLAN_WIDTH:
+        return [f"  {head}: {what}"]
+    if _columns(f"    {what}") > PLAN_WIDTH:
+        what = re.sub(r"[^\s()]+\.whl\b", lambda match: short_name(match.group()), what)
+    if _columns(f"  {short_head}: {what}") <= PLAN_WIDTH:
+        return [f"  {short_head}: {what}"]
+    return [f"  {short_head}:", f"    {what}"]
+
+
+def _columns(line: str) -> int:
+    from ..text import shown
+
+    return len(shown(line))  # the faces escape each line as they print it
 
 
 def host_refusal(environment: Environment, target: Target) -> str:

@@ -22,9 +22,16 @@ from ..check.policy import display_path
 from ..check.scan import ScanError, scan
 from ..target import Target
 from ..text import shown
-from ..wheel import WheelFile, parse_name
+from ..wheel import WheelFile, parse_name, short_name
 from .fuse import FuseConflict, FuseError, fuse_trees
-from .plan import Action, ActionKind, offending, request_platforms, resolve_actions
+from .plan import (
+    Action,
+    ActionKind,
+    offending,
+    plan_lines,
+    request_platforms,
+    resolve_actions,
+)
 from .wheels import (
     AnyWheel,
     DownloadError,
@@ -108,7 +115,8 @@ def fix_wheelhouse(
             result = _one(wheel, out, target, options, python_version, accept_different,
                           dry_run, allow, work / f"w{index}")  # fmt: skip
             results.append(result)
-            lines.append(f"  {display_path(wheel.name)}: {result['description']}")
+            name = display_path(wheel.name)
+            lines.extend(plan_lines(name, short_name(name), result["description"]))
             if not result["fixed"]:
                 code = 1
     return lines, code, {"output": display_path(str(out)), "wheels": results, "exit_code": code}
