@@ -504,7 +504,8 @@ def bench_resolve(args: argparse.Namespace, results: Results) -> None:
         if check.returncode != 1 or "proj00" not in check.stdout or "1.1" not in check.stdout:
             results.note(f"resolve skipped: {_tail(check.stdout + check.stderr)}")
             return
-        resolve_wall, pip_wall = [], []
+        resolve_wall: list[float] = []
+        pip_wall: list[float] = []
         for number in range(3 if args.quick else 5):
             order = (ours, pips) if number % 2 == 0 else (pips, ours)
             for command in order:
@@ -658,7 +659,7 @@ BCRYPT_PROGRAM = "import bcrypt\nprint(bcrypt.__version__)\n"
 
 def nuitka_version() -> Optional[str]:
     try:
-        from nuitka.Version import getNuitkaVersion
+        from nuitka.Version import getNuitkaVersion  # type: ignore[import-untyped,unused-ignore]
 
         return str(getNuitkaVersion())
     except Exception:

@@ -103,7 +103,7 @@ def make_target(wheels: bool = True) -> Callable[[bytes], None]:
 
 
 def run_atheris(libfuzzer_args: list[str], wheels: bool) -> None:
-    import atheris
+    import atheris  # type: ignore[import-untyped,unused-ignore]
 
     with atheris.instrument_imports(include=["nuitka_archguard", "zipfile"]):
         target = make_target(wheels)
@@ -235,13 +235,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("atheris is not installed: random mutations without coverage", flush=True)
         seeds = [p.read_bytes() for p in sorted(SEED_DIR.iterdir()) if p.is_file()]
         try:
-            executions = run_random(args.seconds, seeds, not args.binaries_only)
+            random_runs = run_random(args.seconds, seeds, not args.binaries_only)
         except Exception:
             import traceback
 
             traceback.print_exc()
             return 1
-        print(f"executions: {executions} in {args.seconds} s, no crash")
+        print(f"executions: {random_runs} in {args.seconds} s, no crash")
         return 0
     status, executions = run_child(args.seconds, args.libfuzzer, not args.binaries_only)
     shown = "unknown" if executions is None else str(executions)
