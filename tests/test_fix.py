@@ -3,13 +3,17 @@ index): plans, replacements, fallbacks, undo, and failures that must leave nothi
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -638,6 +642,40 @@ def _rewritten_wheel(source: Path, folder: Path, member: str, method: int, mib: 
     return target
 
 
+Bomb = Callable[[Path, str, int, int], Path]
+
+
+@pytest.fixture(scope="session")
+def bomb(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Bomb:
+    """``bomb(folder, member, method, mib)``: the x86_64 ``fast`` wheel rewritten by
+    :func:`_rewritten_wheel`, copied into ``folder``. Compressing up to 384 MiB with LZMA or
+    bzip2 costs 3-6 s of CPU a bomb (~30 s for this file), so each is built once a run and
+    kept in pytest's cache folder (``.pytest_cache``; ``--cache-clear`` drops it) under a key
+    made of the wheel's members, the arguments and this builder's source."""
+    good = ext_wheel(tmp_path_factory.mktemp("good"), "fast", "1.0", "x86_64")
+    with zipfile.ZipFile(good) as archive:
+        members = sorted((i.filename, archive.read(i)) for i in archive.infolist())
+    seed = hashlib.sha256(repr(members).encode())
+    seed.update(inspect.getsource(_rewritten_wheel).encode())
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    store = cache.mkdir("archguard-bombs") if cache else tmp_path_factory.mktemp("bombs")
+
+    def make(folder: Path, member: str, method: int, mib: int) -> Path:
+        key = seed.copy()
+        key.update(f"{member} {method} {mib}".encode())
+        kept = store / key.hexdigest()[:32] / good.name
+        if not kept.exists():
+            built = _rewritten_wheel(good, store / f"tmp-{os.getpid()}-{key.hexdigest()[:8]}",
+                                     member, method, mib)  # fmt: skip
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(built, kept)  # whole or absent, for a concurrent run
+            built.parent.rmdir()
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copyfile(kept, folder / good.name))
+
+    return make
+
+
 HOSTILE_WHEEL_CASES = {
     "record-beyond-list-limit": ("RECORD", zipfile.ZIP_DEFLATED, (LIST_LIMIT >> 20) + 8),
     "metadata-beyond-file-limit": ("METADATA", zipfile.ZIP_DEFLATED, (FILE_LIMIT >> 20) + 4),
@@ -669,14 +707,13 @@ def _fix_limited(env: Path, index: Path, *extra: str) -> subprocess.CompletedPro
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
 @pytest.mark.parametrize("case", sorted(HOSTILE_WHEEL_CASES))
 def test_hostile_metadata_in_the_offered_wheel_is_refused_within_300_mib(
-    case: str, tmp_path: Path
+    case: str, tmp_path: Path, bomb: Bomb
 ) -> None:
     member, method, mib = HOSTILE_WHEEL_CASES[case]
     env = tmp_path / "env"
     install(ext_wheel(tmp_path / "installed", "fast", "1.0", "arm64"), env)
-    good = ext_wheel(tmp_path / "good", "fast", "1.0", "x86_64")
     index = tmp_path / "index"
-    _rewritten_wheel(good, index, member, method, mib)
+    bomb(index, member, method, mib)
     before = tree_hash(env)
     result = _fix_limited(env, index)
     assert result.returncode == 2, result.stderr[-2000:]
@@ -692,13 +729,14 @@ def test_hostile_metadata_in_the_offered_wheel_is_refused_within_300_mib(
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
-def test_hostile_metadata_in_the_offered_wheel_is_refused_for_output(tmp_path: Path) -> None:
+def test_hostile_metadata_in_the_offered_wheel_is_refused_for_output(
+    tmp_path: Path, bomb: Bomb
+) -> None:
     """``fix --output``: the downloaded wheel's bomb is refused before it is unpacked."""
     wheels = tmp_path / "wheels"
     ext_wheel(wheels, "fast", "1.0", "arm64")
-    good = ext_wheel(tmp_path / "good", "fast", "1.0", "x86_64")
     index = tmp_path / "index"
-    _rewritten_wheel(good, index, "WHEEL", zipfile.ZIP_BZIP2, 384)
+    bomb(index, "WHEEL", zipfile.ZIP_BZIP2, 384)
     out = tmp_path / "out"
     result = _fix_limited(wheels, index, "--output", str(out))
     assert result.returncode == 2, result.stderr[-2000:]
@@ -737,15 +775,14 @@ def test_record_paths_refuses_a_record_it_cannot_read_whole(env: Path) -> None:
 @pytest.mark.parametrize("member", ["METADATA", "WHEEL", "RECORD"])
 @pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_a_bomb_in_a_wheels_metadata_is_refused_before_installing_or_unpacking(
-    member: str, method: int, tmp_path: Path
+    member: str, method: int, tmp_path: Path, bomb: Bomb
 ) -> None:
     """What pip lets through, archguard reads bounded: planning, installing and unpacking
     all refuse the wheel with one line (pip itself may already have failed on it)."""
     from nuitka_archguard.fix.wheelhouse import WheelhouseError, _unpack
     from nuitka_archguard.fix.wheels import DownloadError, UnsafePathError, read_wheel_tags
 
-    good = ext_wheel(tmp_path / "good", "fast", "1.0", "x86_64")
-    wheel = _rewritten_wheel(good, tmp_path / "bad", member, method, (LIST_LIMIT >> 20) + 8)
+    wheel = bomb(tmp_path / "bad", member, method, (LIST_LIMIT >> 20) + 8)
     expected = f".dist-info/{member}: unreadable metadata: larger than"
     with pytest.raises(DownloadError, match=expected):
         read_wheel_tags(wheel)
