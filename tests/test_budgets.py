@@ -96,3 +96,29 @@ def test_a_deep_member_is_read_and_going_back_is_cheap(tmp_path: Path) -> None:
         inflated = (1024 * MIB) - budget.remaining
     assert inflated < 300 * MIB  # once forward, then short steps from checkpoints
     assert time.perf_counter() - started < 20
+
+
+def test_bytes_inside_the_head_cost_no_budget_and_no_read(tmp_path: Path) -> None:
+    """Readers pick many small fields out of the first 4 KiB: from memory, never charged."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(256)) * 64)  # 16 KiB
+    with FileSource(path) as source:
+        source.head()
+        spent, reads = source._spent, source._reads
+        for offset in range(0, 4096 - 16, 16):
+            assert source.read_at(offset, 16) == bytes(range(offset % 256, offset % 256 + 16))
+        assert (source._spent, source._reads) == (spent, reads)
+        assert source.read_at(8192, 4) == bytes(range(4))  # past the head: a read, charged
+        assert (source._spent, source._reads) == (spent + 4, reads + 1)
+
+
+def test_a_closed_file_source_refuses_to_read(tmp_path: Path) -> None:
+    """Its descriptor's number may already belong to another file."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(8192))
+    source = FileSource(path)
+    source.head()
+    source.close()
+    assert source.read_at(0, 16) == bytes(16)  # the head is kept
+    with pytest.raises(BinaryReadError, match="read after close"):
+        source.read_at(6000, 16)

@@ -22,6 +22,7 @@ from nuitka_archguard.binaries import (
 )
 from nuitka_archguard.binaries import elf as reader
 from nuitka_archguard.binaries.model import Slice
+from nuitka_archguard.binaries.source import FIRST_READ
 from tests.synth.elf import ARCHS, build_elf, elf
 
 
@@ -392,6 +393,38 @@ def test_reads_are_few() -> None:
     source = BytesSource(FULL.data)
     reader.read_slices(source)
     assert source._reads <= 6
+
+
+def _notes_past_the_first_read(image: object) -> bytes:
+    """``image`` (64-bit, little-endian, its PT_NOTE last) with its notes moved past the
+    first 4 KiB, where auditwheel's patchelf leaves them."""
+    data = bytearray(image.data)  # type: ignore[attr-defined]
+    header = image.phoff + (image.phnum - 1) * image.phentsize  # type: ignore[attr-defined]
+    p_type, _, offset, _, _, size = struct.unpack_from("<IIQQQQ", data, header)
+    assert p_type == 4  # PT_NOTE
+    moved = FIRST_READ + 512
+    data.extend(bytes(moved + size - len(data)))
+    data[moved : moved + size] = data[offset : offset + size]
+    struct.pack_into("<Q", data, header + 8, moved)
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("needed", "reads", "platform"),
+    [
+        (["libc.so.6"], 1, "linux"),  # glibc: no Android can load it, its notes are not read
+        (["libc.musl-aarch64.so.1"], 1, "linux"),  # musl: the same
+        (["libc.so"], 2, "android"),  # bionic's libc: the note is read, past the first read
+    ],
+)
+def test_notes_are_read_only_when_the_libraries_leave_the_os_open(
+    needed: list[str], reads: int, platform: str
+) -> None:
+    source = BytesSource(
+        _notes_past_the_first_read(build_elf("aarch64", android_api=24, needed=needed))
+    )
+    (item,) = reader.read_slices(source)
+    assert (source._reads, item.platform) == (reads, platform)
 
 
 def test_overlong_name_is_refused() -> None:

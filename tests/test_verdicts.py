@@ -297,8 +297,15 @@ def test_inspect_reports_clr_flags_dsym_and_android(tmp_path: Path) -> None:
     ],
 )
 def test_other_or_odd_notes_leave_a_file_linux(notes: list[tuple[bytes, int, bytes]]) -> None:
-    info = read(elf.elf("aarch64", notes=notes, needed=["libc.so.6"]), "m.so")
-    assert info.slices[0].platform == "linux"
+    # Bionic's libc.so: a file that names no glibc or musl library has its notes read.
+    info = read(elf.elf("aarch64", notes=notes, needed=["libc.so"]), "m.so")
+    assert (info.slices[0].platform, info.slices[0].libc) == ("linux", None)
+
+
+def test_a_file_that_needs_glibc_is_linux_whatever_its_notes_say() -> None:
+    """Android's loader has no libc.so.6: an Android note in a glibc-linked file is a lie."""
+    (item,) = read(elf.elf("aarch64", android_api=24, needed=["libc.so.6"]), "m.so").slices
+    assert (item.platform, item.min_os, item.libc) == ("linux", None, "glibc")
 
 
 def test_a_lying_note_segment_never_raises() -> None:

@@ -230,6 +230,10 @@ _GLIBC_SONAMES = frozenset(
 )
 _GLIBC_PREFIXES = ("ld-linux", "ld64.so.")
 _MUSL_PREFIXES = ("ld-musl-", "libc.musl-")
+_GLIBC_MARKS, _MUSL_MARKS = (
+    tuple("\0" + p for p in ps) for ps in (_GLIBC_PREFIXES, _MUSL_PREFIXES)
+)
+"""The prefixes as they appear at the start of a name in a NUL-joined list of names."""
 
 # class -> (ELF header format after e_ident, program header size, section header size)
 _HEADER: dict[int, tuple[str, int, int]] = {
@@ -302,14 +306,22 @@ def _read(source: ByteSource) -> Slice:
         phoff, phentsize, phnum, phentsize_expected
     )
     interp = file.interpreter(*interp_at) if interp_at else None
-    api_level = file.android_api_level(notes) if notes and _may_be_android(head, notes) else None
-    if api_level is not None:
-        platform = "android"
     dyn = (
         file.dynamic(*dynamic, loads, (shoff, shentsize, shnum, shentsize_expected))
         if dynamic
         else _NO_DYNAMIC
     )
+    libc = _libc(interp, dyn.needed, dyn.soname)
+    # A file that needs glibc's or musl's libc loads on no Android, whatever its notes say:
+    # only the others are searched for the Android note (auditwheel's patchelf moves the
+    # notes out of the first read, where looking would cost a read more).
+    api_level = (
+        file.android_api_level(notes)
+        if libc is None and notes and _may_be_android(head, notes)
+        else None
+    )
+    if api_level is not None:
+        platform = "android"
 
     if e_type == _ET_EXEC:
         file_type = "executable"
@@ -327,7 +339,7 @@ def _read(source: ByteSource) -> Slice:
         tuple(dyn.needed),
         tuple(dyn.rpaths),
         dyn.soname,  # install_name
-        None if api_level is not None else _libc(interp, dyn.needed, dyn.soname),
+        libc,
     )
 
 
@@ -350,13 +362,14 @@ def _libc(interp: Optional[str], needed: list[str], soname: Optional[str]) -> Op
     ``ld-musl-*.so.1``) tells too, as PT_INTERP, a DT_NEEDED or glibc's own soname. A file
     that names neither (static, or no libc calls) is None.
     """
-    libc = None
-    for name in (*needed, interp.rsplit("/", 1)[-1] if interp else "", soname or ""):
-        if name.startswith(_MUSL_PREFIXES):
-            return "musl"
-        if name in _GLIBC_SONAMES or name.startswith(_GLIBC_PREFIXES):
-            libc = "glibc"
-    return libc
+    names = [*needed, interp.rsplit("/", 1)[-1] if interp else "", soname or ""]
+    # Names hold no NUL (they are read up to one): joined, each prefix is one C-level search.
+    joined = "\0" + "\0".join(names)
+    if any(mark in joined for mark in _MUSL_MARKS):
+        return "musl"
+    if not _GLIBC_SONAMES.isdisjoint(names) or any(mark in joined for mark in _GLIBC_MARKS):
+        return "glibc"
+    return None
 
 
 class _Dynamic:
@@ -379,7 +392,7 @@ class _File:
     __slots__ = ("endian", "is64", "read", "size")
 
     def __init__(self, source: ByteSource, endian: str, is64: bool) -> None:
-        self.read = source.peek
+        self.read = source.read_at
         self.size = source.size
         self.endian = endian
         self.is64 = is64
@@ -486,15 +499,7 @@ class _File:
         table_offset, table_size = self._locate_strtab(strtab, loads, sections)
         if strsz is not None:
             table_size = min(table_size, strsz)
-        names = self._strings([value for _, value in strings], table_offset, table_size)
-        for (tag, _), name in zip(strings, names):
-            if tag == _DT_NEEDED:
-                result.needed.append(name)
-            elif tag == _DT_SONAME:
-                if result.soname is None:
-                    result.soname = name
-            else:  # RUNPATH and RPATH: ld.so ignores RPATH when RUNPATH exists; list both.
-                result.rpaths.extend(p for p in name.split(":") if p)
+        self._add_names(result, strings, table_offset, table_size)
         return result
 
     def _locate_strtab(
@@ -533,17 +538,19 @@ class _File:
                     return linked[4], linked[5]
         return None
 
-    def _strings(self, offsets: list[int], table_offset: int, table_size: int) -> list[str]:
-        """NUL-terminated strings at ``offsets`` into the table, from one bounded read."""
+    def _add_names(
+        self, result: _Dynamic, strings: list[tuple[int, int]], table_offset: int, table_size: int
+    ) -> None:
+        """The NUL-terminated names of ``(tag, offset)`` entries, from one bounded read of the
+        string table, put where their tag says."""
+        offsets = [offset for _, offset in strings]
         first, last = min(offsets), max(offsets)
         if last >= table_size:
             raise BinaryReadError(f"string offset {last} outside the {table_size}-byte strtab")
-        end = min(table_size, last + MAX_STRING)
-        window = self.read(table_offset + first, end - first)
-        names = []
-        total = 0
+        window = self.read(table_offset + first, min(table_size, last + MAX_STRING) - first)
         find = window.find
-        for offset in offsets:
+        total = 0
+        for tag, offset in strings:
             start = offset - first
             stop = find(b"\0", start, start + MAX_STRING)
             if stop < 0:
@@ -551,8 +558,14 @@ class _File:
             total += stop - start
             if total > MAX_NAMES_TOTAL:
                 raise BinaryReadError(f"dynamic names exceed {MAX_NAMES_TOTAL // 1024} KiB")
-            names.append(window[start:stop].decode("utf-8", "backslashreplace"))  # as _decode
-        return names
+            name = window[start:stop].decode("utf-8", "backslashreplace")  # as _decode
+            if tag == _DT_NEEDED:
+                result.needed.append(name)
+            elif tag == _DT_SONAME:
+                if result.soname is None:
+                    result.soname = name
+            else:  # RUNPATH and RPATH: ld.so ignores RPATH when RUNPATH exists; list both.
+                result.rpaths.extend(p for p in name.split(":") if p)
 
 
 def _decode(raw: bytes) -> str:

@@ -455,13 +455,13 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
     unpack_command = layout.command.unpack_from
     unpack_u32 = layout.u32.unpack_from
     known = _COMMANDS.get
-    last = end - 8  # _LOAD_COMMAND_SIZE, as a constant in the loop below
     for index in range(ncmds):
-        if position > last:
-            raise BinaryReadError(f"load command {index} starts past sizeofcmds")
-        cmd, cmdsize = unpack_command(data, position)
-        if cmdsize < 8 or position + cmdsize > end:
-            raise _bad_cmdsize(index, cmd, cmdsize)
+        try:
+            cmd, cmdsize = unpack_command(data, position)
+        except struct.error:  # past the end of ``data``: past sizeofcmds too
+            cmd = cmdsize = 0
+        if cmdsize < 8 or position + cmdsize > end:  # 8: _LOAD_COMMAND_SIZE, as a constant
+            raise _bad_command(index, cmd, cmdsize, position, end)
         command = known(cmd)
         if command is not None:
             kind, minimum, name = command
@@ -515,7 +515,11 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
     )
 
 
-def _bad_cmdsize(index: int, cmd: int, cmdsize: int) -> BinaryReadError:
+def _bad_command(index: int, cmd: int, cmdsize: int, position: int, end: int) -> BinaryReadError:
+    """Why the load command at ``position`` does not fit in ``..end`` (checked only once
+    the hot loop found that it does not)."""
+    if position + _LOAD_COMMAND_SIZE > end:
+        return BinaryReadError(f"load command {index} starts past sizeofcmds")
     if cmdsize < _LOAD_COMMAND_SIZE:
         return BinaryReadError(f"load command {index} ({cmd:#x}) has cmdsize {cmdsize}")
     return BinaryReadError(

@@ -126,7 +126,7 @@ def read_slices(source: ByteSource) -> tuple[Slice, ...]:
 class _Image:
     def __init__(self, source: ByteSource) -> None:
         self.source = source
-        self.read = source.peek  # reads inside the first 4 KiB are free
+        self.read = source.read_at  # reads inside the first 4 KiB are free
         head = source.head(FIRST_READ)
         if len(head) < 64 or head[:2] != MZ_MAGIC:
             raise BinaryReadError("MZ executable without a PE header")

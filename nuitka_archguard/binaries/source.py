@@ -56,7 +56,8 @@ class ByteSource:
     """Random access with a budget. Subclasses implement :meth:`_read`.
 
     The bytes :meth:`head` returned are kept: later reads inside them are served from
-    memory, so a zip member is not inflated again and a file not read again for them.
+    memory and cost no budget, so a zip member is not inflated again and a file not read
+    again for the many small header fields readers pick out of the first 4 KiB.
     """
 
     def __init__(self, size: int) -> None:
@@ -69,6 +70,9 @@ class ByteSource:
     def read_at(self, offset: int, length: int) -> bytes:
         """Return exactly ``length`` bytes at ``offset`` or raise :class:`BinaryReadError`."""
         end = offset + length
+        head = self._head
+        if end <= len(head) and offset >= 0 and length >= 0:
+            return head[offset:end]
         if offset < 0 or length < 0 or end > self.size:
             raise BinaryReadError(
                 f"truncated: needs bytes {offset}..{end} of a {self.size}-byte file"
@@ -80,22 +84,13 @@ class ByteSource:
             if self.size > HEADER_BUDGET * HEADER_BUDGET_SHARE:  # a big file, not a liar
                 raise TooLarge(detail)
             raise BinaryReadError(detail)
-        head = self._head
-        if end <= len(head):
-            return head[offset:end]
-        data = self._read(offset, length)
+        try:
+            data = self._read(offset, length)
+        except OSError as error:  # EIO, or a file that vanished under a network mount
+            raise BinaryReadError(os_error_text(error)) from None
         if len(data) != length:
             raise BinaryReadError(f"truncated: short read at offset {offset}")
         return data
-
-    def peek(self, offset: int, length: int) -> bytes:
-        """Like :meth:`read_at`, but bytes inside :meth:`head` cost no budget: for readers
-        that pick many small header fields out of the first 4 KiB."""
-        head = self._head
-        end = offset + length
-        if offset >= 0 and end <= len(head):
-            return head[offset:end]
-        return self.read_at(offset, length)
 
     def head(self, length: int = FIRST_READ) -> bytes:
         """The first bytes, fewer if the file is smaller; kept for later reads (asked again,
@@ -150,11 +145,10 @@ class FileSource(ByteSource):
         return source
 
     def _read(self, offset: int, length: int) -> bytes:
-        assert self._fd is not None
-        try:
-            return _pread(self._fd, length, offset)
-        except OSError as error:
-            raise BinaryReadError(os_error_text(error)) from None
+        fd = self._fd
+        if fd is None:  # its number may belong to another file now
+            raise BinaryReadError("read after close")
+        return _pread(fd, length, offset)
 
     def close(self) -> None:
         if self._fd is not None and self._owns_fd:
