@@ -4,6 +4,7 @@ tools where installed, and every corruption the reader must turn into BinaryRead
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 from typing import Optional
@@ -400,3 +401,14 @@ def test_every_byte_flipped_raises_only_binary_read_error() -> None:
     for index in range(len(base)):
         for value in (0x00, 0x01, 0x7F, 0x80, 0xFF):
             _checked(base[:index] + bytes([value]) + base[index + 1 :])
+
+
+def test_a_misfit_is_named_even_when_the_command_after_it_is_read() -> None:
+    """A command that is only stepped over runs past sizeofcmds; the next one, read from
+    beyond it, is a dylib command too short for its structure: the error is the first one."""
+    header = struct.pack("<IIIIIIII", 0xFEEDFACF, 0x01000007, 3, 8, 2, 16, 0, 0)
+    uuid_past_the_end = struct.pack("<II", 0x1B, 24) + bytes(16)
+    short_dylib = struct.pack("<II", 0xC, 8)
+    data = header + uuid_past_the_end + short_dylib + bytes(64)
+    with pytest.raises(BinaryReadError, match=r"^load command 0 \(0x1b\) of 24 bytes runs past"):
+        read(data)

@@ -46,7 +46,7 @@ from .source import FIRST_READ, ByteSource
 
 TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Any, Callable, Optional
 
 __all__ = ["JAVA_MIN_MAJOR", "MAX_FAT_ARCHS", "is_macho", "read_slices"]
 
@@ -455,15 +455,21 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
     unpack_command = layout.command.unpack_from
     unpack_u32 = layout.u32.unpack_from
     known = _COMMANDS.get
+    first = position
+    # Only a command that is read is checked to lie inside ``..end`` here; one that is only
+    # stepped over is checked by where the walk ends. Either way, the error names the first
+    # command that does not fit (:func:`_misfit`).
     for index in range(ncmds):
         try:
             cmd, cmdsize = unpack_command(data, position)
         except struct.error:  # past the end of ``data``: past sizeofcmds too
-            cmd = cmdsize = 0
-        if cmdsize < 8 or position + cmdsize > end:  # 8: _LOAD_COMMAND_SIZE, as a constant
-            raise _bad_command(index, cmd, cmdsize, position, end)
+            raise _misfit(unpack_command, data, first, end, ncmds) from None
+        if cmdsize < 8:  # _LOAD_COMMAND_SIZE, as a constant
+            raise _misfit(unpack_command, data, first, end, ncmds)
         command = known(cmd)
         if command is not None:
+            if position + cmdsize > end:
+                raise _misfit(unpack_command, data, first, end, ncmds)
             kind, minimum, name = command
             if cmdsize < minimum:
                 raise BinaryReadError(
@@ -501,6 +507,8 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
                 version, sdk = layout.u32x2.unpack_from(data, position + 8)
                 version_min = (_VERSION_MIN_PLATFORMS[cmd], version, sdk)
         position += cmdsize
+    if position > end:
+        raise _misfit(unpack_command, data, first, end, ncmds)
     chosen = build or version_min
     if chosen is None:
         return None, None, None, dependencies, rpaths, install_name
@@ -515,16 +523,27 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
     )
 
 
-def _bad_command(index: int, cmd: int, cmdsize: int, position: int, end: int) -> BinaryReadError:
-    """Why the load command at ``position`` does not fit in ``..end`` (checked only once
-    the hot loop found that it does not)."""
-    if position + _LOAD_COMMAND_SIZE > end:
-        return BinaryReadError(f"load command {index} starts past sizeofcmds")
-    if cmdsize < _LOAD_COMMAND_SIZE:
-        return BinaryReadError(f"load command {index} ({cmd:#x}) has cmdsize {cmdsize}")
-    return BinaryReadError(
-        f"load command {index} ({cmd:#x}) of {cmdsize} bytes runs past sizeofcmds"
-    )
+def _misfit(
+    unpack_command: Callable[[bytes, int], tuple[Any, ...]],
+    data: bytes,
+    position: int,
+    end: int,
+    ncmds: int,
+) -> BinaryReadError:
+    """The first of ``ncmds`` load commands from ``position`` that does not lie inside
+    ``..end``: walked again, only once the hot loop found that one does not."""
+    for index in range(ncmds):
+        if position + _LOAD_COMMAND_SIZE > end:
+            return BinaryReadError(f"load command {index} starts past sizeofcmds")
+        cmd, cmdsize = unpack_command(data, position)
+        if cmdsize < _LOAD_COMMAND_SIZE:
+            return BinaryReadError(f"load command {index} ({cmd:#x}) has cmdsize {cmdsize}")
+        if position + cmdsize > end:
+            return BinaryReadError(
+                f"load command {index} ({cmd:#x}) of {cmdsize} bytes runs past sizeofcmds"
+            )
+        position += cmdsize
+    return BinaryReadError("load commands run past sizeofcmds")  # not reached: one misfits
 
 
 @functools.lru_cache(maxsize=256)
