@@ -148,17 +148,44 @@ def _interleaved(
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Per-file wall and CPU seconds of every method in every round; the order rotates
     each round and reverses every other round."""
+    names = list(methods)
+    orders = []
+    for number in range(rounds):
+        order = names[number % len(names) :] + names[: number % len(names)]
+        orders.append(order[::-1] if number % 2 else order)
+    return _timed_rounds(methods, orders, min_seconds)
+
+
+def _paired(
+    methods: dict[str, tuple[Callable[[Paths], None], Paths]],
+    pairs: Sequence[tuple[str, str]],
+    rounds: int,
+    min_seconds: float,
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Like :func:`_interleaved`, for the methods of ratios: each pair is timed back to
+    back, in the other order every other round, so that a load that comes and goes (other
+    tenants of a shared machine) weighs on both sides of a ratio alike."""
+    orders = [
+        [name for pair in pairs for name in (pair if number % 2 == 0 else pair[::-1])]
+        for number in range(rounds)
+    ]
+    return _timed_rounds(methods, orders, min_seconds)
+
+
+def _timed_rounds(
+    methods: dict[str, tuple[Callable[[Paths], None], Paths]],
+    orders: Sequence[Sequence[str]],
+    min_seconds: float,
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per-file wall and CPU seconds of the methods, one round per order."""
     inner: dict[str, int] = {}
     for name, (function, paths) in methods.items():  # warm-up, which also sizes the loops
         one = _time(function, paths, 1)[0] * len(paths)
         inner[name] = max(1, math.ceil(min_seconds / max(one, 1e-9)))
-    names = list(methods)
-    wall: dict[str, list[float]] = {name: [] for name in names}
-    cpu: dict[str, list[float]] = {name: [] for name in names}
-    for number in range(rounds):
-        order = names[number % len(names) :] + names[: number % len(names)]
-        if number % 2:
-            order.reverse()
+    wall: dict[str, list[float]] = {name: [] for name in methods}
+    cpu: dict[str, list[float]] = {name: [] for name in methods}
+    rounds = len(orders)
+    for number, order in enumerate(orders):
         for name in order:
             function, paths = methods[name]
             seconds, cpu_seconds = _time(function, paths, inner[name])
@@ -225,11 +252,13 @@ def bench_readers(corpus: Corpus, args: argparse.Namespace, results: Results) ->
         results.note(f"reader section skipped: {why}")
         return
     reader = make_reader()
-    methods: dict[str, tuple[Callable[[Paths], None], Paths]] = {
+    ratios: dict[str, tuple[Callable[[Paths], None], Paths]] = {
         "floor (Mach-O)": (floor, corpus.macho),
         "reader (Mach-O)": (reader, corpus.macho),
         "floor (all)": (floor, corpus.macho + corpus.elf),
         "reader (all)": (reader, corpus.macho + corpus.elf),
+    }
+    methods: dict[str, tuple[Callable[[Paths], None], Paths]] = {
         "macholib": (make_macholib(), corpus.macho),
     }
     sample: list[str] = []
@@ -247,7 +276,11 @@ def bench_readers(corpus: Corpus, args: argparse.Namespace, results: Results) ->
             methods["llvm-lipo -archs"] = (make_subprocess(lipo, "-archs"), sample)
         else:
             results.note("llvm-lipo-14 not installed: its row is skipped")
-    wall, cpu = _interleaved(methods, args.rounds, args.min_seconds)
+    pairs = [("floor (Mach-O)", "reader (Mach-O)"), ("floor (all)", "reader (all)")]
+    wall, cpu = _paired(ratios, pairs, args.rounds, args.min_seconds)
+    more_wall, more_cpu = _interleaved(methods, args.rounds, args.min_seconds)
+    wall.update(more_wall)
+    cpu.update(more_cpu)
     us = {name: [t * 1e6 for t in values] for name, values in wall.items()}
     cpu_us = {name: [t * 1e6 for t in values] for name, values in cpu.items()}
 

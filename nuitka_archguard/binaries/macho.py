@@ -454,7 +454,7 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
     install_name: Optional[str] = None
     unpack_command = layout.command.unpack_from
     unpack_u32 = layout.u32.unpack_from
-    known = _COMMANDS.get
+    known = _COMMANDS
     first = position
     # Only a command that is read is checked to lie inside ``..end`` here; one that is only
     # stepped over is checked by where the walk ends. Either way, the error names the first
@@ -466,11 +466,10 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
             raise _misfit(unpack_command, data, first, end, ncmds) from None
         if cmdsize < 8:  # _LOAD_COMMAND_SIZE, as a constant
             raise _misfit(unpack_command, data, first, end, ncmds)
-        command = known(cmd)
-        if command is not None:
+        if cmd in known:  # most commands (segments, symbol tables...) are stepped over
             if position + cmdsize > end:
                 raise _misfit(unpack_command, data, first, end, ncmds)
-            kind, minimum, name = command
+            kind, minimum, name = known[cmd]
             if cmdsize < minimum:
                 raise BinaryReadError(
                     f"load command {index} ({name}) has cmdsize {cmdsize},"
