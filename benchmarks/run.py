@@ -1001,7 +1001,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--skip-fix", action="store_true", help="no fix planning row")
     parser.add_argument("--skip-resolve", action="store_true", help="no resolve rows")
     parser.add_argument("--profile", action="store_true", help="cProfile the reader")
-    parser.add_argument("--rounds", type=int, help="rounds per reading row (default 7)")
+    parser.add_argument("--rounds", type=int, help="rounds per reading row (default 11)")
     parser.add_argument("--sample", type=int, help="files per subprocess row (default 60)")
     parser.add_argument("--pairs", type=int, help="clean build pairs (default 3)")
     parser.add_argument("--fail-pairs", type=int, help="failing/full build rounds (default 3)")
@@ -1009,7 +1009,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     args.argv = argv
     quick = args.quick
-    args.rounds = args.rounds or (3 if quick else 7)
+    args.rounds = args.rounds or (3 if quick else 11)
     args.scan_rounds = 3 if quick else 5
     args.fuse_rounds = 3 if quick else 5
     args.sample = args.sample or (20 if quick else 60)

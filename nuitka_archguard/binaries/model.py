@@ -97,24 +97,30 @@ class _Value:
         raise AttributeError(f"{self.__class__.__name__} is frozen: cannot delete {name!r}")
 
 
+_SLICE_FIELDS = (
+    "arch",
+    "file_type",
+    "platform",
+    "min_os",
+    "sdk",
+    "dependencies",
+    "rpaths",
+    "install_name",
+    "libc",
+    "clr",
+)
+"""A :class:`Slice`'s fields in its constructor's order: its slots and its ``_fields`` (the
+constructor's parameters and the annotations, written out for type checkers, are checked
+against it by ``tests/test_model.py``)."""
+
+
 class _SliceFields:
     """A :class:`Slice`'s fields, assignable: :meth:`Slice.__new__` fills one in and then
     makes it a ``Slice`` (which refuses assignment) by setting its class. Plain attribute
     stores cost a fifth of what a frozen value's slot-descriptor calls cost, and every
     binary read builds a Slice."""
 
-    __slots__ = (
-        "arch",
-        "clr",
-        "dependencies",
-        "file_type",
-        "install_name",
-        "libc",
-        "min_os",
-        "platform",
-        "rpaths",
-        "sdk",
-    )  # fmt: skip
+    __slots__ = _SLICE_FIELDS
 
 
 class Slice(_SliceFields, _Value):
@@ -126,18 +132,7 @@ class Slice(_SliceFields, _Value):
     ``i686``), and Python's ``win_*`` tags for PE (``amd64``, ``x86``, ``arm64``).
     """
 
-    _fields = (
-        "arch",
-        "file_type",
-        "platform",
-        "min_os",
-        "sdk",
-        "dependencies",
-        "rpaths",
-        "install_name",
-        "libc",
-        "clr",
-    )
+    _fields = _SLICE_FIELDS
     __slots__ = ()  # the fields are _SliceFields' slots
 
     arch: str
@@ -202,17 +197,21 @@ class Slice(_SliceFields, _Value):
         }
 
 
+_INFO_FIELDS = ("path", "format", "slices", "error", "notes")
+"""A :class:`BinaryInfo`'s fields in its constructor's order (see :data:`_SLICE_FIELDS`)."""
+
+
 class _InfoFields:
     """A :class:`BinaryInfo`'s fields, assignable (see :class:`_SliceFields`)."""
 
-    __slots__ = ("error", "format", "notes", "path", "slices")
+    __slots__ = _INFO_FIELDS
 
 
 class BinaryInfo(_InfoFields, _Value):
     """What one file is. ``format`` is ``NOT_A_BINARY`` (with no slices) for anything that is
     not a Mach-O, ELF or PE file, including Java class files."""
 
-    _fields = ("path", "format", "slices", "error", "notes")
+    _fields = _INFO_FIELDS
     __slots__ = ()  # the fields are _InfoFields' slots
     _compared = ("path", "format", "slices", "error")
 
