@@ -98,8 +98,10 @@ def make_reader() -> Callable[[Paths], None]:
 
     def reader(paths: Paths) -> None:
         for path in paths:
-            with contextlib.suppress(BinaryReadError):
+            try:  # noqa: SIM105 (contextlib.suppress costs ~0.4 µs a file, counted as the reader's)
                 inspect_file(path)
+            except BinaryReadError:
+                pass
 
     return reader
 
