@@ -209,7 +209,7 @@ def test_pe_time_does_not_grow_with_sections_times_imports() -> None:
 
 
 def test_elf_names_are_bounded_whatever_the_table_says() -> None:
-    """Regression (elf.py ``_File._strings``: a name is not cut at MAX_STRING): 64 DT_NEEDED
+    """Regression (elf.py ``_File._names``: a name is not cut at MAX_STRING): 64 DT_NEEDED
     entries at one 900 KB string made 57 MB of names from 1 MB of headers; 4096 would make
     3.6 GB."""
     import tracemalloc

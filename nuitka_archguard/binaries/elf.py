@@ -19,6 +19,7 @@ from .source import FIRST_READ, ByteSource
 
 TYPE_CHECKING = False  # typing costs `inspect` ~15 ms of start-up: for mypy only
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Optional
 
 ELF_MAGIC = b"\x7fELF"
@@ -270,10 +271,8 @@ def arch_name(machine: int, elf_class: int, data: int) -> str:
 
 
 def read_slices(source: ByteSource) -> tuple[Slice, ...]:
-    return (_read(source),)
-
-
-def _read(source: ByteSource) -> Slice:
+    """The one slice of an ELF file. Raises :class:`BinaryReadError` for anything truncated
+    or inconsistent."""
     head = source.head(FIRST_READ)
     if len(head) < 16 or head[:4] != ELF_MAGIC:
         raise BinaryReadError("truncated ELF identification")
@@ -294,10 +293,10 @@ def _read(source: ByteSource) -> Slice:
         arch = "armel"
     platform = _PLATFORMS.get(osabi) or f"osabi_{osabi}"
     if e_type == _ET_REL:
-        return Slice(arch=arch, file_type="object", platform=platform)
+        return (Slice(arch=arch, file_type="object", platform=platform),)
     if e_type == _ET_CORE:
         # Core files may hold 65535+ segments (PN_XNUM) and link nothing: stop here.
-        return Slice(arch=arch, file_type="core", platform=platform)
+        return (Slice(arch=arch, file_type="core", platform=platform),)
     if e_type != _ET_EXEC and e_type != _ET_DYN:
         raise BinaryReadError(f"unknown ELF file type {e_type}")
 
@@ -306,12 +305,12 @@ def _read(source: ByteSource) -> Slice:
         phoff, phentsize, phnum, phentsize_expected
     )
     interp = file.interpreter(*interp_at) if interp_at else None
-    dyn = (
+    needed, rpaths, soname, flags_1 = (
         file.dynamic(*dynamic, loads, (shoff, shentsize, shnum, shentsize_expected))
         if dynamic
         else _NO_DYNAMIC
     )
-    libc = _libc(interp, dyn.needed, dyn.soname)
+    libc = _libc(interp, needed, soname)
     # A file that needs glibc's or musl's libc loads on no Android, whatever its notes say:
     # only the others are searched for the Android note (auditwheel's patchelf moves the
     # notes out of the first read, where looking would cost a read more).
@@ -325,22 +324,23 @@ def _read(source: ByteSource) -> Slice:
 
     if e_type == _ET_EXEC:
         file_type = "executable"
-    elif dyn.flags_1 & DF_1_PIE or (interp is not None and dyn.soname is None):
+    elif flags_1 & DF_1_PIE or (interp is not None and soname is None):
         # A PIE. glibc's libc.so.6 has PT_INTERP too (it runs), but is a library: its soname.
         file_type = "executable"
     else:
         file_type = "shared-library"
-    return Slice(
+    slice_ = Slice(
         arch,
         file_type,
         platform,
         str(api_level) if api_level else None,  # min_os
         None,  # sdk
-        tuple(dyn.needed),
-        tuple(dyn.rpaths),
-        dyn.soname,  # install_name
+        needed,
+        rpaths,
+        soname,  # install_name
         libc,
     )
+    return (slice_,)
 
 
 def _may_be_android(head: bytes, notes: list[tuple[int, int]]) -> bool:
@@ -354,7 +354,7 @@ def _may_be_android(head: bytes, notes: list[tuple[int, int]]) -> bool:
     return False
 
 
-def _libc(interp: Optional[str], needed: list[str], soname: Optional[str]) -> Optional[str]:
+def _libc(interp: Optional[str], needed: Sequence[str], soname: Optional[str]) -> Optional[str]:
     """Which libc the file was linked against, when it says so.
 
     Extension modules have no PT_INTERP; manylinux ones need ``libc.so.6``, musllinux ones
@@ -372,18 +372,13 @@ def _libc(interp: Optional[str], needed: list[str], soname: Optional[str]) -> Op
     return None
 
 
-class _Dynamic:
-    __slots__ = ("flags_1", "needed", "rpaths", "soname")
+if TYPE_CHECKING:
+    _Linking = tuple[tuple[str, ...], tuple[str, ...], Optional[str], int]
+    """What the dynamic section says: DT_NEEDED names, DT_RUNPATH and DT_RPATH entries,
+    DT_SONAME, DT_FLAGS_1."""
 
-    def __init__(self) -> None:
-        self.needed: list[str] = []
-        self.rpaths: list[str] = []
-        self.soname: Optional[str] = None
-        self.flags_1 = 0
-
-
-_NO_DYNAMIC = _Dynamic()
-"""What a file without PT_DYNAMIC links: nothing (shared, never changed)."""
+_NO_DYNAMIC: _Linking = ((), (), None, 0)
+"""What a file without PT_DYNAMIC links: nothing."""
 
 
 class _File:
@@ -467,14 +462,14 @@ class _File:
         size: int,
         loads: list[tuple[int, int, int]],
         sections: tuple[int, int, int, int],
-    ) -> _Dynamic:
+    ) -> _Linking:
         entry = 16 if self.is64 else 8
         count = min(size // entry, MAX_DYNAMIC_ENTRIES)
-        result = _Dynamic()
         if count == 0:
-            return result
+            return _NO_DYNAMIC
         strings: list[tuple[int, int]] = []
         strtab = strsz = None
+        flags_1 = 0
         read_tags, string_tags = _READ_TAGS, _STRING_TAGS
         # One pass over (d_tag, d_val) pairs; a later DT_STRTAB, DT_STRSZ or DT_FLAGS_1 wins.
         for tag, value in _DYNAMIC_ENTRY[self.endian, self.is64].iter_unpack(
@@ -491,16 +486,15 @@ class _File:
             elif tag == _DT_STRSZ:
                 strsz = value
             elif tag == _DT_FLAGS_1:
-                result.flags_1 = value
+                flags_1 = value
         if not strings:
-            return result
+            return (), (), None, flags_1
         if strtab is None:
             raise BinaryReadError("dynamic section has names but no DT_STRTAB")
         table_offset, table_size = self._locate_strtab(strtab, loads, sections)
         if strsz is not None:
             table_size = min(table_size, strsz)
-        self._add_names(result, strings, table_offset, table_size)
-        return result
+        return (*self._names(strings, table_offset, table_size), flags_1)
 
     def _locate_strtab(
         self, vaddr: int, loads: list[tuple[int, int, int]], sections: tuple[int, int, int, int]
@@ -538,11 +532,11 @@ class _File:
                     return linked[4], linked[5]
         return None
 
-    def _add_names(
-        self, result: _Dynamic, strings: list[tuple[int, int]], table_offset: int, table_size: int
-    ) -> None:
+    def _names(
+        self, strings: list[tuple[int, int]], table_offset: int, table_size: int
+    ) -> tuple[tuple[str, ...], tuple[str, ...], Optional[str]]:
         """The NUL-terminated names of ``(tag, offset)`` entries, from one bounded read of the
-        string table, put where their tag says."""
+        string table: the needed libraries, the run paths and the soname."""
         offsets = [offset for _, offset in strings]
         first, last = min(offsets), max(offsets)
         if last >= table_size:
@@ -550,6 +544,9 @@ class _File:
         window = self.read(table_offset + first, min(table_size, last + MAX_STRING) - first)
         find = window.find
         total = 0
+        needed: list[str] = []
+        rpaths: list[str] = []
+        soname = None
         for tag, offset in strings:
             start = offset - first
             stop = find(b"\0", start, start + MAX_STRING)
@@ -560,12 +557,13 @@ class _File:
                 raise BinaryReadError(f"dynamic names exceed {MAX_NAMES_TOTAL // 1024} KiB")
             name = window[start:stop].decode("utf-8", "backslashreplace")  # as _decode
             if tag == _DT_NEEDED:
-                result.needed.append(name)
+                needed.append(name)
             elif tag == _DT_SONAME:
-                if result.soname is None:
-                    result.soname = name
+                if soname is None:
+                    soname = name
             else:  # RUNPATH and RPATH: ld.so ignores RPATH when RUNPATH exists; list both.
-                result.rpaths.extend(p for p in name.split(":") if p)
+                rpaths.extend(p for p in name.split(":") if p)
+        return tuple(needed), tuple(rpaths), soname
 
 
 def _decode(raw: bytes) -> str:
