@@ -8,7 +8,7 @@ that reads it three times, under callgrind, and reports the difference per file,
 floor (stat + open + read 4 KiB + close) and for ``inspect_file``, Mach-O and ELF apart.
 Kernel time is not counted: it is most of the floor's cost and the same for both.
 
-    python benchmarks/instructions.py          # about 30 s with valgrind installed
+    python benchmarks/instructions.py          # about 45 s with valgrind installed
     python benchmarks/instructions.py --tree ../other-checkout   # the same, for other code
 
 Two runs of the same code agree within 0.5 %: an A/B of two checkouts needs no repetition.
