@@ -38,9 +38,9 @@ from typing import Any, Callable, Optional
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests import realwheels  # noqa: E402
+from reading import Paths, floor, make_reader  # noqa: E402  (benchmarks/, the script's folder)
 
-Paths = Sequence[str]
+from tests import realwheels  # noqa: E402
 
 # -- results -----------------------------------------------------------------------------------
 
@@ -82,28 +82,6 @@ def _log(text: str) -> None:
 
 
 # -- the ways to read a binary -------------------------------------------------------------------
-
-
-def floor(paths: Paths) -> None:
-    """stat + open + read(4096) + close, and nothing else."""
-    stat = os.stat
-    for path in paths:
-        stat(path)
-        with open(path, "rb", buffering=0) as handle:
-            handle.read(4096)
-
-
-def make_reader() -> Callable[[Paths], None]:
-    from nuitka_archguard.binaries import BinaryReadError, inspect_file
-
-    def reader(paths: Paths) -> None:
-        for path in paths:
-            try:  # noqa: SIM105 (contextlib.suppress costs ~0.4 µs a file, counted as the reader's)
-                inspect_file(path)
-            except BinaryReadError:
-                pass
-
-    return reader
 
 
 def make_macholib() -> Callable[[Paths], None]:
