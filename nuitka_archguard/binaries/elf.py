@@ -329,18 +329,19 @@ def read_slices(source: ByteSource) -> tuple[Slice, ...]:
         file_type = "executable"
     else:
         file_type = "shared-library"
-    slice_ = Slice(
-        arch,
-        file_type,
-        platform,
-        str(api_level) if api_level else None,  # min_os
-        None,  # sdk
-        needed,
-        rpaths,
-        soname,  # install_name
-        libc,
+    return (
+        Slice(
+            arch,
+            file_type,
+            platform,
+            str(api_level) if api_level else None,  # min_os
+            None,  # sdk
+            needed,
+            rpaths,
+            soname,  # install_name
+            libc,
+        ),
     )
-    return (slice_,)
 
 
 def _may_be_android(head: bytes, notes: list[tuple[int, int]]) -> bool:
