@@ -9,6 +9,7 @@ counted in the summary, never an ``unreadable-binary`` finding. The real files b
 
 from __future__ import annotations
 
+import os
 import time
 import zipfile
 from pathlib import Path
@@ -110,6 +111,36 @@ def test_bytes_inside_the_head_cost_no_budget_and_no_read(tmp_path: Path) -> Non
         assert (source._spent, source._reads) == (spent, reads)
         assert source.read_at(8192, 4) == bytes(range(4))  # past the head: a read, charged
         assert (source._spent, source._reads) == (spent + 4, reads + 1)
+
+
+def test_a_file_source_reads_its_head_as_it_opens(tmp_path: Path) -> None:
+    """One ``pread`` of the first 4 KiB as the file opens; the format detection and the
+    reader then take the head from memory."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(256)) * 64)  # 16 KiB
+    with FileSource(path) as source:
+        assert (source._spent, source._reads) == (4096, 1)
+        assert source.head() == (bytes(range(256)) * 16)
+        assert source.head(16) == bytes(range(16))
+        assert (source._spent, source._reads) == (4096, 1)
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"\x7fELF" + bytes(60))
+    with FileSource(small) as source:
+        assert (source.head(), source._reads) == (b"\x7fELF" + bytes(60), 1)
+
+
+def test_a_descriptor_shorter_than_its_size_is_truncated_and_stays_open(tmp_path: Path) -> None:
+    """The scanner hands a descriptor and its fstat size: a file that shrank since is
+    reported as truncated, and the caller's descriptor is left for the caller to close."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(100))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(BinaryReadError, match="truncated: short read at offset 0"):
+            FileSource.from_descriptor(fd, 200)
+        assert os.fstat(fd).st_size == 100  # still open
+    finally:
+        os.close(fd)
 
 
 def test_a_closed_file_source_refuses_to_read(tmp_path: Path) -> None:

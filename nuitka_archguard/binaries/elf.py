@@ -417,6 +417,8 @@ class _File:
         for p_type, offset, vaddr, size in _PROGRAM_HEADER[self.endian, self.is64].iter_unpack(buf):
             if p_type == _PT_LOAD:
                 loads.append((vaddr, offset, size))
+            elif p_type > _PT_NOTE:  # PHDR, TLS, GNU_STACK, GNU_RELRO...: one test, skipped
+                continue
             elif p_type == _PT_NOTE:
                 notes.append((offset, size))
             elif p_type == _PT_DYNAMIC:
