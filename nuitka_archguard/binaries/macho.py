@@ -289,8 +289,10 @@ def read_slices(source: ByteSource) -> tuple[Slice, ...]:
     raise BinaryReadError(f"not a Mach-O file (magic {magic:#010x})")
 
 
+@functools.lru_cache(maxsize=64)
 def arch_name(cputype: int, cpusubtype: int) -> str:
-    """``lipo -archs``' name for a CPU type and subtype (capability bits ignored)."""
+    """``lipo -archs``' name for a CPU type and subtype (capability bits ignored); cached,
+    as every slice read asks it of the same few pairs."""
     subtype = cpusubtype & ~CPU_SUBTYPE_MASK
     name = _ARCH_NAMES.get((cputype, subtype))
     if name is None:
@@ -321,12 +323,14 @@ def _read_fat(source: ByteSource, head: bytes, fat64: bool) -> tuple[Slice, ...]
         fields = entry.unpack_from(table, _FAT_HEADER_SIZE + index * entry.size)
         cputype, cpusubtype, offset, size = fields[0], fields[1], fields[2], fields[3]
         arch = arch_name(cputype, cpusubtype)
-        where = f"fat slice {index} ({arch})"
         if offset < table_end:
-            raise BinaryReadError(f"{where} starts at {offset}, inside the fat header")
+            raise BinaryReadError(
+                f"fat slice {index} ({arch}) starts at {offset}, inside the fat header"
+            )
         if offset + size > source.size:
             raise BinaryReadError(
-                f"{where} ends at {offset + size}, past the end of the {source.size}-byte file"
+                f"fat slice {index} ({arch}) ends at {offset + size},"
+                f" past the end of the {source.size}-byte file"
             )
         key = (cputype, cpusubtype & ~CPU_SUBTYPE_MASK)
         if key in seen:
@@ -459,53 +463,54 @@ def _read_commands(layout: _Layout, data: bytes, position: int, end: int, ncmds:
     # Only a command that is read is checked to lie inside ``..end`` here; one that is only
     # stepped over is checked by where the walk ends. Either way, the error names the first
     # command that does not fit (:func:`_misfit`).
-    for index in range(ncmds):
-        try:
+    try:
+        for index in range(ncmds):
             cmd, cmdsize = unpack_command(data, position)
-        except struct.error:  # past the end of ``data``: past sizeofcmds too
-            raise _misfit(unpack_command, data, first, end, ncmds) from None
-        if cmdsize < 8:  # _LOAD_COMMAND_SIZE, as a constant
-            raise _misfit(unpack_command, data, first, end, ncmds)
-        if cmd in known:  # most commands (segments, symbol tables...) are stepped over
-            if position + cmdsize > end:
+            if cmdsize < 8:  # _LOAD_COMMAND_SIZE, as a constant
                 raise _misfit(unpack_command, data, first, end, ncmds)
-            kind, minimum, name = known[cmd]
-            if cmdsize < minimum:
-                raise BinaryReadError(
-                    f"load command {index} ({name}) has cmdsize {cmdsize},"
-                    f" below its {minimum}-byte structure"
-                )
-            if kind <= _ID:
-                # An lc_str: an offset from the command's start to a NUL-terminated string
-                # that must lie wholly inside the command.
-                (offset,) = unpack_u32(data, position + 8)
-                if offset < minimum or offset >= cmdsize:
+            if cmd in known:  # most commands (segments, symbol tables...) are stepped over
+                if position + cmdsize > end:
+                    raise _misfit(unpack_command, data, first, end, ncmds)
+                kind, minimum, name = known[cmd]
+                if cmdsize < minimum:
                     raise BinaryReadError(
-                        f"load command {index} ({name}) string offset {offset}"
-                        f" lies outside its {minimum}..{cmdsize} bytes"
+                        f"load command {index} ({name}) has cmdsize {cmdsize},"
+                        f" below its {minimum}-byte structure"
                     )
-                start = position + offset
-                stop = data.find(b"\0", start, position + cmdsize)
-                if stop < 0:
-                    raise BinaryReadError(
-                        f"load command {index} ({name}) string has no NUL terminator"
-                    )
-                text = data[start:stop].decode("utf-8", "replace")
-                if kind == _DEPENDENCY:
-                    dependencies.append(text)
-                elif kind == _RPATH:
-                    rpaths.append(text)
-                else:
-                    install_name = text
-            elif kind == _BUILD:
-                found = layout.u32x3.unpack_from(data, position + 8)
-                # A zippered binary carries macOS and Mac Catalyst: macOS is the one that counts.
-                if build is None or (found[0] == Platform.MACOS and build[0] != Platform.MACOS):
-                    build = found
-            elif version_min is None:
-                version, sdk = layout.u32x2.unpack_from(data, position + 8)
-                version_min = (_VERSION_MIN_PLATFORMS[cmd], version, sdk)
-        position += cmdsize
+                if kind <= _ID:
+                    # An lc_str: an offset from the command's start to a NUL-terminated string
+                    # that must lie wholly inside the command.
+                    (offset,) = unpack_u32(data, position + 8)
+                    if offset < minimum or offset >= cmdsize:
+                        raise BinaryReadError(
+                            f"load command {index} ({name}) string offset {offset}"
+                            f" lies outside its {minimum}..{cmdsize} bytes"
+                        )
+                    start = position + offset
+                    stop = data.find(b"\0", start, position + cmdsize)
+                    if stop < 0:
+                        raise BinaryReadError(
+                            f"load command {index} ({name}) string has no NUL terminator"
+                        )
+                    text = data[start:stop].decode("utf-8", "replace")
+                    if kind == _DEPENDENCY:
+                        dependencies.append(text)
+                    elif kind == _RPATH:
+                        rpaths.append(text)
+                    else:
+                        install_name = text
+                elif kind == _BUILD:
+                    found = layout.u32x3.unpack_from(data, position + 8)
+                    # A zippered binary carries macOS and Mac Catalyst: macOS is the one
+                    # that counts.
+                    if build is None or (found[0] == Platform.MACOS and build[0] != Platform.MACOS):
+                        build = found
+                elif version_min is None:
+                    version, sdk = layout.u32x2.unpack_from(data, position + 8)
+                    version_min = (_VERSION_MIN_PLATFORMS[cmd], version, sdk)
+            position += cmdsize
+    except struct.error:  # a command header past the end of ``data``: past sizeofcmds too
+        raise _misfit(unpack_command, data, first, end, ncmds) from None
     if position > end:
         raise _misfit(unpack_command, data, first, end, ncmds)
     chosen = build or version_min
