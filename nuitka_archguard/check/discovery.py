@@ -206,41 +206,37 @@ class Discovery:
             links: list[os.DirEntry[str]] = []
             subdirs: list[tuple[str, str]] = []
             with entries:
-                while True:
-                    try:
-                        entry = next(entries)
-                    except StopIteration:
-                        break
-                    except OSError as error:
-                        self._note(directory, f"listing stopped: {os_error_text(error)}")
-                        break
-                    name = entry.name
-                    try:
-                        if entry.is_symlink():
-                            links.append(entry)
-                        elif entry.is_file(follow_symlinks=False):
-                            suffix = _suffix(name)
-                            if suffix in SKIP_SUFFIXES:
-                                self.files_seen += 1
-                                continue
-                            if suffix == WHEEL_SUFFIX:
-                                yield from self._wheel_in_tree(entry.path)
-                                continue
-                            found = self._file(entry.path, rel + name)
-                            if found is not None:
-                                yield found
-                        elif entry.is_dir(follow_symlinks=False):
-                            if _skipped_dir(name, rel):
-                                continue
-                            dst = entry.stat(follow_symlinks=False)
-                            key = (dst.st_dev, dst.st_ino)
-                            if key not in self._dirs:
-                                self._dirs.add(key)
-                                subdirs.append((entry.path, rel + name + "/"))
-                        else:
-                            self._note(entry.path, "skipped: not a regular file")
-                    except OSError as error:
-                        self._note(entry.path, f"skipped: {os_error_text(error)}")
+                try:
+                    for entry in entries:
+                        name = entry.name
+                        try:
+                            if entry.is_symlink():
+                                links.append(entry)
+                            elif entry.is_file(follow_symlinks=False):
+                                suffix = _suffix(name)
+                                if suffix in SKIP_SUFFIXES:
+                                    self.files_seen += 1
+                                    continue
+                                if suffix == WHEEL_SUFFIX:
+                                    yield from self._wheel_in_tree(entry.path)
+                                    continue
+                                found = self._file(entry.path, rel + name)
+                                if found is not None:
+                                    yield found
+                            elif entry.is_dir(follow_symlinks=False):
+                                if _skipped_dir(name, rel):
+                                    continue
+                                dst = entry.stat(follow_symlinks=False)
+                                key = (dst.st_dev, dst.st_ino)
+                                if key not in self._dirs:
+                                    self._dirs.add(key)
+                                    subdirs.append((entry.path, rel + name + "/"))
+                            else:
+                                self._note(entry.path, "skipped: not a regular file")
+                        except OSError as error:
+                            self._note(entry.path, f"skipped: {os_error_text(error)}")
+                except OSError as error:  # from the listing: each entry's own are caught above
+                    self._note(directory, f"listing stopped: {os_error_text(error)}")
             # Symlinks last, so the file they point to in the same directory is seen first.
             for entry in links:
                 yield from self._link(entry, rel, subdirs)
