@@ -37,8 +37,13 @@ def test_resolved_paths_are_those_of_realpath(tmp_path: Path) -> None:
     (tmp_path / "site" / "file").write_bytes(b"")
     (tmp_path / "site" / "to-file").symlink_to(tmp_path / "site" / "file")
     (tmp_path / "link").symlink_to(tmp_path / "site", target_is_directory=True)
+    (tmp_path / "site" / "up").symlink_to("../elsewhere")  # relative, resolved from its folder
+    (tmp_path / "site" / "loop").symlink_to("loop")
     index = OwnershipIndex()
     paths = [
+        tmp_path / "link" / "up" / "inner" / "deeper" / "x.so",  # folders from their parents'
+        tmp_path / "link" / "up" / "inner" / "x.so",
+        tmp_path / "link" / "loop" / "sub" / "x.so",
         tmp_path / "link" / "file",
         tmp_path / "link" / "to-file",
         tmp_path / "link" / "jump" / "x.so",

@@ -342,11 +342,24 @@ class OwnershipIndex:
         folder, name = os.path.split(os.path.abspath(raw))
         if not name or ".." in raw:  # ".." after a symlink: only realpath resolves it right
             return os.path.realpath(raw)
-        real_folder = self._real_dirs.get(folder)
-        if real_folder is None:
-            real_folder = self._real_dirs[folder] = os.path.realpath(folder)
-        joined = os.path.join(real_folder, name)
-        return os.path.realpath(joined) if os.path.islink(joined) else joined
+        return _resolved_in(self._real_folder(folder), name)
+
+    def _real_folder(self, folder: str) -> str:
+        """``os.path.realpath(folder)`` of an absolute folder without ``..``, worked out from
+        its parent's (cached too): one lstat per new folder, not one per component of it."""
+        unresolved: list[tuple[str, str]] = []
+        real = self._real_dirs.get(folder)
+        while real is None:
+            parent, name = os.path.split(folder)
+            if not name:  # the file system's root
+                real = self._real_dirs[folder] = os.path.realpath(folder)
+                break
+            unresolved.append((folder, name))
+            folder = parent
+            real = self._real_dirs.get(folder)
+        for folder, name in reversed(unresolved):
+            real = self._real_dirs[folder] = _resolved_in(real, name)
+        return real
 
     def needed_by(self, dist_name: str) -> tuple[str, ...]:
         """Names of the known distributions whose ``Requires-Dist`` (without an ``extra``
@@ -486,6 +499,13 @@ class OwnershipIndex:
 
 
 # -- pip ------------------------------------------------------------------------------------
+
+
+def _resolved_in(real_folder: str, name: str) -> str:
+    """``os.path.realpath`` of ``name`` inside a folder already resolved: itself unless it
+    is a symlink."""
+    joined = os.path.join(real_folder, name)
+    return os.path.realpath(joined) if os.path.islink(joined) else joined
 
 
 def _key(path: str) -> str:
