@@ -471,13 +471,12 @@ class Checker:
             return findings
         # Only now: "who needs it" reads every distribution's METADATA on first use.
         needers = tuple(needed_by) if needed_by is not None else self.needed_by(dist)
-        findings = [
-            replace(f, distribution=dist, needed_by=needers, module=module_name) for f in findings
-        ]
+        known: dict[str, Any] = {"distribution": dist, "needed_by": needers, "module": module_name}
         if pending:
-            self._unloaded.append(_Unloaded(info, role, tuple(findings), by_name, rel))
+            waiting = tuple(replace(f, **known) for f in findings)
+            self._unloaded.append(_Unloaded(info, role, waiting, by_name, rel))
             return []
-        findings = [self._finish(f, rel) for f in findings]
+        findings = [self._finish(f, rel, **known) for f in findings]
         self.findings.extend(findings)
         return findings
 
@@ -544,7 +543,7 @@ class Checker:
         dist = self.owner_of(text)
         needers = tuple(needed_by) if needed_by is not None else self.needed_by(dist)
         finding = foreign_extension(module_name, info, self.target, needers)
-        finding = self._finish(replace(finding, distribution=dist), None)
+        finding = self._finish(finding, None, distribution=dist)
         self.findings.append(finding)
         return finding
 
@@ -559,12 +558,15 @@ class Checker:
                 self._host = None
         return self._host
 
-    def _finish(self, finding: Finding, rel: Optional[str]) -> Finding:
-        """The finding with its fix, and allowed if a rule matches."""
+    def _finish(self, finding: Finding, rel: Optional[str], **known: Any) -> Finding:
+        """The finding with what the scan learnt of it (``known``: its distribution, who needs
+        it, its module), its fix, and allowed if a rule matches: one ``replace`` for all of it,
+        as a scan finishes every finding and each copy sets all of a Finding's fields."""
+        dist = known.get("distribution", finding.distribution)
         try:
             fix = fix_for(
                 finding.code,
-                finding.distribution,
+                dist,
                 self.target,
                 path=finding.path,
                 archs=finding.archs,
@@ -575,7 +577,7 @@ class Checker:
             )
         except Exception:  # advice is a courtesy; never lose the finding over it
             fix = finding.fix
-        finding = replace(finding, fix=fix)
+        finding = replace(finding, fix=fix, **known)
         rule = self._allow.match(finding, rel)
         return allowed(finding, rule.reason, rule.origin) if rule is not None else finding
 
@@ -612,8 +614,7 @@ class Checker:
             binaries = [(info, role) for info, role in entries if id(info) not in other_platforms]
             finding = check_wheel_tags(dist, binaries)
             if finding is not None:
-                finding = replace(finding, needed_by=self.needed_by(dist))
-                findings.append(self._finish(finding, None))
+                findings.append(self._finish(finding, None, needed_by=self.needed_by(dist)))
         findings.sort(key=_sort_key)
         return ScanReport(
             target=self.target,
@@ -655,8 +656,7 @@ class Checker:
             finding = distribution_for_other_os(
                 seen.dist, self.target, platforms, seen.loaded, sorted(seen.archs), seen.path
             )
-            finding = replace(finding, needed_by=self.needed_by(seen.dist))
-            whole.append(self._finish(finding, None))
+            whole.append(self._finish(finding, None, needed_by=self.needed_by(seen.dist)))
         # The per-file platform-mismatch findings of those distributions give way to the one
         # finding each (one pass over the findings, not one per distribution).
         kept = [
