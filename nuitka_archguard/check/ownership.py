@@ -283,6 +283,10 @@ class OwnershipIndex:
         self._scopes: dict[str, _Scope] = {}
         self._checked_dirs: set[str] = set()
         self._requires: Optional[dict[str, tuple[str, ...]]] = None
+        self._needed_by: dict[str, tuple[str, ...]] = {}
+        """:meth:`needed_by`'s answers by canonical name: a scan asks for the distribution of
+        every finding, and each answer goes through every known distribution's requirements.
+        Made again with ``_requires`` (an environment added drops both)."""
         self._records: dict[str, list[_PipRecord]] = {}
         self._conda: dict[str, list[tuple[Distribution, list[str]]]] = {}
         self._real_dirs: dict[str, str] = {}
@@ -367,7 +371,12 @@ class OwnershipIndex:
         wanted = canonicalize_name(dist_name)
         if self._requires is None:
             self._requires = self._collect_requires()
-        return tuple(sorted(n for n, reqs in self._requires.items() if wanted in reqs))
+            self._needed_by = {}
+        needed = self._needed_by.get(wanted)
+        if needed is None:
+            needed = tuple(sorted(n for n, reqs in self._requires.items() if wanted in reqs))
+            self._needed_by[wanted] = needed
+        return needed
 
     def distributions(self) -> tuple[Distribution, ...]:
         """Every pip and conda distribution in the known environments."""
