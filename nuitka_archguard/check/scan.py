@@ -145,6 +145,8 @@ class AllowRules:
         self._globs = re.compile("|".join(globs)) if globs else None
 
     def match(self, finding: Finding, rel: Optional[str] = None) -> Optional[AllowRule]:
+        if not self._rules:  # most scans have none: no name to canonicalize, no path to try
+            return None
         hits: list[int] = []
         dist = finding.distribution
         if dist is not None:
@@ -359,9 +361,9 @@ class Checker:
         names: list[str] = []
         with contextlib.suppress(Exception):  # best effort, like owner_of
             names.extend(self.index.needed_by(dist.name))
-        names.extend(sorted(self._requires.get(str(canonicalize_name(dist.name)), ())))
-        own = canonicalize_name(dist.name)
-        return tuple(n for n in dict.fromkeys(names) if canonicalize_name(n) != own)
+        own = _canonical(dist.name)
+        names.extend(sorted(self._requires.get(own, ())))
+        return tuple(n for n in dict.fromkeys(names) if _canonical(n) != own)
 
     def add_wheel(self, meta: WheelMeta) -> Distribution:
         """Register a ``.whl`` being scanned: its own distribution, and whom it requires."""
