@@ -50,7 +50,10 @@ def test_resolved_paths_are_those_of_realpath(tmp_path: Path) -> None:
         tmp_path / "link" / "jump" / ".." / "x.so",  # realpath: elsewhere/x.so, not site/x.so
         tmp_path / "link" / "missing" / "x.so",
         tmp_path / "link",
+        tmp_path / "link" / "up" / "inner",  # a directory, told by its own lstat
     ]
     for _ in range(2):  # the second round answers from the folder cache
         for path in paths:
-            assert index._realpath(str(path)) == os.path.realpath(path), path
+            real, is_dir = index._resolve(str(path))
+            assert real == os.path.realpath(path), path
+            assert is_dir in (None, os.path.isdir(path)), path  # told only when its lstat knew

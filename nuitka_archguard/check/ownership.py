@@ -32,6 +32,7 @@ from __future__ import annotations
 import enum
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -327,12 +328,14 @@ class OwnershipIndex:
         or ``None``. Conda wins over pip when both list a file (conda is the installer)."""
         try:
             raw = os.fspath(path)
-            real = self._realpath(raw)
-            candidates = dict.fromkeys((_key(real), _key(os.path.abspath(raw))))
+            real, is_dir = self._resolve(raw)
+            # Each key once, the real one first, with what its lstat told of it.
+            candidates = {_key(real): is_dir}
+            candidates.setdefault(_key(os.path.abspath(raw)), None)
         except (TypeError, ValueError, OSError):
             return None
-        for key in candidates:
-            found = self._lookup(key)
+        for key, known_dir in candidates.items():
+            found = self._lookup(key, known_dir)
             if found is not None:
                 return found
         try:
@@ -340,12 +343,13 @@ class OwnershipIndex:
         except (OSError, ValueError):
             return None
 
-    def _realpath(self, raw: str) -> str:
-        """``os.path.realpath(raw)``, each folder resolved once: a scan asks for hundreds of
-        files in a few folders, and realpath costs an lstat per component of every path."""
+    def _resolve(self, raw: str) -> tuple[str, Optional[bool]]:
+        """``os.path.realpath(raw)``, each folder resolved once (a scan asks for hundreds of
+        files in a few folders, and realpath costs an lstat per component of every path),
+        and whether it is a directory when the lstat of the file itself told (else None)."""
         folder, name = os.path.split(os.path.abspath(raw))
         if not name or ".." in raw:  # ".." after a symlink: only realpath resolves it right
-            return os.path.realpath(raw)
+            return os.path.realpath(raw), None
         return _resolved_in(self._real_folder(folder), name)
 
     def _real_folder(self, folder: str) -> str:
@@ -362,7 +366,7 @@ class OwnershipIndex:
             folder = parent
             real = self._real_dirs.get(folder)
         for folder, name in reversed(unresolved):
-            real = self._real_dirs[folder] = _resolved_in(real, name)
+            real = self._real_dirs[folder] = _resolved_in(real, name)[0]
         return real
 
     def needed_by(self, dist_name: str) -> tuple[str, ...]:
@@ -392,8 +396,8 @@ class OwnershipIndex:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _lookup(self, key: str) -> Optional[Distribution]:
-        self._discover_from(key)
+    def _lookup(self, key: str, is_dir: Optional[bool] = None) -> Optional[Distribution]:
+        self._discover_from(key, is_dir)
         hits: list[Distribution] = []
         for scope in self._scopes.values():
             if not _is_within(key, scope.scope):
@@ -409,11 +413,14 @@ class OwnershipIndex:
             hits.append(dist)
         return hits[0] if hits else None
 
-    def _discover_from(self, key: str) -> None:
+    def _discover_from(self, key: str, is_dir: Optional[bool] = None) -> None:
         """Find site directories and conda prefixes among the ancestors of a path: a
         ``conda-meta`` only inside a trusted PATH or at the prefix of a site directory's
-        own layout (the trust boundary in the module docstring)."""
-        current = os.path.dirname(key) if not os.path.isdir(key) else key
+        own layout (the trust boundary in the module docstring). ``is_dir``: whether the
+        path is a directory, when the caller knows (None: looked up here)."""
+        if is_dir is None:
+            is_dir = os.path.isdir(key)
+        current = key if is_dir else os.path.dirname(key)
         while current and current not in self._checked_dirs:
             self._checked_dirs.add(current)
             base = os.path.basename(current)
@@ -510,11 +517,18 @@ class OwnershipIndex:
 # -- pip ------------------------------------------------------------------------------------
 
 
-def _resolved_in(real_folder: str, name: str) -> str:
-    """``os.path.realpath`` of ``name`` inside a folder already resolved: itself unless it
-    is a symlink."""
+def _resolved_in(real_folder: str, name: str) -> tuple[str, Optional[bool]]:
+    """``os.path.realpath`` of ``name`` inside a folder already resolved (itself unless it
+    is a symlink), and whether it is a directory, from the same lstat: None for a symlink,
+    whose target is not looked at here."""
     joined = os.path.join(real_folder, name)
-    return os.path.realpath(joined) if os.path.islink(joined) else joined
+    try:
+        mode = os.lstat(joined).st_mode
+    except (OSError, ValueError):  # as os.path.islink and os.path.isdir say: neither
+        return joined, False
+    if stat.S_ISLNK(mode):
+        return os.path.realpath(joined), None
+    return joined, stat.S_ISDIR(mode)
 
 
 def _key(path: str) -> str:
